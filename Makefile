@@ -1,0 +1,175 @@
+# vipi: the library (libvipi), the command (vipi), tests, fuzzers.
+#
+#   make            build everything into $(O)
+#   make check      build, then run every test through prove (TAP)
+#   make fuzz       build the libFuzzer targets (clang)
+#   make install    PREFIX=/usr/local (DESTDIR honoured)
+#   V=1             show the commands; WERROR=0 to not stop on warnings
+#   O=DIR           build folder (default: build)
+
+O ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= gcc
+FUZZ_CC ?= clang
+AR ?= ar
+WERROR ?= 1
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wvla -Wformat=2 -Wno-unused-parameter \
+	-Wno-missing-field-initializers
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+OPT ?= -O2
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -Iinclude -Ilib \
+	-MMD -MP
+ALL_CFLAGS := $(BASE_CFLAGS) -fPIC $(CFLAGS)
+LDLIBS := -lpthread -lm
+
+# Freestanding flags: the guest payload's (no libc, no SSE, no red zone)
+FREE_CFLAGS := -std=c11 -g -O2 $(WARN) -Iinclude -Ilib -DVIPI_FREESTANDING \
+	-ffreestanding -fno-builtin -nostdlib -fno-pic -fno-pie \
+	-mno-red-zone -mno-sse -mno-sse2 -mno-mmx -mno-80387 -mno-popcnt \
+	-fno-stack-protector -fno-asynchronous-unwind-tables -MMD -MP
+
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
+
+LIB_SRCS := $(sort $(wildcard lib/*.c lib/*/*.c))
+# What the guest links: the encoders and the set type
+FREE_SRCS := $(sort lib/cpuset.c $(wildcard lib/encode/*.c))
+TOOL_SRCS := $(sort $(wildcard tools/*.c vmm/*.c sim/*.c))
+TEST_SRCS := $(sort $(wildcard tests/test-*.c))
+TEST_SCRIPTS := $(sort $(wildcard tests/*.t))
+TEST_HELPERS := $(sort $(wildcard tests/lib/*.c))
+FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz-*.c))
+HEADERS := $(sort $(wildcard include/vipi/*.h))
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
+SAN_LIB_OBJS := $(LIB_SRCS:%.c=$(O)/asan/%.o)
+TSAN_LIB_OBJS := $(LIB_SRCS:%.c=$(O)/tsan/%.o)
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(O)/fuzz/%.o)
+FREE_OBJS := $(FREE_SRCS:%.c=$(O)/free/%.o)
+TOOL_OBJS := $(TOOL_SRCS:%.c=$(O)/%.o)
+HELPER_OBJS := $(TEST_HELPERS:%.c=$(O)/%.o)
+SAN_HELPER_OBJS := $(TEST_HELPERS:%.c=$(O)/asan/%.o)
+
+TESTS := $(TEST_SRCS:tests/%.c=$(O)/t/%)
+SAN_TESTS := $(TEST_SRCS:tests/%.c=$(O)/t/asan-%)
+SCRIPT_TESTS := $(TEST_SCRIPTS:tests/%.t=$(O)/t/%.t)
+FUZZERS := $(FUZZ_SRCS:fuzz/%.c=$(O)/fuzz/%)
+
+LIBA := $(O)/libvipi.a
+LIBSO := $(O)/libvipi.so
+VIPI := $(O)/vipi
+
+-include guest/guest.mk
+
+all: $(LIBA) $(LIBSO) $(VIPI) $(FREE_OBJS) $(TESTS) $(SAN_TESTS) \
+	$(SCRIPT_TESTS) $(GUEST_ALL) $(O)/vipi.pc
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(O)/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(CFLAGS) -c $< -o $@
+
+$(O)/tsan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC-TSAN,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(TSAN_FLAGS) $(CFLAGS) -c $< -o $@
+
+$(O)/free/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC-FREE,$@)
+	$(Q)$(CC) $(FREE_CFLAGS) -c $< -o $@
+
+$(O)/fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(BASE_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
+		-fno-sanitize-recover=undefined -c $< -o $@
+
+$(LIBA): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(LIBSO): $(LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libvipi.so.0 -o $@ $^ $(LDLIBS)
+
+$(VIPI): $(TOOL_OBJS) $(LIBA) $(GUEST_BLOBS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(TOOL_OBJS) $(GUEST_LINK) $(LIBA) $(LDLIBS)
+
+$(O)/t/test-%: $(O)/tests/test-%.o $(HELPER_OBJS) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(HELPER_OBJS) $(LIBA) $(LDLIBS)
+
+$(O)/t/asan-test-%: $(O)/asan/tests/test-%.o $(SAN_HELPER_OBJS) $(SAN_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(call msg,LD-SAN,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/t/%.t: tests/%.t
+	@mkdir -p $(dir $@)
+	$(Q)cp $< $@ && chmod +x $@
+
+$(O)/fuzz/fuzz-%: $(O)/fuzz/fuzz/fuzz-%.o $(FUZZ_LIB_OBJS)
+	$(call msg,LD-FUZZ,$@)
+	$(Q)$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+
+$(O)/vipi.pc: vipi.pc.in Makefile
+	$(call msg,GEN,$@)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' \
+		-e 's|@VERSION@|$(shell sed -n 's/^\#define VIPI_VERSION_MAJOR //p' include/vipi/vipi.h).$(shell sed -n 's/^\#define VIPI_VERSION_MINOR //p' include/vipi/vipi.h)|g' $< > $@
+
+fuzz: $(FUZZERS)
+
+# Every test stream goes through prove. The environment tells the scripts
+# where the build is.
+PROVE ?= prove
+PROVE_FLAGS ?= -j2
+check: all fuzz
+	$(Q)./scripts/format-check
+	$(Q)VIPI_BUILD=$(abspath $(O)) VIPI=$(abspath $(VIPI)) \
+		VIPI_FUZZ_DIR=$(abspath $(O)/fuzz) \
+		$(PROVE) $(PROVE_FLAGS) --exec '' $(TESTS) $(SAN_TESTS) \
+		$(SCRIPT_TESTS)
+
+format:
+	$(Q)clang-format -i $(shell git ls-files '*.c' '*.h')
+
+install: $(LIBA) $(LIBSO) $(VIPI) $(O)/vipi.pc
+	install -d $(DESTDIR)$(PREFIX)/include/vipi $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/vipi/
+	install -m 644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIBSO) $(DESTDIR)$(PREFIX)/lib/libvipi.so.0
+	ln -sf libvipi.so.0 $(DESTDIR)$(PREFIX)/lib/libvipi.so
+	install -m 644 $(O)/vipi.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 755 $(VIPI) $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf $(O)
+
+.PHONY: all check fuzz format install clean
+.SECONDARY:
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

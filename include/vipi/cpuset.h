@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Destination sets: a set of vCPU indices 0..VIPI_CPUSET_MAX_BITS-1 that is
+ * cheap when sparse. Indices below VIPI_CPUSET_DENSE_BITS live in an inline
+ * bitmap (the fast path for small VMs); the rest live in a three-level
+ * 64-ary tree (64 groups of 64 blocks of 64 vCPUs) whose nodes and words are
+ * taken from pools, so memory grows with the number of occupied 64-blocks.
+ *
+ * add/test/del are O(1); iteration costs O(members + occupied blocks).
+ * Indices at or above the set's nbits are refused with -ERANGE, never
+ * stored: a set cannot hold tail bits.
+ *
+ * The code compiles freestanding (guest encoders use it): a freestanding
+ * user gives the pools with vipi_cpuset_init_static().
+ */
+#ifndef VIPI_CPUSET_H
+#define VIPI_CPUSET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VIPI_CPUSET_MAX_BITS (1u << 18)
+#define VIPI_CPUSET_DENSE_BITS 512u
+#define VIPI_CPUSET_DENSE_WORDS (VIPI_CPUSET_DENSE_BITS / 64)
+/* vCPUs per group (top-level slot) and number of groups */
+#define VIPI_CPUSET_GROUP_BITS 4096u
+#define VIPI_CPUSET_NR_GROUPS (VIPI_CPUSET_MAX_BITS / VIPI_CPUSET_GROUP_BITS)
+#define VIPI_CPUSET_NR_BLOCKS (VIPI_CPUSET_MAX_BITS / 64)
+#define VIPI_CPUSET_NO_SLOT 0xffffu
+
+/* One group: which of its 64 blocks have a word, and where the word is. */
+struct vipi_cpuset_node {
+	uint64_t present;
+	uint16_t slot[64];
+};
+
+struct vipi_cpuset {
+	uint32_t nbits; /* valid indices: 0..nbits-1 */
+	uint32_t weight; /* number of members */
+	uint64_t dense[VIPI_CPUSET_DENSE_WORDS];
+	uint64_t top; /* bit g: group g has a node */
+	uint16_t top_slot[VIPI_CPUSET_NR_GROUPS];
+	struct vipi_cpuset_node *nodes;
+	uint64_t *words;
+	uint16_t nr_nodes, cap_nodes;
+	uint16_t nr_words, cap_words;
+	bool growable; /* pools come from malloc and may grow */
+};
+
+/*
+ * Hosted: an empty set over 0..nbits-1 whose pools grow on demand.
+ * Returns 0 or -EINVAL (nbits is 0 or above VIPI_CPUSET_MAX_BITS).
+ */
+int vipi_cpuset_init(struct vipi_cpuset *s, uint32_t nbits);
+/* Hosted: release the pools of a set made by vipi_cpuset_init(). */
+void vipi_cpuset_destroy(struct vipi_cpuset *s);
+/*
+ * Hosted: make sure every index below nbits can be added without another
+ * allocation (for hot paths that must not allocate). 0 or -ENOMEM.
+ */
+int vipi_cpuset_reserve_all(struct vipi_cpuset *s);
+
+/*
+ * Any build: an empty set over caller-owned pools; adds that need more
+ * than the pools hold fail with -ENOSPC. nr_nodes and nr_words are
+ * clamped to what a set can ever use.
+ */
+int vipi_cpuset_init_static(struct vipi_cpuset *s, uint32_t nbits,
+			    struct vipi_cpuset_node *nodes, uint32_t nr_nodes,
+			    uint64_t *words, uint32_t nr_words);
+
+/* Empty the set; O(1) plus the dense words. Pools are kept. */
+void vipi_cpuset_clear(struct vipi_cpuset *s);
+
+/* 0, -ERANGE (cpu >= nbits), -ENOMEM or -ENOSPC (pool exhausted). */
+int vipi_cpuset_add(struct vipi_cpuset *s, uint32_t cpu);
+/* 0 or -ERANGE. Removing a non-member is not an error. */
+int vipi_cpuset_del(struct vipi_cpuset *s, uint32_t cpu);
+/* false for non-members and for any index out of range. */
+bool vipi_cpuset_test(const struct vipi_cpuset *s, uint32_t cpu);
+
+/*
+ * OR a 64-bit word into block `block` (vCPUs block*64 .. block*64+63).
+ * Bits at or above nbits make the call fail with -ERANGE before anything
+ * changes. 0, -ERANGE, -ENOMEM or -ENOSPC.
+ */
+int vipi_cpuset_or_block(struct vipi_cpuset *s, uint32_t block, uint64_t word);
+/* The word of block `block` (0 when absent or out of range). */
+uint64_t vipi_cpuset_block(const struct vipi_cpuset *s, uint32_t block);
+/* Add first..first+count-1, a word at a time. 0, -ERANGE, -ENOMEM. */
+int vipi_cpuset_add_range(struct vipi_cpuset *s, uint32_t first,
+			  uint32_t count);
+
+static inline uint32_t vipi_cpuset_weight(const struct vipi_cpuset *s)
+{
+	return s->weight;
+}
+
+static inline uint32_t vipi_cpuset_nbits(const struct vipi_cpuset *s)
+{
+	return s->nbits;
+}
+
+/* The smallest member above prev (prev = -1 to start), or -1. */
+int32_t vipi_cpuset_next(const struct vipi_cpuset *s, int32_t prev);
+/*
+ * The smallest non-empty block above prev_block (-1 to start), with its
+ * word in *word, or -1. Walks O(occupied blocks) over a whole pass.
+ */
+int32_t vipi_cpuset_next_block(const struct vipi_cpuset *s, int32_t prev_block,
+			       uint64_t *word);
+/* Number of non-empty 64-blocks. O(occupied blocks). */
+uint32_t vipi_cpuset_nr_blocks(const struct vipi_cpuset *s);
+
+#define vipi_cpuset_for_each(cpu, s)                        \
+	for ((cpu) = vipi_cpuset_next((s), -1); (cpu) >= 0; \
+	     (cpu) = vipi_cpuset_next((s), (cpu)))
+
+bool vipi_cpuset_equal(const struct vipi_cpuset *a,
+		       const struct vipi_cpuset *b);
+/* dst = src (dst keeps its own nbits; -ERANGE if src does not fit). */
+int vipi_cpuset_copy(struct vipi_cpuset *dst, const struct vipi_cpuset *src);
+/* dst |= src. 0, -ERANGE, -ENOMEM, -ENOSPC. */
+int vipi_cpuset_or(struct vipi_cpuset *dst, const struct vipi_cpuset *src);
+/* Bytes of memory the set uses, inline part included. */
+size_t vipi_cpuset_bytes(const struct vipi_cpuset *s);
+
+/*
+ * Parse a CPU list ("0-63,100,200-203"; decimal or 0x-hex; empty string is
+ * the empty set) and add it to s. 0, -EINVAL (syntax, A > B) or -ERANGE.
+ */
+int vipi_cpuset_parse(struct vipi_cpuset *s, const char *list);
+/*
+ * Print s as a CPU list into buf (always NUL-terminated when len > 0).
+ * Returns the length the full text needs, not counting the NUL, like
+ * snprintf.
+ */
+size_t vipi_cpuset_format(const struct vipi_cpuset *s, char *buf, size_t len);
+
+/* Bit helpers shared by the library; portable (no popcnt instruction). */
+static inline unsigned int vipi_popcount64(uint64_t x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ull);
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (unsigned int)((x * 0x0101010101010101ull) >> 56);
+}
+
+/* Index of the lowest set bit; x must not be 0. */
+static inline unsigned int vipi_ctz64(uint64_t x)
+{
+	return (unsigned int)__builtin_ctzll(x);
+}
+
+/* Index of the highest set bit; x must not be 0. */
+static inline unsigned int vipi_fls64(uint64_t x)
+{
+	return 63u - (unsigned int)__builtin_clzll(x);
+}
+
+#endif
