@@ -1,0 +1,586 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Destination sets (see include/vipi/cpuset.h). Indices below
+ * VIPI_CPUSET_DENSE_BITS sit in an inline bitmap; above it, a vCPU index
+ * splits into group (bits 17:12), block (11:6) and bit (5:0): top says
+ * which groups have a node, a node says which of its blocks have a word.
+ * Nodes and words come from pools that only grow, so clear() is O(1) and a
+ * set reused for every decode does not allocate in steady state.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <vipi/cpuset.h>
+
+#include "compat.h"
+
+#ifndef VIPI_FREESTANDING
+#include <stdlib.h>
+#endif
+
+#define DENSE_BLOCKS VIPI_CPUSET_DENSE_WORDS
+
+static inline uint32_t cpu_group(uint32_t cpu)
+{
+	return cpu >> 12;
+}
+
+static inline uint32_t cpu_block_in_group(uint32_t cpu)
+{
+	return (cpu >> 6) & 63;
+}
+
+/* Grow a pool to hold at least `want` entries (hosted, growable sets). */
+static int pool_grow(struct vipi_cpuset *s, bool nodes, uint32_t want)
+{
+#ifdef VIPI_FREESTANDING
+	return -ENOSPC;
+#else
+	uint32_t max = nodes ? VIPI_CPUSET_NR_GROUPS : VIPI_CPUSET_NR_BLOCKS;
+	uint32_t cap = nodes ? s->cap_nodes : s->cap_words;
+	size_t size = nodes ? sizeof(*s->nodes) : sizeof(*s->words);
+	void *p;
+
+	if (!s->growable)
+		return -ENOSPC;
+	if (want > max)
+		return -ENOSPC;
+	if (!cap)
+		cap = nodes ? 2 : 8;
+	while (cap < want)
+		cap *= 2;
+	if (cap > max)
+		cap = max;
+	p = realloc(nodes ? (void *)s->nodes : (void *)s->words, cap * size);
+	if (!p)
+		return -ENOMEM;
+	if (nodes) {
+		s->nodes = p;
+		s->cap_nodes = (uint16_t)cap;
+	} else {
+		s->words = p;
+		s->cap_words = (uint16_t)cap;
+	}
+	return 0;
+#endif
+}
+
+/*
+ * The word that holds tree index `cpu` (cpu >= DENSE_BITS), or NULL when
+ * absent and !create. *err gets -ENOMEM/-ENOSPC when creating fails.
+ */
+static uint64_t *tree_word(struct vipi_cpuset *s, uint32_t cpu, bool create,
+			   int *err)
+{
+	uint32_t g = cpu_group(cpu), b = cpu_block_in_group(cpu);
+	struct vipi_cpuset_node *node;
+	int r;
+
+	if (!(s->top & VIPI_BIT64(g))) {
+		if (!create)
+			return NULL;
+		if (s->nr_nodes == s->cap_nodes) {
+			r = pool_grow(s, true, s->nr_nodes + 1u);
+			if (r) {
+				*err = r;
+				return NULL;
+			}
+		}
+		s->top_slot[g] = s->nr_nodes;
+		s->nodes[s->nr_nodes++].present = 0;
+		s->top |= VIPI_BIT64(g);
+	}
+	node = &s->nodes[s->top_slot[g]];
+	if (!(node->present & VIPI_BIT64(b))) {
+		if (!create)
+			return NULL;
+		if (s->nr_words == s->cap_words) {
+			r = pool_grow(s, false, s->nr_words + 1u);
+			if (r) {
+				*err = r;
+				return NULL;
+			}
+			/* realloc of the word pool does not move nodes */
+		}
+		node->slot[b] = s->nr_words;
+		s->words[s->nr_words++] = 0;
+		node->present |= VIPI_BIT64(b);
+	}
+	return &s->words[node->slot[b]];
+}
+
+static const uint64_t *tree_word_ro(const struct vipi_cpuset *s, uint32_t cpu)
+{
+	uint32_t g = cpu_group(cpu), b = cpu_block_in_group(cpu);
+	const struct vipi_cpuset_node *node;
+
+	if (!(s->top & VIPI_BIT64(g)))
+		return NULL;
+	node = &s->nodes[s->top_slot[g]];
+	if (!(node->present & VIPI_BIT64(b)))
+		return NULL;
+	return &s->words[node->slot[b]];
+}
+
+static void cpuset_reset(struct vipi_cpuset *s, uint32_t nbits)
+{
+	uint32_t i;
+
+	s->nbits = nbits;
+	s->weight = 0;
+	for (i = 0; i < DENSE_BLOCKS; i++)
+		s->dense[i] = 0;
+	s->top = 0;
+	s->nr_nodes = 0;
+	s->nr_words = 0;
+}
+
+#ifndef VIPI_FREESTANDING
+int vipi_cpuset_init(struct vipi_cpuset *s, uint32_t nbits)
+{
+	if (!s || !nbits || nbits > VIPI_CPUSET_MAX_BITS)
+		return -EINVAL;
+	memset(s, 0, sizeof(*s));
+	cpuset_reset(s, nbits);
+	s->growable = true;
+	return 0;
+}
+
+void vipi_cpuset_destroy(struct vipi_cpuset *s)
+{
+	if (!s)
+		return;
+	if (s->growable) {
+		free(s->nodes);
+		free(s->words);
+	}
+	memset(s, 0, sizeof(*s));
+}
+
+int vipi_cpuset_reserve_all(struct vipi_cpuset *s)
+{
+	uint32_t groups, words;
+	int r;
+
+	if (s->nbits <= VIPI_CPUSET_DENSE_BITS)
+		return 0;
+	groups = (s->nbits + VIPI_CPUSET_GROUP_BITS - 1) /
+		 VIPI_CPUSET_GROUP_BITS;
+	words = (s->nbits + 63) / 64;
+	if (s->cap_nodes < groups) {
+		r = pool_grow(s, true, groups);
+		if (r)
+			return r;
+	}
+	if (s->cap_words < words) {
+		r = pool_grow(s, false, words);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+#endif
+
+int vipi_cpuset_init_static(struct vipi_cpuset *s, uint32_t nbits,
+			    struct vipi_cpuset_node *nodes, uint32_t nr_nodes,
+			    uint64_t *words, uint32_t nr_words)
+{
+	if (!s || !nbits || nbits > VIPI_CPUSET_MAX_BITS)
+		return -EINVAL;
+	memset(s, 0, sizeof(*s));
+	cpuset_reset(s, nbits);
+	if (nr_nodes > VIPI_CPUSET_NR_GROUPS)
+		nr_nodes = VIPI_CPUSET_NR_GROUPS;
+	if (nr_words > VIPI_CPUSET_NR_BLOCKS)
+		nr_words = VIPI_CPUSET_NR_BLOCKS;
+	s->nodes = nodes;
+	s->words = words;
+	s->cap_nodes = nodes ? (uint16_t)nr_nodes : 0;
+	s->cap_words = words ? (uint16_t)nr_words : 0;
+	s->growable = false;
+	return 0;
+}
+
+void vipi_cpuset_clear(struct vipi_cpuset *s)
+{
+	cpuset_reset(s, s->nbits);
+}
+
+int vipi_cpuset_add(struct vipi_cpuset *s, uint32_t cpu)
+{
+	uint64_t *w, bit = VIPI_BIT64(cpu & 63);
+	int err = 0;
+
+	if (cpu >= s->nbits)
+		return -ERANGE;
+	if (cpu < VIPI_CPUSET_DENSE_BITS) {
+		w = &s->dense[cpu >> 6];
+	} else {
+		w = tree_word(s, cpu, true, &err);
+		if (!w)
+			return err;
+	}
+	if (!(*w & bit)) {
+		*w |= bit;
+		s->weight++;
+	}
+	return 0;
+}
+
+int vipi_cpuset_del(struct vipi_cpuset *s, uint32_t cpu)
+{
+	uint64_t *w, bit = VIPI_BIT64(cpu & 63);
+	int err = 0;
+
+	if (cpu >= s->nbits)
+		return -ERANGE;
+	if (cpu < VIPI_CPUSET_DENSE_BITS)
+		w = &s->dense[cpu >> 6];
+	else
+		w = tree_word(s, cpu, false, &err);
+	if (w && (*w & bit)) {
+		*w &= ~bit;
+		s->weight--;
+	}
+	return 0;
+}
+
+bool vipi_cpuset_test(const struct vipi_cpuset *s, uint32_t cpu)
+{
+	const uint64_t *w;
+
+	if (cpu >= s->nbits)
+		return false;
+	if (cpu < VIPI_CPUSET_DENSE_BITS)
+		return s->dense[cpu >> 6] & VIPI_BIT64(cpu & 63);
+	w = tree_word_ro(s, cpu);
+	return w && (*w & VIPI_BIT64(cpu & 63));
+}
+
+/* Bits of block `block` that are below nbits. */
+static uint64_t block_valid_mask(const struct vipi_cpuset *s, uint32_t block)
+{
+	uint64_t first = (uint64_t)block * 64;
+
+	if (first >= s->nbits)
+		return 0;
+	if (s->nbits - first >= 64)
+		return ~0ull;
+	return VIPI_BIT64(s->nbits - first) - 1;
+}
+
+int vipi_cpuset_or_block(struct vipi_cpuset *s, uint32_t block, uint64_t word)
+{
+	uint64_t *w, add;
+	int err = 0;
+
+	if (block >= VIPI_CPUSET_NR_BLOCKS ||
+	    (word & ~block_valid_mask(s, block)))
+		return -ERANGE;
+	if (!word)
+		return 0;
+	if (block < DENSE_BLOCKS) {
+		w = &s->dense[block];
+	} else {
+		w = tree_word(s, block * 64, true, &err);
+		if (!w)
+			return err;
+	}
+	add = word & ~*w;
+	*w |= add;
+	s->weight += vipi_popcount64(add);
+	return 0;
+}
+
+uint64_t vipi_cpuset_block(const struct vipi_cpuset *s, uint32_t block)
+{
+	const uint64_t *w;
+
+	if (block >= VIPI_CPUSET_NR_BLOCKS)
+		return 0;
+	if (block < DENSE_BLOCKS)
+		return s->dense[block];
+	w = tree_word_ro(s, block * 64);
+	return w ? *w : 0;
+}
+
+int vipi_cpuset_add_range(struct vipi_cpuset *s, uint32_t first, uint32_t count)
+{
+	uint32_t last, b, lo, hi;
+	uint64_t mask;
+	int r;
+
+	if (!count)
+		return 0;
+	if (first >= s->nbits || count > s->nbits - first)
+		return -ERANGE;
+	last = first + count - 1;
+	for (b = first >> 6; b <= last >> 6; b++) {
+		lo = b == first >> 6 ? first & 63 : 0;
+		hi = b == last >> 6 ? last & 63 : 63;
+		mask = (~0ull >> (63 - hi)) & (~0ull << lo);
+		r = vipi_cpuset_or_block(s, b, mask);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* First non-empty block >= start in the tree (start >= DENSE_BLOCKS). */
+static int32_t tree_next_block(const struct vipi_cpuset *s, uint32_t start,
+			       uint64_t *word)
+{
+	uint32_t g = start >> 6, b = start & 63;
+	const struct vipi_cpuset_node *node;
+	uint64_t gm, bm, w;
+
+	while (g < VIPI_CPUSET_NR_GROUPS) {
+		gm = s->top & (~0ull << g);
+		if (!gm)
+			return -1;
+		if (vipi_ctz64(gm) != g) {
+			g = vipi_ctz64(gm);
+			b = 0;
+		}
+		node = &s->nodes[s->top_slot[g]];
+		bm = b < 64 ? node->present & (~0ull << b) : 0;
+		while (bm) {
+			b = vipi_ctz64(bm);
+			w = s->words[node->slot[b]];
+			if (w) {
+				*word = w;
+				return (int32_t)(g * 64 + b);
+			}
+			bm &= bm - 1;
+		}
+		g++;
+		b = 0;
+	}
+	return -1;
+}
+
+int32_t vipi_cpuset_next_block(const struct vipi_cpuset *s, int32_t prev_block,
+			       uint64_t *word)
+{
+	uint32_t b = prev_block < 0 ? 0 : (uint32_t)prev_block + 1;
+	uint64_t dummy;
+
+	if (!word)
+		word = &dummy;
+	for (; b < DENSE_BLOCKS; b++) {
+		if (s->dense[b]) {
+			*word = s->dense[b];
+			return (int32_t)b;
+		}
+	}
+	if (b >= VIPI_CPUSET_NR_BLOCKS || !s->top)
+		return -1;
+	return tree_next_block(s, b, word);
+}
+
+int32_t vipi_cpuset_next(const struct vipi_cpuset *s, int32_t prev)
+{
+	uint32_t start = prev < 0 ? 0 : (uint32_t)prev + 1;
+	int32_t b;
+	uint64_t w;
+
+	if (start >= s->nbits)
+		return -1;
+	/* the rest of the word that holds `start` */
+	w = vipi_cpuset_block(s, start >> 6) & (~0ull << (start & 63));
+	if (w)
+		return (int32_t)((start & ~63u) + vipi_ctz64(w));
+	b = vipi_cpuset_next_block(s, (int32_t)(start >> 6), &w);
+	if (b < 0)
+		return -1;
+	return (int32_t)((uint32_t)b * 64 + vipi_ctz64(w));
+}
+
+uint32_t vipi_cpuset_nr_blocks(const struct vipi_cpuset *s)
+{
+	uint32_t n = 0;
+	int32_t b = -1;
+	uint64_t w;
+
+	while ((b = vipi_cpuset_next_block(s, b, &w)) >= 0)
+		n++;
+	return n;
+}
+
+bool vipi_cpuset_equal(const struct vipi_cpuset *a, const struct vipi_cpuset *b)
+{
+	int32_t blk = -1;
+	uint64_t w;
+
+	/* same weight and every word of a found in b: a is a subset of b of
+	 * the same size, so they are equal */
+	if (a->weight != b->weight)
+		return false;
+	while ((blk = vipi_cpuset_next_block(a, blk, &w)) >= 0)
+		if (vipi_cpuset_block(b, (uint32_t)blk) != w)
+			return false;
+	return true;
+}
+
+int vipi_cpuset_or(struct vipi_cpuset *dst, const struct vipi_cpuset *src)
+{
+	int32_t blk = -1;
+	uint64_t w;
+	int r;
+
+	while ((blk = vipi_cpuset_next_block(src, blk, &w)) >= 0) {
+		if (w & ~block_valid_mask(dst, (uint32_t)blk))
+			return -ERANGE;
+	}
+	while ((blk = vipi_cpuset_next_block(src, blk, &w)) >= 0) {
+		r = vipi_cpuset_or_block(dst, (uint32_t)blk, w);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int vipi_cpuset_copy(struct vipi_cpuset *dst, const struct vipi_cpuset *src)
+{
+	int32_t blk = -1;
+	uint64_t w;
+
+	while ((blk = vipi_cpuset_next_block(src, blk, &w)) >= 0) {
+		if (w & ~block_valid_mask(dst, (uint32_t)blk))
+			return -ERANGE;
+	}
+	vipi_cpuset_clear(dst);
+	return vipi_cpuset_or(dst, src);
+}
+
+size_t vipi_cpuset_bytes(const struct vipi_cpuset *s)
+{
+	return sizeof(*s) + (size_t)s->cap_nodes * sizeof(*s->nodes) +
+	       (size_t)s->cap_words * sizeof(*s->words);
+}
+
+/* Parse one number (decimal or 0x-hex) at *p; at most 2^32 - 1. */
+static int parse_num(const char **p, uint32_t *out)
+{
+	const char *c = *p;
+	uint64_t v = 0;
+	unsigned int base = 10, d, digits = 0;
+
+	if (c[0] == '0' && (c[1] == 'x' || c[1] == 'X')) {
+		base = 16;
+		c += 2;
+	}
+	for (;; c++) {
+		if (*c >= '0' && *c <= '9')
+			d = (unsigned int)(*c - '0');
+		else if (base == 16 && *c >= 'a' && *c <= 'f')
+			d = (unsigned int)(*c - 'a' + 10);
+		else if (base == 16 && *c >= 'A' && *c <= 'F')
+			d = (unsigned int)(*c - 'A' + 10);
+		else
+			break;
+		v = v * base + d;
+		if (v > 0xffffffffull)
+			return -ERANGE;
+		digits++;
+	}
+	if (!digits)
+		return -EINVAL;
+	*p = c;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* One pass over the list; adds to s only when add is true. */
+static int parse_list(struct vipi_cpuset *s, const char *list, bool add)
+{
+	const char *p = list;
+	uint32_t a, b;
+	int r;
+
+	if (!*p)
+		return 0;
+	for (;;) {
+		r = parse_num(&p, &a);
+		if (r)
+			return r;
+		b = a;
+		if (*p == '-') {
+			p++;
+			r = parse_num(&p, &b);
+			if (r)
+				return r;
+			if (b < a)
+				return -EINVAL;
+		}
+		if (b >= s->nbits)
+			return -ERANGE;
+		if (add) {
+			r = vipi_cpuset_add_range(s, a, b - a + 1);
+			if (r)
+				return r;
+		}
+		if (!*p)
+			return 0;
+		if (*p != ',')
+			return -EINVAL;
+		p++;
+	}
+}
+
+int vipi_cpuset_parse(struct vipi_cpuset *s, const char *list)
+{
+	int r;
+
+	if (!list)
+		return -EINVAL;
+	/* validate the whole list before changing the set */
+	r = parse_list(s, list, false);
+	if (r)
+		return r;
+	return parse_list(s, list, true);
+}
+
+static size_t put_char(char *buf, size_t len, size_t pos, char c)
+{
+	if (pos + 1 < len)
+		buf[pos] = c;
+	return pos + 1;
+}
+
+static size_t put_u32(char *buf, size_t len, size_t pos, uint32_t v)
+{
+	char tmp[10];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		pos = put_char(buf, len, pos, tmp[--n]);
+	return pos;
+}
+
+size_t vipi_cpuset_format(const struct vipi_cpuset *s, char *buf, size_t len)
+{
+	size_t pos = 0;
+	int32_t cpu, start, prev;
+
+	cpu = vipi_cpuset_next(s, -1);
+	while (cpu >= 0) {
+		start = prev = cpu;
+		while ((cpu = vipi_cpuset_next(s, prev)) == prev + 1)
+			prev = cpu;
+		if (pos)
+			pos = put_char(buf, len, pos, ',');
+		pos = put_u32(buf, len, pos, (uint32_t)start);
+		if (prev != start) {
+			pos = put_char(buf, len, pos, '-');
+			pos = put_u32(buf, len, pos, (uint32_t)prev);
+		}
+	}
+	if (len)
+		buf[pos < len ? pos : len - 1] = '\0';
+	return pos;
+}
