@@ -148,6 +148,15 @@ int vipi_encode_gicv3(const struct vipi_guest_topo *gt,
 		      const struct vipi_cpuset *set,
 		      const struct vipi_send *send,
 		      const struct vipi_emit *emit);
+/*
+ * GICv3: exactly one write per distinct Aff3.Aff2.Aff1+RS group, in MPIDR
+ * order (fewer than vipi_encode_gicv3 when CPU order and MPIDR order
+ * differ; the same count when they agree)
+ */
+int vipi_encode_gicv3_grouped(const struct vipi_guest_topo *gt,
+			      const struct vipi_cpuset *set,
+			      const struct vipi_send *send,
+			      const struct vipi_emit *emit);
 /* GICv3 IRM=1: the set must be all but self */
 int vipi_encode_gicv3_irm(const struct vipi_guest_topo *gt,
 			  const struct vipi_cpuset *set,
