@@ -47,6 +47,8 @@ enum vipi_status {
 	VIPI_ERR_VIPI_EFAULT,
 	VIPI_ERR_VIPI_E2BIG,
 	VIPI_ERR_VIPI_ENOSYS,
+	/* x86: #UD (Hyper-V hypercall from CPL > 0: TLFS, KVM) */
+	VIPI_ERR_UD,
 	VIPI_STATUS_COUNT
 };
 
