@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: MIT
+/*
+ * xAPIC IPI decoding: a write of ICR_LO (0x300) with the last ICR_HI
+ * (0x310) value (SDM Vol. 3A 10.6.1), and the per-vCPU logical state the
+ * guest programs (LDR 0xd0, DFR 0xe0; 10.6.2.2) that logical destinations
+ * are matched against.
+ *
+ * Logical decoding is O(matching vCPUs): a reverse index lists, for each
+ * flat-model bit (8) and each cluster-model (cluster, member bit) pair
+ * (16 x 4), the vCPUs whose LDR has it. A destination visits at most 64
+ * lists, and a vCPU sits in at most 8 of them. The index is rebuilt,
+ * O(vCPUs), on the first logical decode after an LDR or DFR change.
+ *
+ * Thread safety: LDR/DFR writes must be serialized by the embedder with
+ * each other and with decodes (KVM does the same under its APIC map
+ * lock). Decodes may run concurrently with each other: the lazy rebuild
+ * is done once, under a mutex.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "compat.h"
+
+#include <vipi/x86.h>
+
+#include "icr.h"
+
+#define XAPIC_FLAT_LISTS 8u
+#define XAPIC_CLUSTERS 16u
+#define XAPIC_CLUSTER_BITS 4u
+#define XAPIC_NR_LISTS (XAPIC_FLAT_LISTS + XAPIC_CLUSTERS * XAPIC_CLUSTER_BITS)
+/* a vCPU is in at most 8 lists (flat LDR with all 8 bits set) */
+#define XAPIC_MAX_LISTS_PER_VCPU 8u
+
+struct vipi_xapic {
+	const struct vipi_topo *topo;
+	uint32_t nr;
+	uint32_t *ldr; /* as read back: logical ID in 31:24, 23:0 zero */
+	uint32_t *dfr; /* as read back: model in 31:28, 27:0 all ones */
+	uint32_t *entries; /* the lists, back to back, vCPUs ascending */
+	uint32_t start[XAPIC_NR_LISTS + 1];
+	atomic_bool stale; /* an LDR or DFR changed since the last build */
+	pthread_mutex_t lock;
+};
+
+static unsigned int cluster_list(unsigned int cluster, unsigned int bit)
+{
+	return XAPIC_FLAT_LISTS + cluster * XAPIC_CLUSTER_BITS + bit;
+}
+
+/* The lists vCPU v belongs in, as a bitmap over list numbers 0..71. */
+static void xapic_vcpu_lists(const struct vipi_xapic *x, uint32_t v,
+			     uint64_t lists[2])
+{
+	uint32_t model = x->dfr[v] >> VIPI_XAPIC_DFR_MODEL_SHIFT;
+	uint32_t id = x->ldr[v] >> VIPI_XAPIC_LDR_SHIFT;
+	unsigned int b;
+
+	lists[0] = lists[1] = 0;
+	if (model == VIPI_XAPIC_DFR_FLAT) {
+		lists[0] = id;
+	} else if (model == VIPI_XAPIC_DFR_CLUSTER) {
+		for (b = 0; b < XAPIC_CLUSTER_BITS; b++) {
+			unsigned int l;
+
+			if (!(id & (1u << b)))
+				continue;
+			l = cluster_list(id >> 4, b);
+			lists[l / 64] |= 1ull << (l % 64);
+		}
+	}
+	/* any other model is reserved: such a vCPU matches no logical MDA */
+}
+
+static void xapic_rebuild(struct vipi_xapic *x)
+{
+	uint32_t fill[XAPIC_NR_LISTS];
+	uint32_t v, sum = 0;
+	unsigned int l;
+
+	memset(fill, 0, sizeof(fill));
+	for (v = 0; v < x->nr; v++) {
+		uint64_t lists[2];
+
+		xapic_vcpu_lists(x, v, lists);
+		for (l = 0; l < XAPIC_NR_LISTS; l++)
+			if (lists[l / 64] & (1ull << (l % 64)))
+				fill[l]++;
+	}
+	for (l = 0; l < XAPIC_NR_LISTS; l++) {
+		x->start[l] = sum;
+		sum += fill[l];
+		fill[l] = x->start[l];
+	}
+	x->start[XAPIC_NR_LISTS] = sum;
+	for (v = 0; v < x->nr; v++) {
+		uint64_t lists[2];
+		int w;
+
+		xapic_vcpu_lists(x, v, lists);
+		for (w = 0; w < 2; w++) {
+			while (lists[w]) {
+				l = (unsigned int)(w * 64) +
+				    vipi_ctz64(lists[w]);
+				lists[w] &= lists[w] - 1;
+				x->entries[fill[l]++] = v;
+			}
+		}
+	}
+}
+
+static void xapic_refresh(struct vipi_xapic *x)
+{
+	if (!atomic_load_explicit(&x->stale, memory_order_acquire))
+		return;
+	pthread_mutex_lock(&x->lock);
+	if (atomic_load_explicit(&x->stale, memory_order_relaxed)) {
+		xapic_rebuild(x);
+		atomic_store_explicit(&x->stale, false, memory_order_release);
+	}
+	pthread_mutex_unlock(&x->lock);
+}
+
+int vipi_xapic_create(const struct vipi_topo *t, struct vipi_xapic **out)
+{
+	struct vipi_xapic *x;
+	uint32_t v, nr;
+
+	if (!t || !out || vipi_topo_arch(t) != VIPI_ARCH_X86)
+		return -EINVAL;
+	nr = vipi_topo_nr_vcpus(t);
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	x->topo = t;
+	x->nr = nr;
+	x->ldr = calloc(nr, sizeof(*x->ldr));
+	x->dfr = calloc(nr, sizeof(*x->dfr));
+	x->entries = calloc((size_t)nr * XAPIC_MAX_LISTS_PER_VCPU,
+			    sizeof(*x->entries));
+	if (!x->ldr || !x->dfr || !x->entries ||
+	    pthread_mutex_init(&x->lock, NULL)) {
+		free(x->ldr);
+		free(x->dfr);
+		free(x->entries);
+		free(x);
+		return -ENOMEM;
+	}
+	/* reset values (SDM 10.4.7.1, Figures 10-13 and 10-14) */
+	for (v = 0; v < nr; v++) {
+		x->ldr[v] = VIPI_XAPIC_LDR_RESET;
+		x->dfr[v] = VIPI_XAPIC_DFR_RESET;
+	}
+	atomic_init(&x->stale, true);
+	*out = x;
+	return 0;
+}
+
+void vipi_xapic_destroy(struct vipi_xapic *x)
+{
+	if (!x)
+		return;
+	pthread_mutex_destroy(&x->lock);
+	free(x->ldr);
+	free(x->dfr);
+	free(x->entries);
+	free(x);
+}
+
+int vipi_xapic_set_ldr(struct vipi_xapic *x, uint32_t vcpu, uint32_t ldr)
+{
+	if (!x || vcpu >= x->nr)
+		return -EINVAL;
+	/* bits 23:0 are reserved: dropped, as the register reads them 0 */
+	ldr &= VIPI_XAPIC_LDR_MASK;
+	if (x->ldr[vcpu] != ldr) {
+		x->ldr[vcpu] = ldr;
+		atomic_store_explicit(&x->stale, true, memory_order_relaxed);
+	}
+	return 0;
+}
+
+int vipi_xapic_set_dfr(struct vipi_xapic *x, uint32_t vcpu, uint32_t dfr)
+{
+	if (!x || vcpu >= x->nr)
+		return -EINVAL;
+	/* bits 27:0 are reserved and read as all ones */
+	dfr |= VIPI_XAPIC_DFR_RESERVED_ONES;
+	if (x->dfr[vcpu] != dfr) {
+		x->dfr[vcpu] = dfr;
+		atomic_store_explicit(&x->stale, true, memory_order_relaxed);
+	}
+	return 0;
+}
+
+uint32_t vipi_xapic_get_ldr(const struct vipi_xapic *x, uint32_t vcpu)
+{
+	if (!x || vcpu >= x->nr)
+		return VIPI_XAPIC_LDR_RESET;
+	return x->ldr[vcpu];
+}
+
+uint32_t vipi_xapic_get_dfr(const struct vipi_xapic *x, uint32_t vcpu)
+{
+	if (!x || vcpu >= x->nr)
+		return VIPI_XAPIC_DFR_RESET;
+	return x->dfr[vcpu];
+}
+
+static int xapic_add_list(const struct vipi_xapic *x, unsigned int l,
+			  struct vipi_cpuset *targets)
+{
+	uint32_t i;
+
+	for (i = x->start[l]; i < x->start[l + 1]; i++) {
+		int r = vipi_cpuset_add(targets, x->entries[i]);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * Logical MDA (SDM 10.6.2.2). Flat model: a vCPU accepts when MDA AND its
+ * logical ID is non-zero. Cluster model: MDA 7:4 names the cluster (0xf:
+ * every cluster) and 3:0 the members. Each vCPU is matched under its own
+ * DFR model, as each local APIC decides acceptance by itself.
+ */
+static int xapic_add_logical(struct vipi_xapic *x, uint32_t mda,
+			     struct vipi_cpuset *targets)
+{
+	unsigned int c, c_first, c_last, b;
+	int r;
+
+	xapic_refresh(x);
+	for (b = 0; b < XAPIC_FLAT_LISTS; b++) {
+		if (!(mda & (1u << b)))
+			continue;
+		r = xapic_add_list(x, b, targets);
+		if (r < 0)
+			return r;
+	}
+	c_first = mda >> 4;
+	c_last = c_first;
+	if (c_first == 0xf)
+		c_first = 0;
+	for (c = c_first; c <= c_last; c++) {
+		for (b = 0; b < XAPIC_CLUSTER_BITS; b++) {
+			if (!(mda & (1u << b)))
+				continue;
+			r = xapic_add_list(x, cluster_list(c, b), targets);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+int vipi_decode_xapic_icr(const struct vipi_host *h, uint32_t sender,
+			  uint32_t icr_lo, uint32_t icr_hi,
+			  struct vipi_ipi *ipi)
+{
+	uint32_t dest = icr_hi >> VIPI_XAPIC_ICR_HI_DEST_SHIFT;
+	int32_t v;
+	int r;
+
+	r = vipi_x86_ipi_begin(h, sender, ipi, VIPI_SRC_XAPIC_ICR);
+	if (r)
+		return r;
+	if (h->xapic && h->xapic->topo != h->topo)
+		return -EINVAL;
+	/*
+	 * MMIO writes to reserved ICR bits do not fault (there is no #GP
+	 * on a memory write): they are ignored, and so is the read-only
+	 * delivery status bit 12.
+	 */
+	r = vipi_x86_icr_lo(h, sender, icr_lo, ipi);
+	if (r)
+		return vipi_x86_ipi_finish(ipi, r < 0 ? r : 0);
+
+	if (dest == VIPI_XAPIC_BROADCAST) {
+		/*
+		 * 0xff is a broadcast in physical mode (10.6.2.1) and, "all
+		 * destination bits set", in both logical models (10.6.2.2).
+		 * A NULL xapic state means no logical addressing at all.
+		 */
+		if ((icr_lo & VIPI_ICR_DEST_LOGICAL) && !h->xapic)
+			r = 0;
+		else
+			r = vipi_cpuset_add_range(ipi->targets, 0,
+						  vipi_topo_nr_vcpus(h->topo));
+	} else if (icr_lo & VIPI_ICR_DEST_LOGICAL) {
+		r = h->xapic ? xapic_add_logical(h->xapic, dest, ipi->targets) :
+			       0;
+	} else {
+		/* 8-bit IDs: a vCPU with an APIC ID above 0xfe is unreachable */
+		v = vipi_topo_find_apic(h->topo, dest);
+		r = v < 0 ? 0 : vipi_cpuset_add(ipi->targets, (uint32_t)v);
+	}
+	return vipi_x86_ipi_finish(ipi, r);
+}
