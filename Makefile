@@ -65,7 +65,11 @@ TOOL_OBJS := $(TOOL_SRCS:%.c=$(O)/%.o)
 HELPER_OBJS := $(TEST_HELPERS:%.c=$(O)/%.o)
 SAN_HELPER_OBJS := $(TEST_HELPERS:%.c=$(O)/asan/%.o)
 
+# Concurrency tests also run under ThreadSanitizer
+TSAN_TEST_SRCS := tests/test-deliver.c
+TSAN_HELPER_OBJS := $(TEST_HELPERS:%.c=$(O)/tsan/%.o)
 TESTS := $(TEST_SRCS:tests/%.c=$(O)/t/%)
+TSAN_TESTS := $(TSAN_TEST_SRCS:tests/%.c=$(O)/t/tsan-%)
 SAN_TESTS := $(TEST_SRCS:tests/%.c=$(O)/t/asan-%)
 SCRIPT_TESTS := $(TEST_SCRIPTS:tests/%.t=$(O)/t/%.t)
 FUZZERS := $(FUZZ_SRCS:fuzz/%.c=$(O)/fuzz/%)
@@ -76,7 +80,7 @@ VIPI := $(O)/vipi
 
 -include guest/guest.mk
 
-all: $(LIBA) $(LIBSO) $(VIPI) $(FREE_OBJS) $(TESTS) $(SAN_TESTS) \
+all: $(LIBA) $(LIBSO) $(VIPI) $(FREE_OBJS) $(TESTS) $(SAN_TESTS) $(TSAN_TESTS) \
 	$(SCRIPT_TESTS) $(GUEST_ALL) $(O)/vipi.pc
 
 $(O)/%.o: %.c
@@ -127,6 +131,11 @@ $(O)/t/asan-test-%: $(O)/asan/tests/test-%.o $(SAN_HELPER_OBJS) $(SAN_LIB_OBJS)
 	$(call msg,LD-SAN,$@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 
+$(O)/t/tsan-test-%: $(O)/tsan/tests/test-%.o $(TSAN_HELPER_OBJS) $(TSAN_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(call msg,LD-TSAN,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(TSAN_FLAGS) -o $@ $^ $(LDLIBS)
+
 $(O)/t/%.t: tests/%.t
 	@mkdir -p $(dir $@)
 	$(Q)cp $< $@ && chmod +x $@
@@ -150,7 +159,7 @@ check: all fuzz
 	$(Q)./scripts/format-check
 	$(Q)VIPI_BUILD=$(abspath $(O)) VIPI=$(abspath $(VIPI)) \
 		VIPI_FUZZ_DIR=$(abspath $(O)/fuzz) \
-		$(PROVE) $(PROVE_FLAGS) --exec '' $(TESTS) $(SAN_TESTS) \
+		$(PROVE) $(PROVE_FLAGS) --exec '' $(TESTS) $(SAN_TESTS) $(TSAN_TESTS) \
 		$(SCRIPT_TESTS)
 
 format:
