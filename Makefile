@@ -158,7 +158,7 @@ PROVE_FLAGS ?= -j2
 check: all fuzz
 	$(Q)./scripts/format-check
 	$(Q)VIPI_BUILD=$(abspath $(O)) VIPI=$(abspath $(VIPI)) \
-		VIPI_FUZZ_DIR=$(abspath $(O)/fuzz) \
+		VIPI_FUZZ_DIR=$(abspath $(O)/fuzz) VIPI_SRC=$(CURDIR) \
 		$(PROVE) $(PROVE_FLAGS) --exec '' $(TESTS) $(SAN_TESTS) $(TSAN_TESTS) \
 		$(SCRIPT_TESTS)
 
