@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The guest's local APIC driver, one ops struct per mode: x2APIC (MSRs,
+ * SDM 10.12) and xAPIC (MMIO at the default base, SDM 10.4). Both enable
+ * the APIC through IA32_APIC_BASE (SDM 10.4.4) and the spurious-vector
+ * register, so the same calls work under the in-kernel LAPIC and under
+ * vipi's engine.
+ */
+#include "guest.h"
+
+#define MSR_APIC_BASE 0x1b
+#define APIC_BASE_EN (1ull << 11)
+#define APIC_BASE_EXTD (1ull << 10)
+#define SVR_ENABLE 0x100
+
+#define X2APIC_MSR(off) (0x800u + ((off) >> 4))
+#define APIC_ID 0x20
+#define APIC_TPR 0x80
+#define APIC_EOI 0xb0
+#define APIC_SVR 0xf0
+#define APIC_ICR_LO 0x300
+#define APIC_ICR_HI 0x310
+
+static void x2apic_enable(void)
+{
+	uint64_t base = rdmsr(MSR_APIC_BASE);
+
+	/* xAPIC first, then x2APIC: the legal order (SDM 10.12.5) */
+	wrmsr(MSR_APIC_BASE, base | APIC_BASE_EN);
+	wrmsr(MSR_APIC_BASE, base | APIC_BASE_EN | APIC_BASE_EXTD);
+	wrmsr(X2APIC_MSR(APIC_TPR), 0);
+	wrmsr(X2APIC_MSR(APIC_SVR), SVR_ENABLE | SPURIOUS_VECTOR);
+}
+
+static uint32_t x2apic_id(void)
+{
+	return (uint32_t)rdmsr(X2APIC_MSR(APIC_ID));
+}
+
+static void x2apic_eoi(void)
+{
+	wrmsr(X2APIC_MSR(APIC_EOI), 0);
+}
+
+static void x2apic_icr_write(uint32_t dest, uint32_t lo)
+{
+	wrmsr(X2APIC_MSR(APIC_ICR_LO), ((uint64_t)dest << 32) | lo);
+}
+
+static const struct apic_ops x2apic_ops = {
+	.name = "x2apic",
+	.enable = x2apic_enable,
+	.id = x2apic_id,
+	.eoi = x2apic_eoi,
+	.icr_write = x2apic_icr_write,
+};
+
+static void xapic_enable(void)
+{
+	uint64_t base = rdmsr(MSR_APIC_BASE);
+
+	wrmsr(MSR_APIC_BASE, (base & ~APIC_BASE_EXTD) | APIC_BASE_EN);
+	mmio_write32(VIPI_APIC_MMIO_GPA + APIC_TPR, 0);
+	mmio_write32(VIPI_APIC_MMIO_GPA + APIC_SVR,
+		     SVR_ENABLE | SPURIOUS_VECTOR);
+}
+
+static uint32_t xapic_id(void)
+{
+	return mmio_read32(VIPI_APIC_MMIO_GPA + APIC_ID) >> 24;
+}
+
+static void xapic_eoi(void)
+{
+	mmio_write32(VIPI_APIC_MMIO_GPA + APIC_EOI, 0);
+}
+
+static void xapic_icr_write(uint32_t dest, uint32_t lo)
+{
+	mmio_write32(VIPI_APIC_MMIO_GPA + APIC_ICR_HI, dest << 24);
+	mmio_write32(VIPI_APIC_MMIO_GPA + APIC_ICR_LO, lo);
+}
+
+static const struct apic_ops xapic_ops = {
+	.name = "xapic",
+	.enable = xapic_enable,
+	.id = xapic_id,
+	.eoi = xapic_eoi,
+	.icr_write = xapic_icr_write,
+};
+
+const struct apic_ops *apic = &x2apic_ops;
+
+void apic_select(bool xapic)
+{
+	apic = xapic ? &xapic_ops : &x2apic_ops;
+}

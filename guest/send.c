@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The guest side of every IPI method: libvipi's encoder (compiled
+ * freestanding) turns a CPU set into operations, and the emitter here
+ * performs each one the way a guest kernel would: wrmsr to the x2APIC
+ * ICR, MMIO writes to the xAPIC ICR, vmcall/vmmcall for KVM_HC_SEND_IPI
+ * (Documentation/virt/kvm/x86/hypercalls.rst), a call into the Hyper-V
+ * hypercall page (TLFS "Hypercall Interface"), and vipi's doorbell. With
+ * --irqchip=user, KVM does not forward KVM_HC_SEND_IPI to user space, so
+ * the same registers go through an I/O-port doorbell instead.
+ */
+#include <vipi/hyperv.h>
+
+#include "guest.h"
+
+#define MSR_HV_GUEST_OS_ID 0x40000000u
+#define MSR_HV_HYPERCALL 0x40000001u
+
+/* vipi's ABI encoder may not be in every build: a weak reference. */
+int vipi_encode_vipi(const struct vipi_guest_topo *gt,
+		     const struct vipi_cpuset *set,
+		     const struct vipi_send *send, const struct vipi_emit *emit)
+	__attribute__((weak));
+
+enum method_kind { M_APIC, M_KVM_PV, M_HV, M_VIPI };
+
+struct guest_method {
+	const char *name;
+	enum method_kind kind;
+	vipi_encode_fn encode;
+};
+
+static const struct guest_method methods[] = {
+	{ "x2apic-phys", M_APIC, vipi_encode_x2apic_phys },
+	{ "x2apic-cluster", M_APIC, vipi_encode_x2apic_cluster },
+	{ "x2apic-allbutself", M_APIC, vipi_encode_x2apic_allbutself },
+	{ "x2apic-all", M_APIC, vipi_encode_x2apic_all },
+	{ "x2apic-self", M_APIC, vipi_encode_x2apic_self },
+	{ "xapic-phys", M_APIC, vipi_encode_xapic_phys },
+	{ "kvm-pv", M_KVM_PV, vipi_encode_kvm_pv },
+	{ "kvm-pv-linux", M_KVM_PV, vipi_encode_kvm_pv_linux },
+	{ "hv", M_HV, vipi_encode_hv },
+	{ "hv-linux", M_HV, vipi_encode_hv_linux },
+	{ "vipi", M_VIPI, NULL },
+};
+
+static const struct guest_method *cur;
+static bool amd;
+static bool kernel_mode;
+
+static void cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c,
+		  uint32_t *d)
+{
+	__asm__ volatile("cpuid"
+			 : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d)
+			 : "a"(leaf), "c"(0));
+}
+
+int method_select(const char *name)
+{
+	uint32_t a, b, c, d;
+
+	cpuid(0, &a, &b, &c, &d);
+	amd = b == 0x68747541u; /* "Auth" of AuthenticAMD */
+	kernel_mode = boot.irqchip == VIPI_IRQCHIP_KERNEL;
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		if (!strcmp(methods[i].name, name)) {
+			cur = &methods[i];
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *method_name(void)
+{
+	return cur ? cur->name : "?";
+}
+
+/* KVM_HC_SEND_IPI: RAX = nr, RBX, RCX, RDX, RSI; result in RAX */
+static int64_t kvm_hypercall(const uint64_t *a)
+{
+	uint64_t ret;
+
+	if (!kernel_mode)
+		__asm__ volatile("outb %%al, %[port]"
+				 : "=a"(ret)
+				 : "a"(a[0]), "b"(a[1]), "c"(a[2]), "d"(a[3]),
+				   "S"(a[4]), [port] "i"(VIPI_PORT_KVM_DOORBELL)
+				 : "memory");
+	else if (amd)
+		__asm__ volatile("vmmcall"
+				 : "=a"(ret)
+				 : "a"(a[0]), "b"(a[1]), "c"(a[2]), "d"(a[3]),
+				   "S"(a[4])
+				 : "memory");
+	else
+		__asm__ volatile("vmcall"
+				 : "=a"(ret)
+				 : "a"(a[0]), "b"(a[1]), "c"(a[2]), "d"(a[3]),
+				   "S"(a[4])
+				 : "memory");
+	return (int64_t)ret;
+}
+
+/* TLFS: call the hypercall page with RCX, RDX, R8; status in RAX */
+static uint64_t hv_hypercall(const struct vipi_op *op)
+{
+	register uint64_t r8 __asm__("r8") = op->args[2];
+	uint64_t ret;
+
+	if (op->xmm_fast)
+		__asm__ volatile("movups 0(%0), %%xmm0\n\t"
+				 "movups 16(%0), %%xmm1\n\t"
+				 "movups 32(%0), %%xmm2\n\t"
+				 "movups 48(%0), %%xmm3\n\t"
+				 "movups 64(%0), %%xmm4\n\t"
+				 "movups 80(%0), %%xmm5\n\t"
+				 :
+				 : "r"(op->xmm)
+				 : "memory");
+	__asm__ volatile(
+		"call *%[page]"
+		: "=a"(ret), "+r"(r8)
+		: "c"(op->args[0]),
+		  "d"(op->args[1]), [page] "r"((uint64_t)VIPI_HV_HYPERCALL_GPA)
+		: "memory", "rsi", "rdi", "r9", "r10", "r11");
+	return ret;
+}
+
+/* vipi's doorbell: function in RAX, arguments in RBX, RCX, RDX, RSI, RDI */
+static int64_t vipi_call(const struct vipi_op *op)
+{
+	uint64_t ret;
+
+	__asm__ volatile("outb %%al, %[port]"
+			 : "=a"(ret)
+			 : "a"(op->args[0]), "b"(op->args[1]), "c"(op->args[2]),
+			   "d"(op->args[3]), "S"(op->args[4]),
+			   "D"(op->args[5]), [port] "i"(VIPI_PORT_VIPI_DOORBELL)
+			 : "memory");
+	return (int64_t)ret;
+}
+
+static int emit_op(void *ctx, const struct vipi_op *op)
+{
+	struct percpu *pc = ctx;
+	int64_t r;
+
+	pc->sends++;
+	switch (op->kind) {
+	case VIPI_OP_WRMSR:
+		wrmsr(op->reg, op->val);
+		return 0;
+	case VIPI_OP_MMIO_WRITE32:
+		mmio_write32(VIPI_APIC_MMIO_GPA + op->reg, (uint32_t)op->val);
+		return 0;
+	case VIPI_OP_KVM_HYPERCALL:
+		r = kvm_hypercall(op->args);
+		if (r < 0)
+			GUEST_FAIL("KVM_HC_SEND_IPI returned %ld", r);
+		return 0;
+	case VIPI_OP_HV_HYPERCALL:
+		r = (int64_t)hv_hypercall(op);
+		if (r & 0xffff)
+			GUEST_FAIL(
+				"Hyper-V hypercall 0x%lx returned status 0x%lx",
+				op->args[0], (uint64_t)r);
+		return 0;
+	case VIPI_OP_VIPI_CALL:
+		r = vipi_call(op);
+		if (r < 0)
+			GUEST_FAIL("vipi SEND_IPI returned %ld", r);
+		return 0;
+	default:
+		GUEST_FAIL("operation kind %u has no emitter here", op->kind);
+		return -1;
+	}
+}
+
+int send_ipi(struct percpu *pc, const struct vipi_cpuset *set, uint8_t vector,
+	     uint8_t mode, uint32_t flags)
+{
+	struct vipi_send s = {
+		.vector = vector,
+		.mode = mode,
+		.flags = flags,
+		.self = pc->cpu,
+	};
+	struct vipi_emit e = {
+		.op = emit_op,
+		.ctx = pc,
+		.buf = pc->hv_input,
+		.buf_gpa = (uint64_t)(uintptr_t)pc->hv_input,
+		.buf_size = pc->hv_input ? 4096 : 0,
+	};
+	vipi_encode_fn fn = cur->kind == M_VIPI ? vipi_encode_vipi :
+						  cur->encode;
+	int r = fn(&guest_topo, set, &s, &e);
+
+	if (r < 0)
+		GUEST_FAIL("%s encoder: error %d", cur->name, r);
+	return r;
+}
+
+static void hv_enable_page(void)
+{
+	/* TLFS 3.13: a guest OS ID first, then the page's GPA | enable */
+	wrmsr(MSR_HV_GUEST_OS_ID, 0x8100000000000000ull | 0x76697069ull);
+	wrmsr(MSR_HV_HYPERCALL, VIPI_HV_HYPERCALL_GPA | 1);
+}
+
+/*
+ * Check that the host can serve the method before measuring it; a
+ * method this host cannot serve ends the run with SKIP and the reason.
+ */
+int method_probe(void)
+{
+	uint32_t a, b, c, d;
+
+	switch (cur->kind) {
+	case M_APIC:
+		if (!strcmp(cur->name, "xapic-phys") !=
+		    !strcmp(apic->name, "xapic"))
+			GUEST_SKIP("%s needs the APIC in %s mode (--xapic %s)",
+				   cur->name,
+				   strcmp(cur->name, "xapic-phys") ? "x2APIC" :
+								     "xAPIC",
+				   strcmp(cur->name, "xapic-phys") ? "off" :
+								     "on");
+		return 0;
+	case M_KVM_PV: {
+		uint64_t args[5] = { 10, 0, 0, 0, IPI_VECTOR };
+		int64_t r;
+
+		cpuid(0x40000000u, &a, &b, &c, &d);
+		if (b != 0x4b4d564bu)
+			GUEST_SKIP(
+				"kvm-pv: no KVM signature in CPUID 0x40000000");
+		cpuid(0x40000001u, &a, &b, &c, &d);
+		if (!(a & (1u << 11)))
+			GUEST_SKIP(
+				"kvm-pv: CPUID 0x40000001 lacks KVM_FEATURE_PV_SEND_IPI");
+		if (kernel_mode)
+			ucall(VIPI_UCALL_PROBE, __FILE__, __LINE__,
+			      VIPI_PROBE_HYPERCALL, 0, "kvm-pv");
+		/* an empty bitmap: delivers to nobody, returns 0 */
+		r = kvm_hypercall(args);
+		if ((uint64_t)r == VIPI_PROBE_HC_FAILED)
+			GUEST_SKIP(
+				"kvm-pv: KVM could not run %s (KVM_EXIT_INTERNAL_ERROR, emulation failure): KVM's in-kernel PV IPI is unsupported on this host",
+				amd ? "vmmcall" : "vmcall");
+		if (r != 0)
+			GUEST_SKIP(
+				"kvm-pv: KVM_HC_SEND_IPI with an empty set returned %ld: unsupported on this host",
+				r);
+		return 0;
+	}
+	case M_HV:
+		if (kernel_mode)
+			GUEST_SKIP(
+				"%s: this host's KVM has no Hyper-V emulation (no KVM_CAP_HYPERV); use --irqchip=user",
+				cur->name);
+		hv_enable_page();
+		return 0;
+	case M_VIPI:
+		if (kernel_mode)
+			GUEST_SKIP(
+				"vipi: vipi's ABI is served by vipi's engine only; use --irqchip=user");
+		if (!vipi_encode_vipi)
+			GUEST_SKIP("vipi: this build has no vipi ABI encoder");
+		return 0;
+	}
+	return 0;
+}

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Port I/O from the guest: the console (COM1's transmit register, with a
+ * line-status register that always reads "ready"), the ucall channel
+ * (the guest writes the GPA of a struct vipi_ucall to VIPI_PORT_UCALL;
+ * see guest/boot-abi.h) and the PV doorbells, which go to the engine.
+ * Every ucall field is copied out of guest memory and bounded before use.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vmm.h"
+
+#define COM1_LSR (VIPI_PORT_SERIAL + 5)
+#define LSR_THRE 0x20
+#define LSR_TEMT 0x40
+
+static void console_putc(struct vm *vm, char c)
+{
+	FILE *f = vm->opt.json ? stderr : stdout;
+
+	pthread_mutex_lock(&vm->lock);
+	if (c == '\n' || vm->line_len >= sizeof(vm->line) - 1) {
+		fprintf(f, "%.*s\n", (int)vm->line_len, vm->line);
+		fflush(f);
+		vm->line_len = 0;
+	}
+	if (c != '\n' && c != '\r')
+		vm->line[vm->line_len++] = c;
+	pthread_mutex_unlock(&vm->lock);
+}
+
+static void ucall_print(struct vm *vm, const char *what,
+			const struct vipi_ucall *uc)
+{
+	FILE *f = vm->opt.json ? stderr : stdout;
+
+	pthread_mutex_lock(&vm->lock);
+	fprintf(f, "guest cpu %u: %s%s%s\n", uc->cpu, what,
+		what[0] && uc->msg[0] ? ": " : "", uc->msg);
+	fflush(f);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+static int ucall_handle(struct vcpu *v, uint64_t gpa)
+{
+	struct vm *vm = v->vm;
+	struct vipi_ucall *g = gpa_to_hva(vm, gpa, sizeof(*g));
+	struct vipi_ucall uc;
+
+	if (!g) {
+		vm_finish(vm, VIPI_EXIT_FAIL,
+			  "vCPU %u: ucall at GPA 0x%llx is outside guest RAM",
+			  v->idx, (unsigned long long)gpa);
+		return -EFAULT;
+	}
+	memcpy(&uc, g, sizeof(uc));
+	uc.file[sizeof(uc.file) - 1] = '\0';
+	uc.msg[sizeof(uc.msg) - 1] = '\0';
+
+	switch (uc.cmd) {
+	case VIPI_UCALL_PRINT:
+		ucall_print(vm, "", &uc);
+		return 0;
+	case VIPI_UCALL_PASS:
+		vm_finish(vm, VIPI_EXIT_OK, "guest passed%s%s",
+			  uc.msg[0] ? ": " : "", uc.msg);
+		return -ECANCELED;
+	case VIPI_UCALL_SKIP:
+		vm->skipped = true;
+		vm_finish(vm, VMM_EXIT_SKIP, "guest skipped: %s", uc.msg);
+		return -ECANCELED;
+	case VIPI_UCALL_FAIL:
+		vm_finish(vm, VIPI_EXIT_FAIL,
+			  "guest cpu %u failed at %s:%u: %s", uc.cpu, uc.file,
+			  uc.line, uc.msg);
+		return -ECANCELED;
+	case VIPI_UCALL_ASSERT:
+		vm_finish(
+			vm, VIPI_EXIT_FAIL,
+			"guest cpu %u assert failed at %s:%u: %s (0x%llx, 0x%llx)",
+			uc.cpu, uc.file, uc.line, uc.msg,
+			(unsigned long long)uc.args[0],
+			(unsigned long long)uc.args[1]);
+		return -ECANCELED;
+	case VIPI_UCALL_CLOCK:
+		g->args[0] = now_ns();
+		return 0;
+	case VIPI_UCALL_RESULT:
+		pthread_mutex_lock(&vm->lock);
+		memcpy(vm->res.args, uc.args, sizeof(uc.args));
+		vm->res.have = true;
+		pthread_mutex_unlock(&vm->lock);
+		return 0;
+	case VIPI_UCALL_PROBE:
+		if (uc.args[0] == VIPI_PROBE_EXITS_BEGIN)
+			stats_mark(vm);
+		else if (uc.args[0] == VIPI_PROBE_EXITS_END)
+			stats_collect(vm, &vm->res);
+		return 0;
+	default:
+		vm_finish(vm, VIPI_EXIT_FAIL, "vCPU %u: unknown ucall %u",
+			  v->idx, uc.cmd);
+		return -EINVAL;
+	}
+}
+
+int io_handle(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	uint32_t n = run->io.count * run->io.size;
+	uint16_t port = run->io.port;
+
+	if (run->io.data_offset + (uint64_t)n > (uint64_t)v->vm->run_size)
+		return -EIO;
+	if (run->io.direction == KVM_EXIT_IO_OUT) {
+		if (port == VIPI_PORT_SERIAL) {
+			for (uint32_t i = 0; i < n; i++)
+				console_putc(v->vm, (char)data[i]);
+			return 0;
+		}
+		if (port == VIPI_PORT_UCALL && run->io.size == 4 &&
+		    run->io.count == 1) {
+			uint32_t gpa;
+
+			memcpy(&gpa, data, 4);
+			return ucall_handle(v, gpa);
+		}
+		if (port == VIPI_PORT_HV_DOORBELL ||
+		    port == VIPI_PORT_KVM_DOORBELL ||
+		    port == VIPI_PORT_VIPI_DOORBELL)
+			return engine_doorbell(v, port);
+		return 0;
+	}
+	/* reads: COM1 is always ready to send; nothing else is there */
+	memset(data, 0xff, n);
+	if (port == COM1_LSR && n == 1)
+		data[0] = LSR_THRE | LSR_TEMT;
+	return 0;
+}

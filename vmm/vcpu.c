@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: MIT
+/*
+ * One thread per vCPU: the KVM_RUN loop and its exit dispatch. Exits the
+ * VMM does not expect (a triple fault, an emulation failure, an entry
+ * failure) stop the VM with the registers dumped and a non-zero status.
+ * A kick is SIGUSR1, which is blocked except inside KVM_RUN
+ * (KVM_SET_SIGNAL_MASK), so it either interrupts the guest or stays
+ * pending until the next KVM_RUN returns at once: no lost kicks.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "vmm.h"
+
+#define SIG_KICK SIGUSR1
+
+void vm_finish(struct vm *vm, int status, const char *fmt, ...)
+{
+	va_list ap;
+	uint32_t i;
+
+	pthread_mutex_lock(&vm->lock);
+	if (!atomic_load(&vm->done)) {
+		vm->status = status;
+		if (fmt) {
+			va_start(ap, fmt);
+			vsnprintf(vm->why, sizeof(vm->why), fmt, ap);
+			va_end(ap);
+		}
+		atomic_store(&vm->done, 1);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	/* get every thread out of KVM_RUN or its park */
+	for (i = 0; i < vm->nr; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		atomic_store(&v->notified, 1);
+		if (v->started)
+			pthread_kill(v->thread, SIG_KICK);
+	}
+	engine_wake_all(vm);
+}
+
+static void kick_handler(int sig)
+{
+	(void)sig;
+}
+
+void engine_kick_signal_init(void)
+{
+	struct sigaction sa;
+	sigset_t set;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kick_handler;
+	sigaction(SIG_KICK, &sa, NULL);
+	/* blocked in every thread outside KVM_RUN (threads inherit it) */
+	sigemptyset(&set);
+	sigaddset(&set, SIG_KICK);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+static int set_run_signal_mask(struct vcpu *v)
+{
+	struct {
+		struct kvm_signal_mask m;
+		uint64_t bits;
+	} k;
+	sigset_t cur;
+
+	pthread_sigmask(SIG_BLOCK, NULL, &cur);
+	sigdelset(&cur, SIG_KICK);
+	/* this-host-kvm.md: the kernel's sigset is 8 bytes, len must be 8 */
+	k.m.len = 8;
+	memcpy(&k.bits, &cur, 8);
+	if (ioctl(v->fd, KVM_SET_SIGNAL_MASK, &k) < 0)
+		return -errno;
+	return 0;
+}
+
+static const char *exit_name(uint32_t r)
+{
+	switch (r) {
+	case KVM_EXIT_SHUTDOWN:
+		return "triple fault (KVM_EXIT_SHUTDOWN)";
+	case KVM_EXIT_FAIL_ENTRY:
+		return "VM entry failed (KVM_EXIT_FAIL_ENTRY)";
+	case KVM_EXIT_INTERNAL_ERROR:
+		return "KVM internal error (KVM_EXIT_INTERNAL_ERROR)";
+	case KVM_EXIT_EXCEPTION:
+		return "exception (KVM_EXIT_EXCEPTION)";
+	case KVM_EXIT_DEBUG:
+		return "debug (KVM_EXIT_DEBUG)";
+	case KVM_EXIT_UNKNOWN:
+		return "unknown (KVM_EXIT_UNKNOWN)";
+	default:
+		return "unexpected exit";
+	}
+}
+
+static int handle_internal_error(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	char why[160];
+	int n;
+
+	n = snprintf(why, sizeof(why),
+		     "KVM_EXIT_INTERNAL_ERROR suberror %u (%s), data",
+		     run->internal.suberror,
+		     run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
+			     "instruction emulation failed" :
+			     "see api.rst");
+	for (uint32_t i = 0;
+	     i < run->internal.ndata && i < 4 && n > 0 && n < (int)sizeof(why);
+	     i++)
+		n += snprintf(why + n, sizeof(why) - (size_t)n, " %llx",
+			      (unsigned long long)run->internal.data[i]);
+	x86_dump_regs(v, why);
+	vm_finish(v->vm, VIPI_EXIT_FAIL, "vCPU %u: %s", v->idx, why);
+	return -EIO;
+}
+
+static int handle_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	bool user = v->vm->opt.irqchip == VIPI_IRQCHIP_USER;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		atomic_fetch_add_explicit(&v->exits[VMM_EXIT_IO], 1,
+					  memory_order_relaxed);
+		return io_handle(v);
+	case KVM_EXIT_MMIO:
+		atomic_fetch_add_explicit(&v->exits[VMM_EXIT_MMIO], 1,
+					  memory_order_relaxed);
+		if (user)
+			return engine_mmio(v);
+		/* nothing else is MMIO: reads see ones, writes vanish */
+		if (!run->mmio.is_write)
+			memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+		return 0;
+	case KVM_EXIT_X86_RDMSR:
+		atomic_fetch_add_explicit(&v->exits[VMM_EXIT_RDMSR], 1,
+					  memory_order_relaxed);
+		return engine_rdmsr(v);
+	case KVM_EXIT_X86_WRMSR:
+		atomic_fetch_add_explicit(&v->exits[VMM_EXIT_WRMSR], 1,
+					  memory_order_relaxed);
+		return engine_wrmsr(v);
+	case KVM_EXIT_HLT:
+		atomic_fetch_add_explicit(&v->exits[VMM_EXIT_HLT], 1,
+					  memory_order_relaxed);
+		if (user)
+			return engine_halt(v);
+		return 0;
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
+		atomic_fetch_add_explicit(&v->exits[VMM_EXIT_IRQ_WINDOW], 1,
+					  memory_order_relaxed);
+		return 0;
+	case KVM_EXIT_INTR:
+		atomic_fetch_add_explicit(&v->exits[VMM_EXIT_INTR], 1,
+					  memory_order_relaxed);
+		return 0;
+	case KVM_EXIT_INTERNAL_ERROR:
+		return handle_internal_error(v);
+	default:
+		atomic_fetch_add_explicit(&v->exits[VMM_EXIT_OTHER], 1,
+					  memory_order_relaxed);
+		x86_dump_regs(v, exit_name(run->exit_reason));
+		vm_finish(v->vm, VIPI_EXIT_FAIL, "vCPU %u: %s (exit reason %u)",
+			  v->idx, exit_name(run->exit_reason),
+			  run->exit_reason);
+		return -EIO;
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+	bool user = vm->opt.irqchip == VIPI_IRQCHIP_USER;
+	int r;
+
+	r = set_run_signal_mask(v);
+	if (r) {
+		vm_finish(vm, VIPI_EXIT_FAIL,
+			  "KVM_SET_SIGNAL_MASK on vCPU %u: %s", v->idx,
+			  strerror(-r));
+		return NULL;
+	}
+	v->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	while (!atomic_load(&vm->done)) {
+		if (user) {
+			r = engine_pre_run(v);
+			if (r < 0)
+				break;
+			if (atomic_load(&vm->done))
+				break;
+		}
+		r = ioctl(v->fd, KVM_RUN, 0);
+		if (user)
+			atomic_store(&v->state, VCPU_IN_USER);
+		if (r < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				atomic_fetch_add_explicit(
+					&v->exits[VMM_EXIT_INTR], 1,
+					memory_order_relaxed);
+				continue;
+			}
+			vm_finish(vm, VIPI_EXIT_FAIL, "KVM_RUN on vCPU %u: %s",
+				  v->idx, strerror(errno));
+			break;
+		}
+		if (handle_exit(v) < 0)
+			break;
+	}
+	return NULL;
+}
+
+int vcpu_start_all(struct vm *vm)
+{
+	uint32_t i;
+	int r;
+
+	for (i = 0; i < vm->nr; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		pthread_attr_t attr;
+
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, 256 * 1024);
+		r = pthread_create(&v->thread, &attr, vcpu_thread, v);
+		pthread_attr_destroy(&attr);
+		if (r) {
+			vm_finish(vm, VIPI_EXIT_FAIL,
+				  "cannot start the thread of vCPU %u: %s", i,
+				  strerror(r));
+			return -r;
+		}
+		v->started = true;
+	}
+	return 0;
+}

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vipi VMM's internal interface: one VM on /dev/kvm, its vCPU threads,
+ * the x86 boot state (long mode, page tables, CPUID, ACPI MADT), the I/O
+ * handlers (console, ucall, doorbells) and, with --irqchip=user, vipi's own
+ * interrupt engine. Generic code (run.c, vcpu.c) calls the x86 and engine
+ * files through the functions below.
+ */
+#ifndef VIPI_VMM_H
+#define VIPI_VMM_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <vipi/cpuset.h>
+#include <vipi/decode.h>
+#include <vipi/encode.h>
+#include <vipi/method.h>
+#include <vipi/topo.h>
+
+#include "../guest/boot-abi.h"
+#include "../tools/util.h"
+
+/* Exit reasons the VMM counts, per vCPU (user-space exits) */
+enum vmm_exit {
+	VMM_EXIT_IO,
+	VMM_EXIT_MMIO,
+	VMM_EXIT_RDMSR,
+	VMM_EXIT_WRMSR,
+	VMM_EXIT_HLT,
+	VMM_EXIT_INTR, /* KVM_RUN interrupted by a kick */
+	VMM_EXIT_IRQ_WINDOW,
+	VMM_EXIT_OTHER,
+	VMM_EXIT_SEND, /* not a reason: exits that sent an IPI (subset) */
+	VMM_EXIT_NR
+};
+
+/* vCPU life-cycle states the kicker reads (--irqchip=user) */
+enum vcpu_state {
+	VCPU_IN_USER,
+	VCPU_IN_GUEST,
+	VCPU_HALTED,
+	VCPU_WAIT_SIPI,
+};
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	uint32_t idx; /* topology index = guest CPU number */
+	uint32_t apic_id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+
+	/* posted-interrupt state, written by any sender (engine.c) */
+	_Atomic uint64_t pir[4]; /* pending fixed vectors */
+	_Atomic uint32_t notified; /* one outstanding notification */
+	_Atomic uint32_t state; /* enum vcpu_state */
+	_Atomic uint32_t nmi_pending;
+	_Atomic uint32_t init_pending;
+	_Atomic uint32_t sipi; /* 0x100 | vector when a SIPI is pending */
+	/* owned by the vCPU thread */
+	uint64_t isr[4]; /* in service (user-mode LAPIC) */
+	uint32_t xapic_icr_hi;
+	uint32_t svr, tpr, ldr_xapic, dfr;
+	bool x2apic; /* guest set IA32_APIC_BASE.EXTD */
+	uint64_t apic_base;
+	struct vipi_cpuset targets; /* decode scratch, reserved up front */
+	struct vipi_ipi ipi;
+
+	_Atomic uint64_t exits[VMM_EXIT_NR];
+	uint64_t exits_mark[VMM_EXIT_NR];
+	int stats_fd;
+	uint64_t stats_exits_off; /* offset of KVM's "exits" stat, or 0 */
+	uint64_t stats_mark;
+};
+
+struct vm_options {
+	uint32_t nr_vcpus;
+	const char *topology;
+	enum vipi_irqchip_mode irqchip;
+	bool xapic;
+	const char *method;
+	enum vipi_workload workload;
+	const char *targets;
+	uint32_t ops;
+	uint64_t mem_size;
+	bool json;
+	bool verbose;
+	uint32_t timeout_s;
+};
+
+struct vm_result {
+	bool have;
+	uint64_t args[VIPI_RES_NR];
+	uint64_t sender_exits; /* counted by the VMM (user): vCPU 0 */
+	uint64_t all_send_exits; /* every vCPU's IPI-sending exits */
+	uint64_t total_exits;
+	uint64_t kernel_exits; /* KVM binary stats "exits", all vCPUs */
+	bool exits_from_vmm;
+};
+
+struct vm {
+	struct vm_options opt;
+	int kvm_fd;
+	int vm_fd;
+	int run_size;
+	uint8_t *mem;
+	uint64_t mem_size;
+	struct vipi_topo *topo;
+	uint32_t nr;
+	struct vcpu *vcpus;
+	int32_t *vcpu_of_id; /* unused with sparse IDs: see topo */
+	struct kvm_cpuid2 *cpuid;
+	struct kvm_sregs reset_sregs; /* an AP's state after INIT */
+	bool have_reset_sregs;
+
+	struct vipi_flat_mem flat;
+	struct vipi_host host;
+	struct vipi_xapic *xapic;
+
+	pthread_mutex_t lock; /* console, results */
+	_Atomic int done;
+	int status; /* VIPI_EXIT_* once done */
+	char why[256]; /* a line for the report */
+	bool skipped;
+	struct vm_result res;
+	bool hv_page_enabled;
+	uint64_t hv_guest_os_id;
+	char line[256];
+	uint32_t line_len;
+	uint64_t start_ns;
+};
+
+/* Exit status of `vipi run` when the guest skipped (kselftest's 4) */
+#define VMM_EXIT_SKIP 4
+
+/* kvm.c */
+int kvm_open(struct vm *vm);
+int kvm_create_vm(struct vm *vm);
+int kvm_create_vcpus(struct vm *vm);
+void kvm_destroy(struct vm *vm);
+int kvm_check_cap(struct vm *vm, long cap);
+uint64_t now_ns(void);
+
+/* x86-boot.c */
+int x86_setup_memory(struct vm *vm);
+int x86_setup_cpuid(struct vm *vm, struct vcpu *vcpu);
+int x86_setup_bsp(struct vm *vm, struct vcpu *vcpu);
+int x86_set_sipi_state(struct vcpu *vcpu, uint8_t vector);
+void x86_dump_regs(struct vcpu *vcpu, const char *why);
+
+/* acpi.c: RSDP/XSDT/MADT at VIPI_ACPI_GPA from the topology */
+int acpi_build(struct vm *vm);
+
+/* vcpu.c */
+int vcpu_start_all(struct vm *vm);
+void vm_finish(struct vm *vm, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* io.c: console, ucall, doorbells; 0 = handled */
+int io_handle(struct vcpu *vcpu);
+void *gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
+
+/* engine.c: --irqchip=user */
+int engine_init(struct vm *vm);
+int engine_rdmsr(struct vcpu *vcpu);
+int engine_wrmsr(struct vcpu *vcpu);
+int engine_mmio(struct vcpu *vcpu);
+int engine_doorbell(struct vcpu *vcpu, uint16_t port);
+/* before KVM_RUN: inject what is pending; may block (HLT, wait-for-SIPI) */
+int engine_pre_run(struct vcpu *vcpu);
+int engine_halt(struct vcpu *vcpu);
+void engine_kick_signal_init(void);
+void engine_wake_all(struct vm *vm);
+
+/* stats.c */
+void stats_mark(struct vm *vm);
+void stats_collect(struct vm *vm, struct vm_result *r);
+
+#endif
