@@ -15,8 +15,41 @@
 
 #include "baseline.h"
 
-int baseline_sgi_linear(const uint64_t *mpidr, uint32_t nr_vcpus,
-			uint32_t sender, uint64_t sgi, struct vipi_cpuset *out)
+int baseline_vm_create(const struct vipi_topo *t, struct baseline_vm *vm)
+{
+	bool arm64 = vipi_topo_arch(t) == VIPI_ARCH_ARM64;
+	uint32_t v;
+
+	vm->nr_vcpus = vipi_topo_nr_vcpus(t);
+	vm->vcpu = calloc(vm->nr_vcpus, sizeof(*vm->vcpu));
+	if (!vm->vcpu)
+		return -ENOMEM;
+	for (v = 0; v < vm->nr_vcpus; v++) {
+		vm->vcpu[v] = calloc(1, sizeof(**vm->vcpu));
+		if (!vm->vcpu[v]) {
+			baseline_vm_destroy(vm);
+			return -ENOMEM;
+		}
+		vm->vcpu[v]->mpidr = arm64 ? vipi_topo_mpidr(t, v) : 0;
+		vm->vcpu[v]->vp_index = v;
+	}
+	return 0;
+}
+
+void baseline_vm_destroy(struct baseline_vm *vm)
+{
+	uint32_t v;
+
+	if (!vm->vcpu)
+		return;
+	for (v = 0; v < vm->nr_vcpus; v++)
+		free(vm->vcpu[v]);
+	free(vm->vcpu);
+	vm->vcpu = NULL;
+}
+
+int baseline_sgi_linear(const struct baseline_vm *vm, uint32_t sender,
+			uint64_t sgi, struct vipi_cpuset *out)
 {
 	uint64_t cluster = sgi &
 			   (VIPI_GIC_SGI_AFF3_MASK | VIPI_GIC_SGI_AFF2_MASK |
@@ -25,8 +58,8 @@ int baseline_sgi_linear(const uint64_t *mpidr, uint32_t nr_vcpus,
 	int ret;
 
 	vipi_cpuset_clear(out);
-	for (v = 0; v < nr_vcpus; v++) {
-		uint64_t m = mpidr[v];
+	for (v = 0; v < vm->nr_vcpus; v++) {
+		uint64_t m = vm->vcpu[v]->mpidr;
 		uint32_t aff0 = VIPI_MPIDR_AFF0(m);
 
 		if (sgi & VIPI_GIC_SGI_IRM) {
@@ -55,8 +88,9 @@ int baseline_sgi_linear(const uint64_t *mpidr, uint32_t nr_vcpus,
 	return 0;
 }
 
-int baseline_hv_ex_walk(const struct vipi_guest_mem *mem, uint64_t gpa,
-			uint32_t nr_vcpus, struct vipi_cpuset *out)
+int baseline_hv_ex_walk(const struct baseline_vm *vm,
+			const struct vipi_guest_mem *mem, uint64_t gpa,
+			struct vipi_cpuset *out)
 {
 	uint64_t hdr[3], banks[VIPI_HV_MAX_BANKS], valid;
 	uint32_t v, nr_banks;
@@ -67,7 +101,7 @@ int baseline_hv_ex_walk(const struct vipi_guest_mem *mem, uint64_t gpa,
 	if (ret)
 		return ret;
 	if (hdr[1] == VIPI_HV_SET_ALL)
-		return vipi_cpuset_add_range(out, 0, nr_vcpus);
+		return vipi_cpuset_add_range(out, 0, vm->nr_vcpus);
 	if (hdr[1] != VIPI_HV_SET_SPARSE_4K)
 		return -EINVAL;
 	valid = hdr[2];
@@ -77,13 +111,14 @@ int baseline_hv_ex_walk(const struct vipi_guest_mem *mem, uint64_t gpa,
 	if (ret)
 		return ret;
 	/* every vCPU: is its VP index in the set? */
-	for (v = 0; v < nr_vcpus; v++) {
-		uint32_t bank = v / VIPI_HV_VPS_PER_BANK, idx;
+	for (v = 0; v < vm->nr_vcpus; v++) {
+		uint32_t vp = vm->vcpu[v]->vp_index;
+		uint32_t bank = vp / VIPI_HV_VPS_PER_BANK, idx;
 
 		if (bank >= VIPI_HV_MAX_BANKS || !(valid & (1ull << bank)))
 			continue;
 		idx = vipi_popcount64(valid & ((1ull << bank) - 1));
-		if (!(banks[idx] & (1ull << (v % VIPI_HV_VPS_PER_BANK))))
+		if (!(banks[idx] & (1ull << (vp % VIPI_HV_VPS_PER_BANK))))
 			continue;
 		ret = vipi_cpuset_add(out, v);
 		if (ret)

@@ -9,7 +9,10 @@
  *  - KVM's dense phys_map, an array indexed by APIC ID and sized by the
  *    largest APIC ID (its memory is what the benchmark reports).
  * They follow the published behaviour (docs/field-notes.md), written from
- * the descriptions, not from the sources.
+ * the descriptions, not from the sources. Like KVM, the walks read each
+ * vCPU's identity from that vCPU's own structure, reached through a
+ * pointer table (KVM: kvm_get_vcpu() and the vCPU's MPIDR or VP index
+ * fields), so they pay the memory traffic the real loops pay.
  */
 #ifndef VIPI_TOOLS_BASELINE_H
 #define VIPI_TOOLS_BASELINE_H
@@ -20,6 +23,24 @@
 #include <vipi/cpuset.h>
 #include <vipi/decode.h>
 
+/* Bytes of a baseline vCPU structure (KVM's are several KiB). */
+#define BASELINE_VCPU_BYTES 1024
+
+struct baseline_vcpu {
+	uint64_t mpidr; /* affinity fields, arm64 */
+	uint32_t vp_index; /* Hyper-V VP index (= vCPU index here) */
+	uint8_t state[BASELINE_VCPU_BYTES - 12]; /* the rest of a vCPU */
+};
+
+struct baseline_vm {
+	uint32_t nr_vcpus;
+	struct baseline_vcpu **vcpu; /* one allocation per vCPU */
+};
+
+/* One structure per vCPU of t. 0 or -ENOMEM. */
+int baseline_vm_create(const struct vipi_topo *t, struct baseline_vm *vm);
+void baseline_vm_destroy(struct baseline_vm *vm);
+
 /*
  * An SGI register value (ICC_SGI1R_EL1 layout) resolved by scanning every
  * vCPU: compare its Aff3.Aff2.Aff1 with the register's and test its Aff0
@@ -27,16 +48,17 @@
  * the scan stops once every TargetList bit has been matched, as KVM's
  * did. IRM = 1 adds every vCPU but the sender. Returns 0 or -ERANGE.
  */
-int baseline_sgi_linear(const uint64_t *mpidr, uint32_t nr_vcpus,
-			uint32_t sender, uint64_t sgi, struct vipi_cpuset *out);
+int baseline_sgi_linear(const struct baseline_vm *vm, uint32_t sender,
+			uint64_t sgi, struct vipi_cpuset *out);
 
 /*
  * A HvCallSendSyntheticClusterIpiEx input at gpa, resolved by walking
  * every vCPU and testing whether its VP index (= vCPU index) is in the
  * HV_VP_SET. Returns 0, -EFAULT (memory) or -EINVAL (bad format).
  */
-int baseline_hv_ex_walk(const struct vipi_guest_mem *mem, uint64_t gpa,
-			uint32_t nr_vcpus, struct vipi_cpuset *out);
+int baseline_hv_ex_walk(const struct baseline_vm *vm,
+			const struct vipi_guest_mem *mem, uint64_t gpa,
+			struct vipi_cpuset *out);
 
 /* KVM's phys_map: vCPU by APIC ID, one slot per ID up to the largest. */
 struct baseline_phys_map {

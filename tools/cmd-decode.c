@@ -619,7 +619,7 @@ static int decode_run(struct decode_ctx *c, const struct decode_source *src,
 				     src->name, vals[i]);
 	err[0] = '\0';
 	if (vipi_topo_parse(c->o.topo_spec, &topo, err, sizeof(err)))
-		return USAGE("bad topology '%s': %s", c->o.topo_spec, err);
+		return USAGE("%s", err[0] ? err : "bad topology");
 	if (!(vipi_topo_arch(topo) & src->arch)) {
 		status = USAGE("source %s needs an %s topology", src->name,
 			       src->arch == VIPI_ARCH_X86 ? "x86" : "arm64");
@@ -695,8 +695,14 @@ int cmd_decode(int argc, char **argv)
 	}
 	nr_vals = (unsigned int)(argc - optind - 1);
 	if (nr_vals < src->min_vals || nr_vals > src->max_vals) {
-		status = USAGE("%s takes %u to %u values, got %u", src->name,
-			       src->min_vals, src->max_vals, nr_vals);
+		if (src->min_vals == src->max_vals)
+			status = USAGE("%s takes %u value%s, got %u", src->name,
+				       src->min_vals,
+				       src->min_vals == 1 ? "" : "s", nr_vals);
+		else
+			status = USAGE("%s takes %u to %u values, got %u",
+				       src->name, src->min_vals, src->max_vals,
+				       nr_vals);
 		goto out;
 	}
 	status = decode_run(&c, src, argv + optind + 1, nr_vals);

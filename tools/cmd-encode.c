@@ -81,14 +81,33 @@ static const char *sysreg_name(uint32_t reg)
 	}
 }
 
+/* The registers of each hypercall kind, in args[] order (encode.h). */
+static const char *const kvm_regs[] = { "rax", "rbx", "rcx", "rdx", "rsi" };
+static const char *const hv_regs[] = { "rcx", "rdx", "r8" };
+static const char *const vipi_regs[] = { "fn", "a0", "a1", "a2", "a3", "a4" };
+
+static unsigned int op_regs(const struct vipi_op *op, const char *const **names)
+{
+	switch (op->kind) {
+	case VIPI_OP_KVM_HYPERCALL:
+		*names = kvm_regs;
+		return ARRAY_SIZE(kvm_regs);
+	case VIPI_OP_HV_HYPERCALL:
+		*names = hv_regs;
+		return ARRAY_SIZE(hv_regs);
+	case VIPI_OP_VIPI_CALL:
+		*names = vipi_regs;
+		return ARRAY_SIZE(vipi_regs);
+	default:
+		*names = NULL;
+		return 0;
+	}
+}
+
 static void op_json(struct json *j, const struct vipi_op *op)
 {
-	static const char *const kvm_regs[] = { "rax", "rbx", "rcx", "rdx",
-						"rsi" };
-	static const char *const hv_regs[] = { "rcx", "rdx", "r8" };
-	static const char *const vipi_regs[] = { "fn", "a0", "a1",
-						 "a2", "a3", "a4" };
-	unsigned int i;
+	const char *const *regs;
+	unsigned int i, nr_regs = op_regs(op, &regs);
 
 	json_object_begin(j);
 	json_kv_str(j, "kind", vipi_op_kind_name(op->kind));
@@ -103,12 +122,13 @@ static void op_json(struct json *j, const struct vipi_op *op)
 		json_kv_hex(j, "val", op->val);
 		break;
 	case VIPI_OP_KVM_HYPERCALL:
-		for (i = 0; i < ARRAY_SIZE(kvm_regs); i++)
-			json_kv_hex(j, kvm_regs[i], op->args[i]);
+	case VIPI_OP_VIPI_CALL:
+		for (i = 0; i < nr_regs; i++)
+			json_kv_hex(j, regs[i], op->args[i]);
 		break;
 	case VIPI_OP_HV_HYPERCALL:
-		for (i = 0; i < ARRAY_SIZE(hv_regs); i++)
-			json_kv_hex(j, hv_regs[i], op->args[i]);
+		for (i = 0; i < nr_regs; i++)
+			json_kv_hex(j, regs[i], op->args[i]);
 		json_kv_bool(j, "xmm_fast", op->xmm_fast);
 		if (op->xmm_fast) {
 			json_key(j, "xmm");
@@ -117,10 +137,6 @@ static void op_json(struct json *j, const struct vipi_op *op)
 				json_hex(j, op->xmm[i]);
 			json_array_end(j);
 		}
-		break;
-	case VIPI_OP_VIPI_CALL:
-		for (i = 0; i < ARRAY_SIZE(vipi_regs); i++)
-			json_kv_hex(j, vipi_regs[i], op->args[i]);
 		break;
 	}
 	if (op->mem_len) {
@@ -142,7 +158,8 @@ static void op_json(struct json *j, const struct vipi_op *op)
 
 static void op_text(FILE *f, unsigned int n, const struct vipi_op *op)
 {
-	unsigned int i;
+	const char *const *regs;
+	unsigned int i, nr_regs = op_regs(op, &regs);
 
 	fprintf(f, "  %4u %-14s", n, vipi_op_kind_name(op->kind));
 	switch (op->kind) {
@@ -156,8 +173,9 @@ static void op_text(FILE *f, unsigned int n, const struct vipi_op *op)
 			(unsigned long long)op->val);
 		break;
 	default:
-		for (i = 0; i < op->nr_args && i < ARRAY_SIZE(op->args); i++)
-			fprintf(f, " 0x%llx", (unsigned long long)op->args[i]);
+		for (i = 0; i < nr_regs; i++)
+			fprintf(f, " %s 0x%llx", regs[i],
+				(unsigned long long)op->args[i]);
 		if (op->xmm_fast)
 			fprintf(f, " (XMM fast)");
 		break;
@@ -209,8 +227,10 @@ static int encode_op(void *ctx, const struct vipi_op *op)
 	return 0;
 }
 
-static const char *encode_err_message(int err)
+static const char *encode_err_message(const struct vipi_method *m, int err)
 {
+	if (err == -EINVAL && m->shorthand)
+		return "the set is not the one this shorthand reaches";
 	switch (-err) {
 	case ERANGE:
 		return "the method cannot address a target in the set";
@@ -242,7 +262,8 @@ static void print_result(const struct encode_opts *o, struct encode_ctx *c,
 	if (!o->json) {
 		if (ret < 0) {
 			printf("%s: error %s: %s\n", m->name,
-			       util_errno_name(ret), encode_err_message(ret));
+			       util_errno_name(ret),
+			       encode_err_message(m, ret));
 			return;
 		}
 		printf("%s: %d exit%s for %u target%s\n", m->name, ret,
@@ -264,7 +285,7 @@ static void print_result(const struct encode_opts *o, struct encode_ctx *c,
 	json_kv_u64(&j, "count", weight);
 	if (ret < 0) {
 		json_kv_str(&j, "error", util_errno_name(ret));
-		json_kv_str(&j, "message", encode_err_message(ret));
+		json_kv_str(&j, "message", encode_err_message(m, ret));
 	} else {
 		json_kv_u64(&j, "exits", (uint64_t)ret);
 		/* ops_text is the array the emitter wrote, already JSON */
@@ -535,7 +556,7 @@ int cmd_encode(int argc, char **argv)
 			     argv[optind]);
 	err[0] = '\0';
 	if (vipi_topo_parse(o.topo_spec, &topo, err, sizeof(err)))
-		return USAGE("bad topology '%s': %s", o.topo_spec, err);
+		return USAGE("%s", err[0] ? err : "bad topology");
 	if (!(m->arch & vipi_topo_arch(topo))) {
 		status = USAGE("method %s does not run on this topology's "
 			       "architecture",

@@ -35,6 +35,7 @@ static const struct option topo_options[] = {
 };
 
 #define TOPO_SHOW 8
+#define TOPO_CANON_SHOW 64
 
 static uint64_t topo_id(const struct vipi_topo *t, uint32_t v)
 {
@@ -79,8 +80,14 @@ static void topo_text(const struct vipi_topo *t, const char *canon, bool all)
 	uint32_t nr = vipi_topo_nr_vcpus(t), v;
 	bool x86 = vipi_topo_arch(t) == VIPI_ARCH_X86;
 
-	printf("%s, %u vCPU%s: %s\n", x86 ? "x86" : "arm64", nr,
-	       nr == 1 ? "" : "s", canon);
+	/* an explicit list can be megabytes: --json or --all shows it */
+	if (all || strlen(canon) <= TOPO_CANON_SHOW)
+		printf("%s, %u vCPU%s: %s\n", x86 ? "x86" : "arm64", nr,
+		       nr == 1 ? "" : "s", canon);
+	else
+		printf("%s, %u vCPU%s: %.*s... (%zu characters)\n",
+		       x86 ? "x86" : "arm64", nr, nr == 1 ? "" : "s",
+		       TOPO_CANON_SHOW, canon, strlen(canon));
 	if (x86)
 		printf("max APIC ID 0x%x\n", vipi_topo_max_apic_id(t));
 	else
@@ -132,9 +139,8 @@ int cmd_topo(int argc, char **argv)
 					"expected one TOPO argument");
 	err[0] = '\0';
 	if (vipi_topo_parse(argv[optind], &t, err, sizeof(err)))
-		return util_usage_error("topo", topo_usage,
-					"bad topology '%s': %s", argv[optind],
-					err);
+		return util_usage_error("topo", topo_usage, "%s",
+					err[0] ? err : "bad topology");
 	len = vipi_topo_format(t, NULL, 0) + 1;
 	canon = malloc(len);
 	if (!canon) {
