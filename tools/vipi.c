@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The `vipi` command: one binary for the library tools (encode, decode,
+ * topo, bench lib) and the VMM, dispatching on its first argument like
+ * `perf stat` or `lkvm run`. Each subcommand lives in its own cmd-*.c file
+ * and is listed once in vipi_cmds[] below.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <vipi/vipi.h>
+
+#include "cmds.h"
+#include "util.h"
+
+const struct vipi_cmd vipi_cmds[] = {
+	{ "encode", cmd_encode,
+	  "print the exits a guest method costs for a set" },
+	{ "decode", cmd_decode,
+	  "resolve raw guest register values to targets" },
+	{ "topo", cmd_topo, "parse a topology and show its lookup maps" },
+	{ "bench", cmd_bench, "run the benchmarks ('bench lib': the library)" },
+	{ "help", cmd_help, "show this list, or 'vipi help CMD'" },
+	{ "version", cmd_version, "print the version" },
+	{ NULL, NULL, NULL },
+};
+
+static const struct vipi_cmd *cmd_find(const char *name)
+{
+	const struct vipi_cmd *c;
+
+	for (c = vipi_cmds; c->name; c++)
+		if (!strcmp(c->name, name))
+			return c;
+	return NULL;
+}
+
+static void print_usage(FILE *f)
+{
+	const struct vipi_cmd *c;
+
+	fprintf(f, "usage: vipi [--help] [--version] COMMAND [ARGS]\n\n"
+		   "Commands:\n");
+	for (c = vipi_cmds; c->name; c++)
+		fprintf(f, "  %-8s %s\n", c->name, c->summary);
+	fprintf(f, "\n'vipi COMMAND --help' shows the options of one command;"
+		   " docs/cli.md has them all.\n");
+}
+
+int cmd_help(int argc, char **argv)
+{
+	const struct vipi_cmd *c;
+	char help[] = "--help";
+	char *args[3];
+
+	if (argc < 2 || !strcmp(argv[1], "help")) {
+		print_usage(stdout);
+		return VIPI_EXIT_OK;
+	}
+	c = cmd_find(argv[1]);
+	if (!c) {
+		fprintf(stderr, "vipi help: unknown command '%s'\n\n", argv[1]);
+		print_usage(stderr);
+		return VIPI_EXIT_USAGE;
+	}
+	args[0] = argv[1];
+	args[1] = help;
+	args[2] = NULL;
+	return c->fn(2, args);
+}
+
+int cmd_version(int argc, char **argv)
+{
+	printf("vipi %d.%d\n", VIPI_VERSION_MAJOR, VIPI_VERSION_MINOR);
+	return VIPI_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	const struct vipi_cmd *c;
+
+	if (argc < 2) {
+		print_usage(stderr);
+		return VIPI_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return cmd_help(1, argv);
+	if (!strcmp(argv[1], "--version"))
+		return cmd_version(1, argv);
+	c = cmd_find(argv[1]);
+	if (!c) {
+		fprintf(stderr, "vipi: unknown command '%s'\n\n", argv[1]);
+		print_usage(stderr);
+		return VIPI_EXIT_USAGE;
+	}
+	return c->fn(argc - 1, argv + 1);
+}
