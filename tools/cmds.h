@@ -37,6 +37,9 @@ int cmd_bench_lib(int argc, char **argv);
 /* `vipi bench [lib ...] [--out DIR] [--quick]`: until the VMM's sweep
  * lands, the library benchmark written to DIR/bench-lib.json */
 int cmd_bench(int argc, char **argv);
+/* sim/: `vipi sim` and `vipi report` (docs/sim.md) */
+int cmd_sim(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /*
  * Run the library benchmark: table on stdout (when table is true), JSON to
