@@ -255,7 +255,7 @@ static const char *encode_err_message(const struct vipi_method *m, int err)
 	case ERANGE:
 		return "the method cannot address a target in the set";
 	case EOPNOTSUPP:
-		return "the method cannot send this delivery mode";
+		return "the method cannot send this delivery mode or vector";
 	case ENOSPC:
 		return "the input does not fit the 64 KiB guest buffer";
 	case EINVAL:
