@@ -50,6 +50,7 @@ void smp_boot(void)
 		apic->icr_write(id, ICR_STARTUP | (TRAMP_BASE >> 12));
 	}
 	t0 = host_clock_ns();
+	now = t0;
 	while (nr_online < nr_cpus - 1) {
 		for (int k = 0; k < 64 && nr_online < nr_cpus - 1; k++)
 			cpu_relax();

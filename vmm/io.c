@@ -56,6 +56,8 @@ static int ucall_handle(struct vcpu *v, uint64_t gpa)
 		return -EFAULT;
 	}
 	memcpy(&uc, g, sizeof(uc));
+	/* any ucall after a hypercall probe means the probe returned */
+	atomic_store(&v->probe_deadline_ns, 0);
 	uc.file[sizeof(uc.file) - 1] = '\0';
 	uc.msg[sizeof(uc.msg) - 1] = '\0';
 
@@ -98,6 +100,9 @@ static int ucall_handle(struct vcpu *v, uint64_t gpa)
 			stats_mark(vm);
 		else if (uc.args[0] == VIPI_PROBE_EXITS_END)
 			stats_collect(vm, &vm->res);
+		else if (uc.args[0] == VIPI_PROBE_HYPERCALL)
+			atomic_store(&v->probe_deadline_ns,
+				     now_ns() + 2000000000ull);
 		return 0;
 	default:
 		vm_finish(vm, VIPI_EXIT_FAIL, "vCPU %u: unknown ucall %u",

@@ -87,6 +87,38 @@ static int enable_cap(int fd, uint32_t cap, uint64_t arg0, const char *name)
 	return 0;
 }
 
+/*
+ * KVM answers the Hyper-V MSRs itself (#GP when Hyper-V is not enabled)
+ * instead of reporting them "inval", so an MSR filter (api.rst
+ * KVM_X86_SET_MSR_FILTER) sends the three the engine implements to user
+ * space. The x2APIC MSRs cannot be filtered; "inval" covers them.
+ */
+static int filter_hv_msrs(struct vm *vm)
+{
+	static uint8_t deny; /* bits 0..2 clear: deny, i.e. exit */
+	struct kvm_msr_filter f = {
+		.flags = KVM_MSR_FILTER_DEFAULT_ALLOW,
+		.ranges = { {
+			.flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
+			.nmsrs = 3,
+			.base = 0x40000000u,
+			.bitmap = &deny,
+		} },
+	};
+
+	if (!kvm_check_cap(vm, KVM_CAP_X86_MSR_FILTER))
+		return 0; /* hv then fails in the guest with a #GP */
+	if (ioctl(vm->vm_fd, KVM_X86_SET_MSR_FILTER, &f) < 0) {
+		int e = errno;
+
+		fprintf(stderr,
+			"vipi run: KVM_X86_SET_MSR_FILTER for the Hyper-V MSRs failed: %s\n",
+			strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
 int kvm_create_vm(struct vm *vm)
 {
 	struct kvm_userspace_memory_region region;
@@ -131,8 +163,12 @@ int kvm_create_vm(struct vm *vm)
 		 * the x2APIC MSRs, so "inval" sends them to us.
 		 */
 		r = enable_cap(vm->vm_fd, KVM_CAP_X86_USER_SPACE_MSR,
-			       KVM_MSR_EXIT_REASON_INVAL,
+			       KVM_MSR_EXIT_REASON_INVAL |
+				       KVM_MSR_EXIT_REASON_FILTER,
 			       "KVM_CAP_X86_USER_SPACE_MSR");
+		if (r)
+			return r;
+		r = filter_hv_msrs(vm);
 		if (r)
 			return r;
 	} else {

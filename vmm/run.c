@@ -162,6 +162,31 @@ static void report(struct vm *vm)
 			"vipi run: %s: %s\n", status, vm->why);
 }
 
+/* On a timeout: where each vCPU is, for the person debugging it. */
+static void dump_engine(struct vm *vm)
+{
+	for (uint32_t i = 0; i < vm->nr && i < 16; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		fprintf(stderr,
+			"  vCPU %u: state %u notified %u pir %llx:%llx isr %llx:%llx io %llu msr %llu hlt %llu intr %llu win %llu\n",
+			i, atomic_load(&v->state), atomic_load(&v->notified),
+			(unsigned long long)atomic_load(&v->pir[3]),
+			(unsigned long long)atomic_load(&v->pir[2]),
+			(unsigned long long)v->isr[3],
+			(unsigned long long)v->isr[2],
+			(unsigned long long)atomic_load(&v->exits[VMM_EXIT_IO]),
+			(unsigned long long)atomic_load(
+				&v->exits[VMM_EXIT_WRMSR]),
+			(unsigned long long)atomic_load(
+				&v->exits[VMM_EXIT_HLT]),
+			(unsigned long long)atomic_load(
+				&v->exits[VMM_EXIT_INTR]),
+			(unsigned long long)atomic_load(
+				&v->exits[VMM_EXIT_IRQ_WINDOW]));
+	}
+}
+
 static int wait_done(struct vm *vm)
 {
 	uint64_t deadline =
@@ -171,6 +196,7 @@ static int wait_done(struct vm *vm)
 		struct timespec ts = { 0, 5 * 1000 * 1000 };
 
 		if (now_ns() > deadline) {
+			dump_engine(vm);
 			vm_finish(
 				vm, VIPI_EXIT_FAIL,
 				"the guest did not finish within %u s (--timeout)",
@@ -178,6 +204,16 @@ static int wait_done(struct vm *vm)
 			break;
 		}
 		nanosleep(&ts, NULL);
+		for (uint32_t i = 0; i < vm->nr; i++) {
+			struct vcpu *v = &vm->vcpus[i];
+			uint64_t d = atomic_load(&v->probe_deadline_ns);
+
+			if (d && now_ns() > d) {
+				atomic_store(&v->probe_deadline_ns, 0);
+				atomic_store(&v->probe_expired, 1);
+				vcpu_kick(v);
+			}
+		}
 	}
 	for (uint32_t i = 0; i < vm->nr; i++)
 		if (vm->vcpus[i].started)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 
 #include "vmm.h"
 
@@ -79,6 +80,55 @@ static int set_run_signal_mask(struct vcpu *v)
 	k.m.len = 8;
 	memcpy(&k.bits, &cur, 8);
 	if (ioctl(v->fd, KVM_SET_SIGNAL_MASK, &k) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * KVM_RUN returned -EINTR for a kick: KVM restores the blocked mask before
+ * it returns, so the signal is still pending; take it off the queue, or
+ * every later KVM_RUN would return at once.
+ */
+static void eat_kick(struct vcpu *v)
+{
+	struct timespec zero = { 0, 0 };
+	sigset_t set;
+
+	(void)v;
+	sigemptyset(&set);
+	sigaddset(&set, SIG_KICK);
+	while (sigtimedwait(&set, NULL, &zero) == SIG_KICK)
+		;
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	if (v->started)
+		pthread_kill(v->thread, SIG_KICK);
+}
+
+/*
+ * this-host-kvm.md: KVM_HC_SEND_IPI through vmcall/vmmcall at CPL0 never
+ * completes on this host. The guest announces the probe; if the vCPU is
+ * still on the instruction after the deadline, skip it and return
+ * VIPI_PROBE_HC_FAILED, so the guest reports the method as unsupported.
+ */
+int vcpu_probe_expired(struct vcpu *v)
+{
+	struct kvm_regs r;
+	const uint8_t *insn;
+
+	atomic_store(&v->probe_expired, 0);
+	atomic_store(&v->probe_deadline_ns, 0);
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0)
+		return -errno;
+	insn = gpa_to_hva(v->vm, r.rip, 3);
+	if (!insn || insn[0] != 0x0f || insn[1] != 0x01 ||
+	    (insn[2] != 0xc1 && insn[2] != 0xd9))
+		return 0; /* it moved on: the probe was only slow */
+	r.rip += 3;
+	r.rax = VIPI_PROBE_HC_FAILED;
+	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
 		return -errno;
 	return 0;
 }
@@ -207,6 +257,10 @@ static void *vcpu_thread(void *arg)
 			atomic_store(&v->state, VCPU_IN_USER);
 		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
+				eat_kick(v);
+				if (atomic_load(&v->probe_expired) &&
+				    vcpu_probe_expired(v) < 0)
+					break;
 				atomic_fetch_add_explicit(
 					&v->exits[VMM_EXIT_INTR], 1,
 					memory_order_relaxed);

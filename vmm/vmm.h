@@ -73,6 +73,10 @@ struct vcpu {
 	struct vipi_cpuset targets; /* decode scratch, reserved up front */
 	struct vipi_ipi ipi;
 
+	/* kernel mode: a vmcall probe the guest announced (see io.c) */
+	_Atomic uint64_t probe_deadline_ns;
+	_Atomic uint32_t probe_expired;
+
 	_Atomic uint64_t exits[VMM_EXIT_NR];
 	uint64_t exits_mark[VMM_EXIT_NR];
 	int stats_fd;
@@ -162,6 +166,10 @@ int acpi_build(struct vm *vm);
 int vcpu_start_all(struct vm *vm);
 void vm_finish(struct vm *vm, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* vcpu.c: a hypercall probe that did not finish in time */
+int vcpu_probe_expired(struct vcpu *vcpu);
+void vcpu_kick(struct vcpu *vcpu);
 
 /* io.c: console, ucall, doorbells; 0 = handled */
 int io_handle(struct vcpu *vcpu);
