@@ -30,6 +30,8 @@ int cmd_version(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
 int cmd_topo(int argc, char **argv);
+/* `vipi run`: the VMM (vmm/run.c) */
+int cmd_run(int argc, char **argv);
 /* vmm/run.c: `vipi run`, the VMM */
 int cmd_run(int argc, char **argv);
 /* `vipi bench lib [--out FILE] [--quick]` */

@@ -20,6 +20,7 @@ const struct vipi_cmd vipi_cmds[] = {
 	  "resolve raw guest register values to targets" },
 	{ "topo", cmd_topo, "parse a topology and show its lookup maps" },
 	{ "bench", cmd_bench, "run the benchmarks ('bench lib': the library)" },
+	{ "run", cmd_run, "boot the guest on KVM and run an IPI workload" },
 	{ "sim", cmd_sim, "simulate methods at any VM size (docs/sim.md)" },
 	{ "report", cmd_report, "plots and a summary from benchmark JSON" },
 	{ "help", cmd_help, "show this list, or 'vipi help CMD'" },
