@@ -111,6 +111,13 @@ static void report(struct vm *vm)
 			     vm->status == VMM_EXIT_SKIP ? "skip" :
 							   "fail";
 	char topo[256];
+	/* the sender's time inside the encoder and its exits, in ns by the
+	 * TSC rate measured against the host clock over the whole loop */
+	double send_ns = a[VIPI_RES_CYCLES] ?
+				 (double)a[VIPI_RES_SEND_CYCLES] *
+					 (double)a[VIPI_RES_NS] /
+					 (double)a[VIPI_RES_CYCLES] :
+				 0.0;
 
 	vipi_topo_format(vm->topo, topo, sizeof(topo));
 	if (vm->opt.json) {
@@ -137,6 +144,8 @@ static void report(struct vm *vm)
 			       per_op(a[VIPI_RES_NS], ops), 1);
 		json_kv_double(&j, "guest_cycles_per_op",
 			       per_op(a[VIPI_RES_CYCLES], ops), 1);
+		json_kv_double(&j, "sender_ns_per_op",
+			       send_ns / (ops ? ops : 1), 1);
 		json_kv_u64(&j, "delivered", a[VIPI_RES_DELIVERED]);
 		json_kv_u64(&j, "expected", a[VIPI_RES_EXPECTED]);
 		json_kv_u64(&j, "lost", a[VIPI_RES_LOST]);
@@ -146,12 +155,12 @@ static void report(struct vm *vm)
 		json_object_end(&j);
 		json_finish(&j);
 	} else if (vm->res.have) {
-		printf("vipi run: %s %s %s, %u vCPUs: %llu ops, %.2f sender exits/op, %.2f exits/op (%s), %.0f ns/op, delivered %llu/%llu, lost %llu, duplicated %llu\n",
+		printf("vipi run: %s %s %s, %u vCPUs: %llu ops, %.2f sender exits/op, %.2f exits/op (%s), %.0f ns/op (send %.0f ns), delivered %llu/%llu, lost %llu, duplicated %llu\n",
 		       user ? "user" : "kernel", vm->opt.method,
 		       workload_names[vm->opt.workload], vm->nr,
 		       (unsigned long long)ops, per_op(sends, ops),
 		       per_op(total, ops), user ? "vmm" : "kvm stats",
-		       per_op(a[VIPI_RES_NS], ops),
+		       per_op(a[VIPI_RES_NS], ops), send_ns / (ops ? ops : 1),
 		       (unsigned long long)a[VIPI_RES_DELIVERED],
 		       (unsigned long long)a[VIPI_RES_EXPECTED],
 		       (unsigned long long)a[VIPI_RES_LOST],
