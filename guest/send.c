@@ -248,7 +248,7 @@ int method_probe(void)
 		r = kvm_hypercall(args);
 		if ((uint64_t)r == VIPI_PROBE_HC_FAILED)
 			GUEST_SKIP(
-				"kvm-pv: KVM could not run %s (KVM_EXIT_INTERNAL_ERROR, emulation failure): KVM's in-kernel PV IPI is unsupported on this host",
+				"kvm-pv: KVM_HC_SEND_IPI through %s did not complete within 2 s (the VMM skipped it): KVM's in-kernel PV IPI is unsupported on this host",
 				amd ? "vmmcall" : "vmcall");
 		if (r != 0)
 			GUEST_SKIP(

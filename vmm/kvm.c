@@ -194,6 +194,14 @@ int kvm_create_vm(struct vm *vm)
 			       "KVM_CAP_X2APIC_API");
 		if (r)
 			return r;
+		/* the in-kernel LAPIC's APIC ID is the vCPU id */
+		r = kvm_check_cap(vm, KVM_CAP_MAX_VCPU_ID);
+		if (r && vipi_topo_max_apic_id(vm->topo) >= (uint32_t)r) {
+			fprintf(stderr,
+				"vipi run: APIC ID %u is above this KVM's in-kernel LAPIC limit %d (KVM_CAP_MAX_VCPU_ID): use --irqchip=user\n",
+				vipi_topo_max_apic_id(vm->topo), r - 1);
+			return -ERANGE;
+		}
 		/* The BSP is the vCPU whose id is vCPU 0's APIC ID. */
 		if (vipi_topo_apic_id(vm->topo, 0) != 0 &&
 		    ioctl(vm->vm_fd, KVM_SET_BOOT_CPU_ID,
