@@ -192,6 +192,8 @@ const char *method_name(void);
 int send_ipi(struct percpu *pc, const struct vipi_cpuset *set, uint8_t vector,
 	     uint8_t mode, uint32_t flags);
 int method_probe(void);
+int64_t kvm_hypercall(const uint64_t *a);
+int64_t vipi_call(const struct vipi_op *op);
 
 /* workload.c */
 void workload_prepare(void);

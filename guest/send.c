@@ -78,7 +78,7 @@ const char *method_name(void)
 }
 
 /* KVM_HC_SEND_IPI: RAX = nr, RBX, RCX, RDX, RSI; result in RAX */
-static int64_t kvm_hypercall(const uint64_t *a)
+int64_t kvm_hypercall(const uint64_t *a)
 {
 	uint64_t ret;
 
@@ -129,7 +129,7 @@ static uint64_t hv_hypercall(const struct vipi_op *op)
 }
 
 /* vipi's doorbell: function in RAX, arguments in RBX, RCX, RDX, RSI, RDI */
-static int64_t vipi_call(const struct vipi_op *op)
+int64_t vipi_call(const struct vipi_op *op)
 {
 	uint64_t ret;
 

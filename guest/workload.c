@@ -331,6 +331,61 @@ static void run_storm(struct percpu *pc, uint32_t ops)
 	finish(res);
 }
 
+/* One MSR write that must #GP (SDM 10.12.1.2, 10.12.9). */
+static void expect_gp(struct percpu *pc, uint32_t msr, uint64_t val,
+		      uint64_t *res, const char *what)
+{
+	pc->fault_vector = 0;
+	pc->expect_fault = 2; /* wrmsr is 0f 30 */
+	wrmsr(msr, val);
+	pc->expect_fault = 0;
+	res[VIPI_RES_EXPECTED]++;
+	if (pc->fault_vector == 13)
+		res[VIPI_RES_DELIVERED]++;
+	else
+		GUEST_FAIL("%s: no #GP (vector %u)", what, pc->fault_vector);
+}
+
+/*
+ * Garbage in: every bad value gets the architectural or ABI error, and
+ * the VM keeps running (the VMM's own checks are in the decoders).
+ */
+static void run_badinput(struct percpu *pc)
+{
+	uint64_t res[VIPI_RES_NR] = { 0 };
+	uint64_t dest = (uint64_t)guest_cpus[nr_cpus - 1].apic_id << 32;
+
+	irq_disable();
+	expect_gp(pc, 0x830, dest | (1ull << 13) | IPI_VECTOR, res,
+		  "ICR with reserved bit 13");
+	expect_gp(pc, 0x830, dest | (0xfffull << 20) | IPI_VECTOR, res,
+		  "ICR with reserved bits 31:20");
+	expect_gp(pc, 0x803, 0, res, "write to the read-only version MSR");
+	expect_gp(pc, 0x8ff, 0, res, "write to reserved x2APIC MSR 0x8ff");
+	if (boot.irqchip == VIPI_IRQCHIP_USER) {
+		/* KVM_HC_SEND_IPI with a shorthand in the ICR: -KVM_EINVAL */
+		uint64_t a[5] = { 10, 1, 0, 0, IPI_VECTOR | (3u << 18) };
+		uint64_t b[5] = { 10, 1, 0, 0xfffffff0u, IPI_VECTOR };
+		struct vipi_op op = { .kind = VIPI_OP_VIPI_CALL };
+		int64_t r;
+
+		r = kvm_hypercall(a);
+		GUEST_ASSERT_EQ(r, -22);
+		/* a window past every APIC ID delivers to nobody */
+		r = kvm_hypercall(b);
+		GUEST_ASSERT_EQ(r, 0);
+		/* vipi: an unknown function number */
+		op.args[0] = 0x7fffffffu;
+		r = vipi_call(&op);
+		GUEST_ASSERT(r < 0);
+		res[VIPI_RES_EXPECTED] += 3;
+		res[VIPI_RES_DELIVERED] += 3;
+	}
+	res[VIPI_RES_OPS] = res[VIPI_RES_EXPECTED];
+	GUEST_ASSERT_EQ(pc->received, 0);
+	finish(res);
+}
+
 static void run_boot(void)
 {
 	uint64_t res[VIPI_RES_NR] = { 0 };
@@ -376,6 +431,9 @@ void workload_run(void)
 		break;
 	case VIPI_WL_STORM:
 		run_storm(pc, ops);
+		break;
+	case VIPI_WL_BADINPUT:
+		run_badinput(pc);
 		break;
 	default:
 		GUEST_SKIP("workload %u is not implemented in this guest",
