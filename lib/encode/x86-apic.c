@@ -245,8 +245,9 @@ static int x2apic_cluster_scan(const struct vipi_guest_topo *gt,
 /*
  * One logical write per cluster that has targets, in the order of each
  * cluster's first CPU in the set (Linux x2apic_cluster.c). The logical
- * x2APIC ID only holds APIC ID bits 19:0 (SDM 10.12.10.2): a higher ID
- * cannot be told apart from its alias, so it is -ERANGE.
+ * x2APIC ID only holds APIC ID bits 19:0 (SDM 10.12.10.2): when any CPU
+ * of the guest has a higher ID, two CPUs may share a logical ID and a
+ * write could reach a CPU outside the set, so the method is -ERANGE.
  */
 int vipi_encode_x2apic_cluster(const struct vipi_guest_topo *gt,
 			       const struct vipi_cpuset *set,
@@ -254,7 +255,7 @@ int vipi_encode_x2apic_cluster(const struct vipi_guest_topo *gt,
 			       const struct vipi_emit *emit)
 {
 	struct cluster_slot *tab;
-	uint32_t lo, mask;
+	uint32_t i, lo, mask;
 	int r;
 
 	if (!encode_args_ok(gt, set, send, emit))
@@ -265,6 +266,9 @@ int vipi_encode_x2apic_cluster(const struct vipi_guest_topo *gt,
 	r = check_members(gt, set, VIPI_X2APIC_LOGICAL_ID_LIMIT - 1);
 	if (r)
 		return r;
+	for (i = 0; i < gt->nr_cpus; i++)
+		if (gt->cpus[i].apic_id >= VIPI_X2APIC_LOGICAL_ID_LIMIT)
+			return -ERANGE;
 	tab = cluster_table(emit, vipi_cpuset_weight(set), &mask);
 	if (tab)
 		return x2apic_cluster_hashed(gt, set, lo, emit, tab, mask);

@@ -3,7 +3,7 @@
  * x2APIC IPI decoding: a WRMSR to the ICR (MSR 0x830, SDM Vol. 3A
  * 10.12.9) or to the SELF IPI register (MSR 0x83f, 10.12.11). Physical
  * destinations are one O(1) APIC-ID lookup; logical destinations are at
- * most 16 lookups per cluster (10.12.10.2); broadcasts and shorthands fill
+ * most 16 lookups (10.12.10.2); broadcasts and shorthands fill
  * the target set a word at a time.
  */
 #include "compat.h"
@@ -13,36 +13,36 @@
 #include "icr.h"
 
 /*
- * Logical cluster destination (SDM 10.12.10.2): the logical x2APIC ID of
- * a CPU is derived from x2APIC ID bits 19:0 only, so cluster C member b
- * is every APIC ID with bits 19:4 = C and 3:0 = b. IDs of 2^20 and above
- * alias lower ones; look those up only when the topology has any, which
- * keeps the common case at one lookup per bitmap bit.
+ * Logical cluster destination (SDM 10.12.10.2): cluster C member b is the
+ * CPU whose logical x2APIC ID is (C << 16) | (1 << b), derived from
+ * x2APIC ID bits 19:0: APIC ID (C << 4) | b. At most 16 lookups.
+ *
+ * An APIC ID of 2^20 or more has the logical ID of its bits 19:0, an
+ * alias the SDM's derivation gives it; it is not reached here (as in KVM,
+ * whose logical map indexes its physical map by (C << 4) | b). Finding
+ * aliases without a logical-ID index would cost one lookup per possible
+ * value of bits 31:20 (up to 4096 per bit): unbounded host work for one
+ * write. docs/x86.md has the details; the cluster encoder refuses guests
+ * with such IDs.
  */
 static int x2apic_add_logical(const struct vipi_topo *t, uint32_t dest,
 			      struct vipi_cpuset *targets)
 {
 	uint32_t cluster = dest >> VIPI_X2APIC_CLUSTER_SHIFT;
-	uint32_t bits = dest & 0xffff;
-	uint32_t hi, nr_hi = (vipi_topo_max_apic_id(t) >> 20) + 1;
+	uint64_t left = dest & 0xffff;
 
-	for (hi = 0; hi < nr_hi; hi++) {
-		uint64_t left = bits;
+	while (left) {
+		unsigned int b = vipi_ctz64(left);
+		int32_t v;
+		int r;
 
-		while (left) {
-			unsigned int b = vipi_ctz64(left);
-			uint32_t id = (hi << 20) | (cluster << 4) | b;
-			int32_t v;
-			int r;
-
-			left &= left - 1;
-			v = vipi_topo_find_apic(t, id);
-			if (v < 0)
-				continue;
-			r = vipi_cpuset_add(targets, (uint32_t)v);
-			if (r < 0)
-				return r;
-		}
+		left &= left - 1;
+		v = vipi_topo_find_apic(t, (cluster << 4) | b);
+		if (v < 0)
+			continue;
+		r = vipi_cpuset_add(targets, (uint32_t)v);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
