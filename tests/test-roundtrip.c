@@ -143,7 +143,7 @@ static void run_method(const struct vipi_method *m, const char *spec,
 		int exits;
 
 		c.sender = (uint32_t)tap_rand_below(rng, n);
-		if (m->arch == VIPI_ARCH_ARM64)
+		if (gt.arm64)
 			c.vector = (uint8_t)tap_rand_below(rng, 16);
 		if (m->shorthand)
 			shorthand_set(m, &set, n, c.sender);
@@ -151,8 +151,7 @@ static void run_method(const struct vipi_method *m, const char *spec,
 			random_set(&set, n, rng, round);
 		if (!vipi_cpuset_weight(&set))
 			continue;
-		if (round % 7 == 3 && m->arch != VIPI_ARCH_ARM64 &&
-		    strncmp(m->name, "hv", 2))
+		if (round % 7 == 3 && !gt.arm64 && strncmp(m->name, "hv", 2))
 			c.mode = VIPI_DM_NMI;
 		send = (struct vipi_send){ .vector = c.vector,
 					   .mode = c.mode,
