@@ -1033,6 +1033,8 @@ static void test_differential(void)
 
 		env_init(&e, specs[si]);
 		o.map = calloc(e.nr, 1);
+		o.list = calloc(e.nr, sizeof(*o.list));
+		o.count = 0;
 		ram.bytes = e.ram;
 		ram.gpa = RAM_GPA;
 		ram.size = RAM_SIZE;
@@ -1117,6 +1119,7 @@ static void test_differential(void)
 			}
 		}
 		free(o.map);
+		free(o.list);
 		env_fini(&e);
 	}
 	is_u64(bad, 0, "differential: status equals the reference's (%u calls)",
