@@ -36,8 +36,9 @@ METHOD(m_x2apic_abs, "x2apic-allbutself",
 METHOD(m_x2apic_all, "x2apic-all",
        "x2APIC shorthand all-including-self: one ICR write", X86, 0, true,
        vipi_encode_x2apic_all);
-METHOD(m_x2apic_self, "x2apic-self", "x2APIC shorthand self: one ICR write",
-       X86, 0, true, vipi_encode_x2apic_self);
+METHOD(m_x2apic_self, "x2apic-self",
+       "x2APIC self IPI: one SELF IPI MSR (0x83f) write", X86, 0, true,
+       vipi_encode_x2apic_self);
 METHOD(m_xapic_phys, "xapic-phys",
        "xAPIC physical: ICR_HI and ICR_LO MMIO writes per target", X86, 0,
        false, vipi_encode_xapic_phys);
