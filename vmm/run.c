@@ -146,6 +146,8 @@ static void report(struct vm *vm)
 			       per_op(a[VIPI_RES_CYCLES], ops), 1);
 		json_kv_double(&j, "sender_ns_per_op",
 			       send_ns / (ops ? ops : 1), 1);
+		json_kv_double(&j, "host_cpu_ns_per_op",
+			       per_op(vm->res.host_cpu_ns, ops), 1);
 		json_kv_u64(&j, "delivered", a[VIPI_RES_DELIVERED]);
 		json_kv_u64(&j, "expected", a[VIPI_RES_EXPECTED]);
 		json_kv_u64(&j, "lost", a[VIPI_RES_LOST]);

@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm.h"
@@ -60,8 +61,19 @@ static uint64_t read_stat(struct vcpu *v)
 	return val;
 }
 
+/* CPU time of every thread of the VMM: the host's cost of the loop */
+static uint64_t process_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 void stats_mark(struct vm *vm)
 {
+	vm->cpu_mark_ns = process_cpu_ns();
 	for (uint32_t i = 0; i < vm->nr; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
@@ -93,5 +105,6 @@ void stats_collect(struct vm *vm, struct vm_result *r)
 	r->sender_exits = sender;
 	r->all_send_exits = sends;
 	r->kernel_exits = kern;
+	r->host_cpu_ns = process_cpu_ns() - vm->cpu_mark_ns;
 	r->exits_from_vmm = vm->opt.irqchip == VIPI_IRQCHIP_USER;
 }

@@ -106,6 +106,7 @@ struct vm_result {
 	uint64_t all_send_exits; /* every vCPU's IPI-sending exits */
 	uint64_t total_exits;
 	uint64_t kernel_exits; /* KVM binary stats "exits", all vCPUs */
+	uint64_t host_cpu_ns; /* the VMM process's CPU time (all threads) */
 	bool exits_from_vmm;
 };
 
@@ -139,6 +140,7 @@ struct vm {
 	char line[256];
 	uint32_t line_len;
 	uint64_t start_ns;
+	uint64_t cpu_mark_ns; /* process CPU time at VIPI_PROBE_EXITS_BEGIN */
 };
 
 /* Exit status of `vipi run` when the guest skipped (kselftest's 4) */
