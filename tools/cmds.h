@@ -39,6 +39,8 @@ int cmd_bench_lib(int argc, char **argv);
 /* `vipi bench [lib ...] [--out DIR] [--quick]`: until the VMM's sweep
  * lands, the library benchmark written to DIR/bench-lib.json */
 int cmd_bench(int argc, char **argv);
+/* vmm/bench.c: `vipi bench`, the KVM sweep (hands `bench lib` on) */
+int cmd_bench_kvm(int argc, char **argv);
 /* sim/: `vipi sim` and `vipi report` (docs/sim.md) */
 int cmd_sim(int argc, char **argv);
 int cmd_report(int argc, char **argv);
