@@ -126,6 +126,7 @@ struct sim_result {
 	/* timing (medians per batch, summed) */
 	bool timed;
 	double ns_total;
+	double ns_decode; /* decode alone, no delivery */
 	struct sim_baseline base;
 };
 
