@@ -143,7 +143,8 @@ int vipi_encode_hv_linux(const struct vipi_guest_topo *gt,
 int vipi_encode_hv(const struct vipi_guest_topo *gt,
 		   const struct vipi_cpuset *set, const struct vipi_send *send,
 		   const struct vipi_emit *emit);
-/* GICv3: one ICC_SGI1R_EL1 write per Aff3.Aff2.Aff1 (+RS) group */
+/* GICv3 as Linux's gic_ipi_send_mask(): one ICC_SGI1R_EL1 write per run
+ * of consecutive CPUs in one Aff3.Aff2.Aff1 (+RS) group */
 int vipi_encode_gicv3(const struct vipi_guest_topo *gt,
 		      const struct vipi_cpuset *set,
 		      const struct vipi_send *send,
