@@ -4,14 +4,20 @@
  * MSR accesses reach user space (KVM_CAP_X86_USER_SPACE_MSR, reason
  * "inval"), xAPIC accesses arrive as MMIO exits, KVM PV, Hyper-V and
  * vipi calls arrive through I/O-port doorbells. libvipi decodes each one
- * into a target set; delivery is per-vCPU posted-interrupt state:
+ * into a target set; delivery is libvipi's (include/vipi/deliver.h,
+ * shared with the simulator and tests/test-deliver.c), per-vCPU
+ * posted-interrupt descriptors:
  *
  *  - pending vectors are OR-ed into the target's PIR atomically;
+ *  - lowest priority picks one target round robin; a PV TLB shootdown
+ *    (vipi's TLB_FLUSH) defers targets not in the guest to a flush at
+ *    their next entry;
  *  - one notification flag per vCPU: only the sender that sets it kicks,
  *    so a vCPU with a notification outstanding costs nothing more;
  *  - the kick matches where the target is: SIGUSR1 when it is inside
  *    KVM_RUN, a futex wake when it is parked (HLT, wait-for-SIPI), nothing
- *    when it is in user space (it looks before it re-enters);
+ *    when it is in user space (it looks before it re-enters); past the
+ *    first few of one delivery, the kicks go to a kicker thread;
  *  - the target's own thread injects with KVM_INTERRUPT when the guest
  *    can take an interrupt, else it asks for the interrupt window; NMIs
  *    go through KVM_NMI; INIT and SIPI are the engine's (SDM 10.6.1,
@@ -22,6 +28,7 @@
 #include <linux/futex.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -66,87 +73,180 @@ static long futex(_Atomic uint32_t *addr, int op, uint32_t val,
 	return syscall(SYS_futex, (uint32_t *)addr, op, val, ts, NULL, 0);
 }
 
-static void notify(struct vcpu *t)
-{
-	uint32_t st;
+/*
+ * Fan-out. libvipi's vipi_deliver() calls the kick operations below once
+ * per target that needs one; a signal or a futex wake is a system call of
+ * several microseconds here, so a multicast to 63 halted vCPUs would keep
+ * the sender out of its guest for 63 of them. A sender does its first
+ * `fanout` kicks itself (a unicast keeps its latency) and marks the rest
+ * in two bitmaps that the kicker thread drains: the sender's cost stops
+ * growing with the number of targets. Marking late is safe: the target's
+ * notification flag stays set until it takes its PIR, so a vCPU that
+ * moves meanwhile finds the flag before it sleeps or enters
+ * (include/vipi/deliver.h); a late signal costs one spurious exit.
+ */
+struct send_ctx {
+	struct vm *vm;
+	uint32_t direct; /* kicks done by the sender in this delivery */
+	uint32_t fanned;
+};
 
-	if (atomic_exchange(&t->notified, 1))
-		return; /* a notification is already outstanding */
-	st = atomic_load(&t->state);
-	if (st == VCPU_IN_GUEST)
+static _Thread_local struct send_ctx *cur_send;
+
+static void kick_now(struct vm *vm, uint32_t i, bool wake)
+{
+	struct vcpu *t = &vm->vcpus[i];
+
+	if (wake)
+		futex(&t->pi->notify, FUTEX_WAKE_PRIVATE, 1, NULL);
+	else if (t->started)
 		pthread_kill(t->thread, SIG_KICK);
-	else if (st == VCPU_HALTED || st == VCPU_WAIT_SIPI)
-		futex(&t->notified, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
-void engine_wake_all(struct vm *vm)
+static void kick_or_fan(struct vm *vm, uint32_t i, bool wake)
 {
-	for (uint32_t i = 0; i < vm->nr; i++)
-		futex(&vm->vcpus[i].notified, FUTEX_WAKE_PRIVATE, 1, NULL);
-}
+	struct send_ctx *sc = cur_send;
 
-static void post_vector(struct vcpu *t, uint8_t vec)
-{
-	atomic_fetch_or(&t->pir[vec / 64], 1ull << (vec % 64));
-	notify(t);
-}
-
-/* Deliver one decoded IPI to its targets: work O(targets), a word at a
- * time over the set. */
-static void deliver(struct vm *vm, const struct vipi_ipi *ipi)
-{
-	const struct vipi_cpuset *s = ipi->targets;
-	int32_t blk = -1;
-	uint64_t w;
-
-	if (ipi->mode == VIPI_DM_LOWEST) {
-		/* one target of the set (SDM 10.6.2.4); we take the first */
-		int32_t c = vipi_cpuset_next(s, -1);
-
-		if (c >= 0)
-			post_vector(&vm->vcpus[c], ipi->vector);
+	if (!sc || !vm->fan_kick || sc->direct < vm->opt.fanout) {
+		if (sc)
+			sc->direct++;
+		kick_now(vm, i, wake);
 		return;
 	}
-	while ((blk = vipi_cpuset_next_block(s, blk, &w)) >= 0) {
-		for (; w; w &= w - 1) {
-			struct vcpu *t =
-				&vm->vcpus[(uint32_t)blk * 64 + vipi_ctz64(w)];
+	atomic_fetch_or(wake ? &vm->fan_wake[i / 64] : &vm->fan_kick[i / 64],
+			1ull << (i % 64));
+	sc->fanned++;
+}
 
-			switch (ipi->mode) {
-			case VIPI_DM_FIXED:
-				post_vector(t, ipi->vector);
-				break;
-			case VIPI_DM_NMI:
-				atomic_store(&t->nmi_pending, 1);
-				notify(t);
-				break;
-			case VIPI_DM_INIT:
-				if (ipi->flags & VIPI_IPI_INIT_DEASSERT)
-					break;
-				/* an AP still waiting for its SIPI is
-				 * already in the state INIT leaves */
-				if (atomic_load(&t->state) != VCPU_WAIT_SIPI) {
-					atomic_store(&t->init_pending, 1);
-					notify(t);
-				}
-				break;
-			case VIPI_DM_SIPI:
-				if (atomic_load(&t->state) == VCPU_WAIT_SIPI) {
-					atomic_store(&t->sipi,
-						     0x100u | ipi->vector);
-					notify(t);
-				}
-				break;
-			default: /* SMI: no SMM here */
-				break;
-			}
+static void op_kick(void *opaque, uint32_t i)
+{
+	kick_or_fan(opaque, i, false);
+}
+
+static void op_wake(void *opaque, uint32_t i)
+{
+	kick_or_fan(opaque, i, true);
+}
+
+static const struct vipi_kick_ops kick_ops = {
+	.kick = op_kick,
+	.wake = op_wake,
+};
+
+static void *kicker_thread(void *arg)
+{
+	struct vm *vm = arg;
+	uint32_t words = (vm->nr + 63) / 64;
+
+	while (!atomic_load(&vm->done)) {
+		uint32_t seq = atomic_load(&vm->fan_seq);
+		bool any = false;
+
+		for (uint32_t w = 0; w < words; w++) {
+			uint64_t k = atomic_exchange(&vm->fan_kick[w], 0);
+			uint64_t f = atomic_exchange(&vm->fan_wake[w], 0);
+
+			any |= k || f;
+			for (; k; k &= k - 1)
+				kick_now(vm, w * 64 + vipi_ctz64(k), false);
+			for (; f; f &= f - 1)
+				kick_now(vm, w * 64 + vipi_ctz64(f), true);
 		}
+		if (!any)
+			futex(&vm->fan_seq, FUTEX_WAIT_PRIVATE, seq, NULL);
 	}
+	return NULL;
+}
+
+int engine_start(struct vm *vm)
+{
+	int r;
+
+	if (!vm->have_dl || !vm->fan_kick)
+		return 0;
+	r = pthread_create(&vm->kicker, NULL, kicker_thread, vm);
+	if (r)
+		return -r;
+	vm->kicker_started = true;
+	return 0;
+}
+
+void engine_stop(struct vm *vm)
+{
+	if (vm->kicker_started) {
+		atomic_fetch_add(&vm->fan_seq, 1);
+		futex(&vm->fan_seq, FUTEX_WAKE_PRIVATE, 1, NULL);
+		pthread_join(vm->kicker, NULL);
+		vm->kicker_started = false;
+	}
+	if (vm->have_dl)
+		vipi_delivery_destroy(&vm->dl);
+	vm->have_dl = false;
+	free(vm->fan_kick);
+	free(vm->fan_wake);
+	vm->fan_kick = vm->fan_wake = NULL;
+}
+
+/* vm_finish(): get every parked vCPU thread out of its futex wait */
+void engine_wake_all(struct vm *vm)
+{
+	if (!vm->have_dl)
+		return;
+	for (uint32_t i = 0; i < vm->nr; i++) {
+		atomic_store(&vm->dl.pi[i].notify, 1);
+		futex(&vm->dl.pi[i].notify, FUTEX_WAKE_PRIVATE, 1, NULL);
+	}
+	atomic_fetch_add(&vm->fan_seq, 1);
+	futex(&vm->fan_seq, FUTEX_WAKE_PRIVATE, 1, NULL);
+}
+
+static void count(struct vcpu *v, enum vmm_exit k, uint64_t n)
+{
+	if (n)
+		atomic_fetch_add_explicit(&v->exits[k], n,
+					  memory_order_relaxed);
+}
+
+/*
+ * Deliver a decoded IPI with libvipi (lib/deliver.c): PIR bits, one
+ * notification per target, kicks by where the target is, lowest priority
+ * round robin, TLB-flush deferral. O(targets).
+ */
+static int deliver(struct vcpu *v, struct vipi_deliver_stats *st)
+{
+	struct vm *vm = v->vm;
+	struct send_ctx sc = { .vm = vm };
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	/* INIT level de-assert (SDM 10.6.1): no effect on modern APICs */
+	if (v->ipi.mode == VIPI_DM_INIT &&
+	    (v->ipi.flags & VIPI_IPI_INIT_DEASSERT))
+		return 0;
+	cur_send = &sc;
+	r = vipi_deliver(&vm->dl, &v->ipi, st);
+	cur_send = NULL;
+	if (sc.fanned) {
+		atomic_fetch_add(&vm->fan_seq, 1);
+		futex(&vm->fan_seq, FUTEX_WAKE_PRIVATE, 1, NULL);
+	}
+	count(v, VMM_CNT_DELIVERED, st->delivered);
+	count(v, VMM_CNT_KICK, st->kicks);
+	count(v, VMM_CNT_WAKE, st->wakes);
+	count(v, VMM_CNT_COALESCED, st->coalesced);
+	count(v, VMM_CNT_DEFERRED, st->deferred);
+	count(v, VMM_CNT_FANNED, sc.fanned);
+	return r;
 }
 
 /* Decode result: deliver, or report the architectural error. */
-static int finish_ipi(struct vcpu *v, int r)
+static int finish_ipi(struct vcpu *v, int r, struct vipi_deliver_stats *st)
 {
+	struct vipi_deliver_stats dummy;
+
+	if (!st)
+		st = &dummy;
+	memset(st, 0, sizeof(*st));
 	atomic_fetch_add_explicit(&v->exits[VMM_EXIT_SEND], 1,
 				  memory_order_relaxed);
 	if (r < 0) {
@@ -155,12 +255,19 @@ static int finish_ipi(struct vcpu *v, int r)
 			  strerror(-r));
 		return r;
 	}
-	if (v->ipi.status == VIPI_OK)
-		deliver(v->vm, &v->ipi);
-	else if (v->vm->opt.verbose)
+	if (v->ipi.status == VIPI_OK) {
+		r = deliver(v, st);
+		if (r < 0) {
+			vm_finish(v->vm, VIPI_EXIT_FAIL,
+				  "vCPU %u: vipi_deliver: %s", v->idx,
+				  strerror(-r));
+			return r;
+		}
+	} else if (v->vm->opt.verbose) {
 		fprintf(stderr, "vipi run: vCPU %u: %s from %s\n", v->idx,
 			vipi_status_name(v->ipi.status),
 			vipi_source_name(v->ipi.source));
+	}
 	return 0;
 }
 
@@ -196,28 +303,80 @@ int engine_init(struct vm *vm)
 		.features = VIPI_HOST_KVM_PV_IPI | VIPI_HOST_HV_IPI |
 			    VIPI_HOST_VIPI_ABI,
 	};
+	r = vipi_delivery_init(&vm->dl, vm->nr, &kick_ops, vm);
+	if (r)
+		return r;
+	vm->have_dl = true;
+	if (vm->opt.fanout != UINT32_MAX) {
+		size_t words = (vm->nr + 63) / 64;
+
+		vm->fan_kick = calloc(words, sizeof(*vm->fan_kick));
+		vm->fan_wake = calloc(words, sizeof(*vm->fan_wake));
+		if (!vm->fan_kick || !vm->fan_wake)
+			return -ENOMEM;
+	}
 	for (uint32_t i = 0; i < vm->nr; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
+		v->pi = &vm->dl.pi[i];
 		v->svr = 0xff;
 		v->dfr = VIPI_XAPIC_DFR_RESET;
-		atomic_store(&v->state, i ? VCPU_WAIT_SIPI : VCPU_IN_USER);
+		/* APs start in wait-for-SIPI (SDM 8.4.1) */
+		v->wait_sipi = i != 0;
 	}
 	return 0;
+}
+
+/*
+ * Take what senders posted: vectors into irr, events into the vCPU's own
+ * flags. A SIPI counts only in wait-for-SIPI, or after an INIT taken in
+ * the same batch (INIT, SIPI sent back to back); otherwise it is ignored
+ * (SDM 10.6.1: a SIPI to a running processor has no effect).
+ */
+static void absorb(struct vcpu *v)
+{
+	uint32_t vec = 0;
+	uint32_t ev = vipi_pi_take(v->pi, v->irr, &vec);
+
+	if (ev & VIPI_PI_NMI)
+		v->nmi = true;
+	if (ev & VIPI_PI_INIT) {
+		v->init = true;
+		v->sipi = 0;
+	}
+	if ((ev & VIPI_PI_SIPI) && (v->wait_sipi || (ev & VIPI_PI_INIT)))
+		v->sipi = 0x100u | (vec & 0xff);
+	/* SMI: no SMM here */
+}
+
+/*
+ * Park the thread until something is posted: publish HALTED, look again
+ * (a sender that saw the old state did not wake us), then sleep on the
+ * notification flag, which a sender sets before it reads our state
+ * (include/vipi/deliver.h).
+ */
+static void park(struct vcpu *v)
+{
+	vipi_pi_set_state(v->pi, VIPI_VCPU_HALTED);
+	if (!vipi_pi_pending(v->pi) && !atomic_load(&v->vm->done))
+		futex(&v->pi->notify, FUTEX_WAIT_PRIVATE, 0, NULL);
+	vipi_pi_set_state(v->pi, VIPI_VCPU_IN_VMM);
 }
 
 /* An AP waits here, in user space, until a SIPI gives it a start. */
 static int wait_for_sipi(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
-	uint32_t s;
 
 	while (!atomic_load(&vm->done)) {
-		atomic_store(&v->notified, 0);
-		s = atomic_exchange(&v->sipi, 0);
-		if (s & 0x100u) {
-			int r = x86_set_sipi_state(v, (uint8_t)s);
+		absorb(v);
+		/* interrupts and INIT are ignored in wait-for-SIPI */
+		memset(v->irr, 0, sizeof(v->irr));
+		v->nmi = v->init = false;
+		if (v->sipi & 0x100u) {
+			int r = x86_set_sipi_state(v, (uint8_t)v->sipi);
 
+			v->sipi = 0;
 			if (r) {
 				vm_finish(vm, VIPI_EXIT_FAIL,
 					  "vCPU %u: SIPI state: %s", v->idx,
@@ -225,12 +384,10 @@ static int wait_for_sipi(struct vcpu *v)
 				return r;
 			}
 			memset(v->isr, 0, sizeof(v->isr));
-			for (int i = 0; i < 4; i++)
-				atomic_store(&v->pir[i], 0);
-			atomic_store(&v->state, VCPU_IN_USER);
+			v->wait_sipi = false;
 			return 0;
 		}
-		futex(&v->notified, FUTEX_WAIT_PRIVATE, 0, NULL);
+		park(v);
 	}
 	return -ECANCELED;
 }
@@ -240,14 +397,14 @@ static int wait_for_sipi(struct vcpu *v)
 static int inject(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
-	uint64_t pir[4];
 	int vec, isr;
 
-	if (atomic_exchange(&v->nmi_pending, 0) && ioctl(v->fd, KVM_NMI) < 0)
-		return -errno;
-	for (int i = 0; i < 4; i++)
-		pir[i] = atomic_load(&v->pir[i]);
-	vec = highest_bit(pir);
+	if (v->nmi) {
+		if (ioctl(v->fd, KVM_NMI) < 0)
+			return -errno;
+		v->nmi = false;
+	}
+	vec = highest_bit(v->irr);
 	isr = highest_bit(v->isr);
 	run->request_interrupt_window = 0;
 	if (vec < 0 || (isr >= 0 && (vec >> 4) <= (isr >> 4)))
@@ -257,11 +414,29 @@ static int inject(struct vcpu *v)
 
 		if (ioctl(v->fd, KVM_INTERRUPT, &irq) < 0)
 			return -errno;
-		atomic_fetch_and(&v->pir[vec / 64], ~(1ull << (vec % 64)));
+		v->irr[vec / 64] &= ~(1ull << (vec % 64));
 		v->isr[vec / 64] |= 1ull << (vec % 64);
 		return 0;
 	}
 	run->request_interrupt_window = 1;
+	return 0;
+}
+
+/*
+ * A deferred PV TLB shootdown (docs/abi.md section 8): flush before any
+ * guest instruction runs. KVM_SET_SREGS with the vCPU's own CR3 makes KVM
+ * rebuild the vCPU's MMU context, which drops every cached translation of
+ * this vCPU (the VMM cannot issue INVPCID/INVVPID for it); it costs two
+ * vCPU ioctls, paid only by a vCPU that was deferred.
+ */
+static int flush_tlb(struct vcpu *v)
+{
+	struct kvm_sregs sregs;
+
+	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0 ||
+	    ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
+		return -errno;
+	count(v, VMM_CNT_FLUSH, 1);
 	return 0;
 }
 
@@ -272,35 +447,42 @@ int engine_pre_run(struct vcpu *v)
 	for (;;) {
 		if (atomic_load(&v->vm->done))
 			return -ECANCELED;
-		if (atomic_load(&v->state) == VCPU_WAIT_SIPI) {
+		if (v->wait_sipi) {
 			r = wait_for_sipi(v);
 			if (r)
 				return r;
 		}
-		atomic_store(&v->notified, 0);
-		if (atomic_exchange(&v->init_pending, 0)) {
-			/* INIT: back to wait-for-SIPI (SDM 10.4.7.3) */
-			atomic_store(&v->sipi, 0);
-			atomic_store(&v->state, VCPU_WAIT_SIPI);
+		absorb(v);
+		if (v->init) {
+			/* INIT: back to wait-for-SIPI (SDM 10.4.7.3); a SIPI
+			 * taken with it starts the vCPU again at once */
+			v->init = false;
+			v->wait_sipi = true;
+			memset(v->irr, 0, sizeof(v->irr));
 			continue;
 		}
 		r = inject(v);
 		if (r)
 			return r;
-		atomic_store(&v->state, VCPU_IN_GUEST);
+		/* publish IN_GUEST, then take a deferred flush: a sender
+		 * either sees us in the guest and interrupts, or its mark is
+		 * seen here (deliver.h's safety rule) */
+		if (vipi_pi_enter_guest(v->pi)) {
+			r = flush_tlb(v);
+			if (r)
+				return r;
+		}
 		/* anything posted since we looked? then look again */
-		if (!atomic_load(&v->notified))
+		if (!vipi_pi_pending(v->pi))
 			return 0;
-		atomic_store(&v->state, VCPU_IN_USER);
+		vipi_pi_set_state(v->pi, VIPI_VCPU_IN_VMM);
 	}
 }
 
-static bool wake_pending(struct vcpu *v)
+static bool halt_done(struct vcpu *v)
 {
-	for (int i = 0; i < 4; i++)
-		if (atomic_load(&v->pir[i]))
-			return true;
-	return atomic_load(&v->nmi_pending) || atomic_load(&v->init_pending);
+	return v->nmi || v->init || v->irr[0] || v->irr[1] || v->irr[2] ||
+	       v->irr[3];
 }
 
 /* HLT: park the thread in user space until something is pending. */
@@ -308,14 +490,12 @@ int engine_halt(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 
-	atomic_store(&v->state, VCPU_HALTED);
-	while (!atomic_load(&vm->done) && !wake_pending(v)) {
-		if (atomic_load(&v->notified))
-			atomic_store(&v->notified, 0);
-		else
-			futex(&v->notified, FUTEX_WAIT_PRIVATE, 0, NULL);
+	while (!atomic_load(&vm->done)) {
+		absorb(v);
+		if (halt_done(v))
+			break;
+		park(v);
 	}
-	atomic_store(&v->state, VCPU_IN_USER);
 	return 0;
 }
 
@@ -351,7 +531,10 @@ int engine_rdmsr(struct vcpu *v)
 	} else if (msr >= X2APIC_IRR0 && msr < X2APIC_IRR0 + 8) {
 		uint32_t i = msr - X2APIC_IRR0;
 
-		val = (uint32_t)(atomic_load(&v->pir[i / 2]) >> (32 * (i % 2)));
+		/* taken and still posted */
+		val = (uint32_t)((v->irr[i / 2] |
+				  atomic_load(&v->pi->pir[i / 2])) >>
+				 (32 * (i % 2)));
 	} else {
 		switch (msr) {
 		case X2APIC_ID:
@@ -417,7 +600,7 @@ int engine_wrmsr(struct vcpu *v)
 				vipi_decode_x2apic_self_ipi(&vm->host, v->idx,
 							    val, &v->ipi);
 
-		r = finish_ipi(v, r);
+		r = finish_ipi(v, r, NULL);
 		/* reserved bits: #GP (SDM 10.12.9) */
 		run->msr.error = !r && v->ipi.status != VIPI_OK;
 		return r;
@@ -476,9 +659,11 @@ int engine_mmio(struct vcpu *v)
 			v->xapic_icr_hi = val;
 			return 0;
 		case VIPI_XAPIC_ICR_LO:
-			return finish_ipi(v, vipi_decode_xapic_icr(
-						     &vm->host, v->idx, val,
-						     v->xapic_icr_hi, &v->ipi));
+			return finish_ipi(
+				v,
+				vipi_decode_xapic_icr(&vm->host, v->idx, val,
+						      v->xapic_icr_hi, &v->ipi),
+				NULL);
 		case 0xb0: /* EOI */
 			eoi(v);
 			return 0;
@@ -528,11 +713,18 @@ int engine_mmio(struct vcpu *v)
 	return 0;
 }
 
-/* PV calls: registers from KVM_CAP_SYNC_REGS, the result into RAX. */
+/*
+ * PV calls: registers from KVM_CAP_SYNC_REGS, results back the same way.
+ * KVM PV and Hyper-V return RAX only; vipi's ABI returns r0 (interrupted)
+ * and r1 (deferred by TLB_FLUSH) in RAX and RBX, and FEATURES r2, r3 in
+ * RCX and RDX (docs/abi.md 6.6), from what the delivery did.
+ */
 int engine_doorbell(struct vcpu *v, uint16_t port)
 {
 	struct vm *vm = v->vm;
 	struct kvm_regs *regs = &v->run->s.regs.regs;
+	struct vipi_deliver_stats st;
+	struct vipi_abi_call c;
 	int r;
 
 	if (vm->opt.irqchip != VIPI_IRQCHIP_USER)
@@ -565,19 +757,37 @@ int engine_doorbell(struct vcpu *v, uint16_t port)
 		}
 		r = vipi_decode_hv(&vm->host, v->idx, &hc, &v->ipi);
 	} else {
-		struct vipi_abi_call c = {
+		c = (struct vipi_abi_call){
 			.fn = regs->rax,
 			.a = { regs->rbx, regs->rcx, regs->rdx, regs->rsi,
 			       regs->rdi },
 			.cpl = 0,
 		};
-
 		r = vipi_decode_vipi(&vm->host, v->idx, &c, &v->ipi);
 	}
-	r = finish_ipi(v, r);
+	r = finish_ipi(v, r, &st);
 	if (r)
 		return r;
-	regs->rax = (uint64_t)v->ipi.ret;
+	if (port == VIPI_PORT_VIPI_DOORBELL) {
+		uint64_t res[VIPI_ABI_NR_RESULTS];
+		int n = vipi_abi_result(&vm->host, v->idx, &c, &v->ipi,
+					st.delivered, st.deferred, res);
+
+		if (n < 0) {
+			vm_finish(vm, VIPI_EXIT_FAIL,
+				  "vCPU %u: vipi_abi_result: %s", v->idx,
+				  strerror(-n));
+			return n;
+		}
+		regs->rax = res[0];
+		regs->rbx = res[1];
+		if (n > 2) {
+			regs->rcx = res[2];
+			regs->rdx = res[3];
+		}
+	} else {
+		regs->rax = (uint64_t)v->ipi.ret;
+	}
 	v->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 	return 0;
 }

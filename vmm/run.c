@@ -22,9 +22,12 @@ static const char run_usage[] =
 	"usage: vipi run --vcpus N [--topology TOPO] --irqchip user|kernel\n"
 	"                --method METHOD --workload WORKLOAD [--targets CPULIST]\n"
 	"                [--ops K] [--xapic] [--mem MIB] [--timeout S] [--json] [-v]\n"
+	"                [--fanout N|off]\n"
 	"  WORKLOAD: boot pingpong multicast broadcast shootdown storm badinput\n"
 	"  METHOD:   the names of `vipi encode` (x2apic-phys, x2apic-cluster,\n"
-	"            kvm-pv, hv, vipi, ...)\n";
+	"            kvm-pv, hv, vipi, ...)\n"
+	"  --fanout:  user mode: kicks a sender does itself per IPI before it\n"
+	"            hands the rest to the kicker thread (default 2; off)\n";
 
 static const char *const workload_names[] = {
 	[VIPI_WL_BOOT] = "boot",	   [VIPI_WL_PINGPONG] = "pingpong",
@@ -148,6 +151,19 @@ static void report(struct vm *vm)
 			       send_ns / (ops ? ops : 1), 1);
 		json_kv_double(&j, "host_cpu_ns_per_op",
 			       per_op(vm->res.host_cpu_ns, ops), 1);
+		if (user) {
+			const uint64_t *c = vm->res.cnt;
+
+			json_kv_double(&j, "kicks_per_op",
+				       per_op(c[VMM_CNT_KICK], ops), 3);
+			json_kv_double(&j, "wakes_per_op",
+				       per_op(c[VMM_CNT_WAKE], ops), 3);
+			json_kv_double(&j, "fanned_per_op",
+				       per_op(c[VMM_CNT_FANNED], ops), 3);
+			json_kv_u64(&j, "coalesced", c[VMM_CNT_COALESCED]);
+			json_kv_u64(&j, "deferred", c[VMM_CNT_DEFERRED]);
+			json_kv_u64(&j, "tlb_flushes", c[VMM_CNT_FLUSH]);
+		}
 		json_kv_u64(&j, "delivered", a[VIPI_RES_DELIVERED]);
 		json_kv_u64(&j, "expected", a[VIPI_RES_EXPECTED]);
 		json_kv_u64(&j, "lost", a[VIPI_RES_LOST]);
@@ -180,10 +196,17 @@ static void dump_engine(struct vm *vm)
 		struct vcpu *v = &vm->vcpus[i];
 
 		fprintf(stderr,
-			"  vCPU %u: state %u notified %u pir %llx:%llx isr %llx:%llx io %llu msr %llu hlt %llu intr %llu win %llu\n",
-			i, atomic_load(&v->state), atomic_load(&v->notified),
-			(unsigned long long)atomic_load(&v->pir[3]),
-			(unsigned long long)atomic_load(&v->pir[2]),
+			"  vCPU %u: state %u notify %u pir %llx:%llx irr %llx:%llx isr %llx:%llx io %llu msr %llu hlt %llu intr %llu win %llu\n",
+			i, v->pi ? atomic_load(&v->pi->state) : 0,
+			v->pi ? atomic_load(&v->pi->notify) : 0,
+			(unsigned long long)(v->pi ? atomic_load(
+							     &v->pi->pir[3]) :
+						     0),
+			(unsigned long long)(v->pi ? atomic_load(
+							     &v->pi->pir[2]) :
+						     0),
+			(unsigned long long)v->irr[3],
+			(unsigned long long)v->irr[2],
 			(unsigned long long)v->isr[3],
 			(unsigned long long)v->isr[2],
 			(unsigned long long)atomic_load(&v->exits[VMM_EXIT_IO]),
@@ -243,6 +266,7 @@ static int parse_args(struct vm *vm, int argc, char **argv, uint32_t *nr,
 	o->workload = VIPI_WL_BOOT;
 	o->ops = 0;
 	o->timeout_s = 300;
+	o->fanout = 2;
 	*nr = 1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -297,6 +321,14 @@ static int parse_args(struct vm *vm, int argc, char **argv, uint32_t *nr,
 				return util_usage_error(
 					"run", run_usage,
 					"--mem '%s': MiB, 16-3072", v);
+		} else if (!strcmp(a, "--fanout")) {
+			if (!strcmp(v, "off"))
+				o->fanout = UINT32_MAX;
+			else if (util_parse_u32(v, &o->fanout) ||
+				 o->fanout == UINT32_MAX)
+				return util_usage_error(
+					"run", run_usage,
+					"--fanout '%s': a count or off", v);
 		} else if (!strcmp(a, "--timeout")) {
 			if (util_parse_u32(v, &o->timeout_s) || !o->timeout_s)
 				return util_usage_error(
@@ -361,12 +393,18 @@ int cmd_run(int argc, char **argv)
 	if (vm.opt.verbose)
 		fprintf(stderr, "vipi run: VM ready in %.1f ms\n",
 			(double)(now_ns() - vm.start_ns) / 1e6);
-	if (!vcpu_start_all(&vm))
-		status = wait_done(&vm);
-	else
-		status = wait_done(&vm);
+	r = vcpu_start_all(&vm);
+	if (!r) {
+		r = engine_start(&vm);
+		if (r)
+			vm_finish(&vm, VIPI_EXIT_FAIL,
+				  "cannot start the kicker thread: %s",
+				  strerror(-r));
+	}
+	status = wait_done(&vm);
 	report(&vm);
 out:
+	engine_stop(&vm);
 	kvm_destroy(&vm);
 	if (vm.topo)
 		vipi_topo_destroy(vm.topo);

@@ -101,6 +101,12 @@ void stats_collect(struct vm *vm, struct vm_result *r)
 		kern += read_stat(v) - v->stats_mark;
 	}
 	/* the ucall that ends the loop is not the workload's */
+	for (int k = VMM_CNT_DELIVERED; k < VMM_EXIT_NR; k++) {
+		r->cnt[k] = 0;
+		for (uint32_t i = 0; i < vm->nr; i++)
+			r->cnt[k] += atomic_load(&vm->vcpus[i].exits[k]) -
+				     vm->vcpus[i].exits_mark[k];
+	}
 	r->total_exits = total > 1 ? total - 1 : 0;
 	r->sender_exits = sender;
 	r->all_send_exits = sends;

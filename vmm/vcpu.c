@@ -40,7 +40,6 @@ void vm_finish(struct vm *vm, int status, const char *fmt, ...)
 	for (i = 0; i < vm->nr; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
-		atomic_store(&v->notified, 1);
 		if (v->started)
 			pthread_kill(v->thread, SIG_KICK);
 	}
@@ -254,7 +253,7 @@ static void *vcpu_thread(void *arg)
 		}
 		r = ioctl(v->fd, KVM_RUN, 0);
 		if (user)
-			atomic_store(&v->state, VCPU_IN_USER);
+			vipi_pi_set_state(v->pi, VIPI_VCPU_IN_VMM);
 		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				eat_kick(v);

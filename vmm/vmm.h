@@ -17,6 +17,7 @@
 
 #include <vipi/cpuset.h>
 #include <vipi/decode.h>
+#include <vipi/deliver.h>
 #include <vipi/encode.h>
 #include <vipi/method.h>
 #include <vipi/topo.h>
@@ -35,15 +36,16 @@ enum vmm_exit {
 	VMM_EXIT_IRQ_WINDOW,
 	VMM_EXIT_OTHER,
 	VMM_EXIT_SEND, /* not a reason: exits that sent an IPI (subset) */
+	/* delivery counters of the IPIs this vCPU sent (struct
+	 * vipi_deliver_stats), and TLB flushes it did at entry */
+	VMM_CNT_DELIVERED,
+	VMM_CNT_KICK,
+	VMM_CNT_WAKE,
+	VMM_CNT_COALESCED,
+	VMM_CNT_DEFERRED,
+	VMM_CNT_FANNED, /* kicks and wake-ups handed to the kicker thread */
+	VMM_CNT_FLUSH,
 	VMM_EXIT_NR
-};
-
-/* vCPU life-cycle states the kicker reads (--irqchip=user) */
-enum vcpu_state {
-	VCPU_IN_USER,
-	VCPU_IN_GUEST,
-	VCPU_HALTED,
-	VCPU_WAIT_SIPI,
 };
 
 struct vm;
@@ -57,15 +59,15 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 
-	/* posted-interrupt state, written by any sender (engine.c) */
-	_Atomic uint64_t pir[4]; /* pending fixed vectors */
-	_Atomic uint32_t notified; /* one outstanding notification */
-	_Atomic uint32_t state; /* enum vcpu_state */
-	_Atomic uint32_t nmi_pending;
-	_Atomic uint32_t init_pending;
-	_Atomic uint32_t sipi; /* 0x100 | vector when a SIPI is pending */
+	/* posted-interrupt descriptor in libvipi's delivery (engine.c,
+	 * lib/deliver.c): written by any sender */
+	struct vipi_pi *pi;
 	/* owned by the vCPU thread */
+	uint64_t irr[4]; /* taken from the PIR, not yet injected */
 	uint64_t isr[4]; /* in service (user-mode LAPIC) */
+	bool wait_sipi; /* INIT'ed: waiting for a SIPI (SDM 8.4) */
+	bool nmi, init; /* taken, not yet acted on */
+	uint32_t sipi; /* 0x100 | vector of a SIPI taken */
 	uint32_t xapic_icr_hi;
 	uint32_t svr, tpr, ldr_xapic, dfr;
 	bool x2apic; /* guest set IA32_APIC_BASE.EXTD */
@@ -97,6 +99,9 @@ struct vm_options {
 	bool json;
 	bool verbose;
 	uint32_t timeout_s;
+	/* kicks a sender does itself before it hands the rest of one
+	 * delivery to the kicker thread; UINT32_MAX: no kicker */
+	uint32_t fanout;
 };
 
 struct vm_result {
@@ -107,6 +112,7 @@ struct vm_result {
 	uint64_t total_exits;
 	uint64_t kernel_exits; /* KVM binary stats "exits", all vCPUs */
 	uint64_t host_cpu_ns; /* the VMM process's CPU time (all threads) */
+	uint64_t cnt[VMM_EXIT_NR]; /* all vCPUs, VMM_CNT_* */
 	bool exits_from_vmm;
 };
 
@@ -128,6 +134,13 @@ struct vm {
 	struct vipi_flat_mem flat;
 	struct vipi_host host;
 	struct vipi_xapic *xapic;
+	struct vipi_delivery dl; /* --irqchip=user */
+	bool have_dl;
+	/* the kicker thread (fan-out): pending kicks / wake-ups by vCPU */
+	_Atomic uint64_t *fan_kick, *fan_wake;
+	_Atomic uint32_t fan_seq; /* futex word: bumped per hand-over */
+	pthread_t kicker;
+	bool kicker_started;
 
 	pthread_mutex_t lock; /* console, results */
 	_Atomic int done;
@@ -188,6 +201,8 @@ int engine_pre_run(struct vcpu *vcpu);
 int engine_halt(struct vcpu *vcpu);
 void engine_kick_signal_init(void);
 void engine_wake_all(struct vm *vm);
+int engine_start(struct vm *vm); /* after the vCPU threads: the kicker */
+void engine_stop(struct vm *vm);
 
 /* stats.c */
 void stats_mark(struct vm *vm);
