@@ -108,6 +108,10 @@ struct percpu {
 	uint64_t set_words[32];
 	void *hv_input; /* one page, for Hyper-V input in memory */
 	uint64_t sends; /* trapping operations emitted */
+	/* vipi's ABI, per send_ipi(): r0 and r1 summed over its calls
+	 * (docs/abi.md 6.6); pv_counted says a vipi call reported them */
+	uint64_t interrupted, deferred;
+	bool pv_counted;
 };
 
 extern struct percpu cpus[MAX_CPUS];
@@ -194,6 +198,8 @@ int send_ipi(struct percpu *pc, const struct vipi_cpuset *set, uint8_t vector,
 int method_probe(void);
 int64_t kvm_hypercall(const uint64_t *a);
 int64_t vipi_call(const struct vipi_op *op);
+/* the same, with r1 (RBX: vCPUs deferred by TLB_FLUSH) */
+int64_t vipi_call_r1(const struct vipi_op *op, uint64_t *r1);
 
 /* workload.c */
 void workload_prepare(void);

@@ -128,23 +128,35 @@ static uint64_t hv_hypercall(const struct vipi_op *op)
 	return ret;
 }
 
-/* vipi's doorbell: function in RAX, arguments in RBX, RCX, RDX, RSI, RDI */
-int64_t vipi_call(const struct vipi_op *op)
+/*
+ * vipi's doorbell: function in RAX, arguments in RBX, RCX, RDX, RSI, RDI;
+ * results r0..r3 come back in RAX, RBX, RCX, RDX (docs/abi.md 6.6), so
+ * those are outputs too.
+ */
+int64_t vipi_call_r1(const struct vipi_op *op, uint64_t *r1)
 {
-	uint64_t ret;
+	uint64_t a = op->args[0], b = op->args[1], c = op->args[2];
+	uint64_t d = op->args[3];
 
 	__asm__ volatile("outb %%al, %[port]"
-			 : "=a"(ret)
-			 : "a"(op->args[0]), "b"(op->args[1]), "c"(op->args[2]),
-			   "d"(op->args[3]), "S"(op->args[4]),
+			 : "+a"(a), "+b"(b), "+c"(c), "+d"(d)
+			 : "S"(op->args[4]),
 			   "D"(op->args[5]), [port] "i"(VIPI_PORT_VIPI_DOORBELL)
 			 : "memory");
-	return (int64_t)ret;
+	if (r1)
+		*r1 = b;
+	return (int64_t)a;
+}
+
+int64_t vipi_call(const struct vipi_op *op)
+{
+	return vipi_call_r1(op, NULL);
 }
 
 static int emit_op(void *ctx, const struct vipi_op *op)
 {
 	struct percpu *pc = ctx;
+	uint64_t r1 = 0;
 	int64_t r;
 
 	pc->sends++;
@@ -168,9 +180,12 @@ static int emit_op(void *ctx, const struct vipi_op *op)
 				op->args[0], (uint64_t)r);
 		return 0;
 	case VIPI_OP_VIPI_CALL:
-		r = vipi_call(op);
+		r = vipi_call_r1(op, &r1);
 		if (r < 0)
 			GUEST_FAIL("vipi SEND_IPI returned %ld", r);
+		pc->interrupted += (uint64_t)r;
+		pc->deferred += r1;
+		pc->pv_counted = true;
 		return 0;
 	default:
 		GUEST_FAIL("operation kind %u has no emitter here", op->kind);
@@ -196,7 +211,11 @@ int send_ipi(struct percpu *pc, const struct vipi_cpuset *set, uint8_t vector,
 	};
 	vipi_encode_fn fn = cur->kind == M_VIPI ? vipi_encode_vipi :
 						  cur->encode;
-	int r = fn(&guest_topo, set, &s, &e);
+	int r;
+
+	pc->interrupted = pc->deferred = 0;
+	pc->pv_counted = false;
+	r = fn(&guest_topo, set, &s, &e);
 
 	if (r < 0)
 		GUEST_FAIL("%s encoder: error %d", cur->name, r);
