@@ -116,6 +116,34 @@ static void test_static_pools(void)
 	ok(vipi_cpuset_add(&s, 800) == 0, "clear returns pool entries");
 }
 
+static void test_accumulator(void)
+{
+	struct vipi_cpuset_acc acc;
+	struct vipi_cpuset s;
+	char buf[64];
+
+	vipi_cpuset_init(&s, 1000);
+	vipi_cpuset_acc_init(&acc, &s);
+	ok(!vipi_cpuset_acc_add(&acc, 5) && !vipi_cpuset_acc_add(&acc, 6) &&
+		   !vipi_cpuset_acc_add(&acc, 700) &&
+		   !vipi_cpuset_acc_add(&acc, 5) &&
+		   !vipi_cpuset_acc_add(&acc, 999),
+	   "accumulated adds across blocks");
+	ok(!vipi_cpuset_acc_flush(&acc), "flush");
+	vipi_cpuset_format(&s, buf, sizeof(buf));
+	is_str(buf, "5-6,700,999", "accumulated members");
+	is_u64(vipi_cpuset_weight(&s), 4, "weight counts each member once");
+	ok(!vipi_cpuset_acc_add(&acc, 1000) &&
+		   vipi_cpuset_acc_flush(&acc) == -ERANGE,
+	   "a tail index is refused when flushed");
+	ok(!vipi_cpuset_acc_add(&acc, 3) &&
+		   vipi_cpuset_acc_add(&acc, 0xffffffffu) == 0 &&
+		   vipi_cpuset_acc_flush(&acc) == -ERANGE,
+	   "a far index is refused when flushed");
+	is_u64(vipi_cpuset_weight(&s), 5, "members before it were kept");
+	vipi_cpuset_destroy(&s);
+}
+
 /* Random operations against a flat bitmap. */
 static void test_property(void)
 {
@@ -242,6 +270,7 @@ int main(void)
 	test_limits();
 	test_parse_format();
 	test_static_pools();
+	test_accumulator();
 	test_property();
 	test_memory_sparse();
 	return tap_done();

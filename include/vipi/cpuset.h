@@ -138,6 +138,52 @@ int vipi_cpuset_parse(struct vipi_cpuset *s, const char *list);
  */
 size_t vipi_cpuset_format(const struct vipi_cpuset *s, char *buf, size_t len);
 
+/*
+ * Adding members one at a time that tend to share a 64-block (the vCPUs a
+ * GICv3 TargetList, an x2APIC cluster or a KVM PV window reach): collect
+ * them in one word and OR the word in when the block changes, so the tree
+ * is walked once per block instead of once per member.
+ */
+struct vipi_cpuset_acc {
+	struct vipi_cpuset *s;
+	uint32_t block;
+	uint64_t word;
+};
+
+static inline void vipi_cpuset_acc_init(struct vipi_cpuset_acc *a,
+					struct vipi_cpuset *s)
+{
+	a->s = s;
+	a->block = 0;
+	a->word = 0;
+}
+
+/* Put the collected word into the set: 0, -ERANGE, -ENOMEM, -ENOSPC. */
+static inline int vipi_cpuset_acc_flush(struct vipi_cpuset_acc *a)
+{
+	int r = vipi_cpuset_or_block(a->s, a->block, a->word);
+
+	a->word = 0;
+	return r;
+}
+
+/*
+ * Add cpu (flushing first when it is in another block). A cpu outside the
+ * set fails at the flush that stores it, with -ERANGE.
+ */
+static inline int vipi_cpuset_acc_add(struct vipi_cpuset_acc *a, uint32_t cpu)
+{
+	if (a->word && cpu / 64 != a->block) {
+		int r = vipi_cpuset_acc_flush(a);
+
+		if (r)
+			return r;
+	}
+	a->block = cpu / 64;
+	a->word |= 1ull << (cpu % 64);
+	return 0;
+}
+
 /* Bit helpers shared by the library; portable (no popcnt instruction). */
 static inline unsigned int vipi_popcount64(uint64_t x)
 {

@@ -68,6 +68,7 @@ static int gicv3_sgi_targeted(const struct vipi_host *h, uint64_t value,
 			      struct vipi_cpuset *targets)
 {
 	uint32_t tlist = VIPI_GIC_SGI_TARGETS(value);
+	struct vipi_cpuset_acc acc;
 	uint32_t rs = 0;
 	uint64_t cluster;
 
@@ -84,6 +85,9 @@ static int gicv3_sgi_targeted(const struct vipi_host *h, uint64_t value,
 	cluster = VIPI_MPIDR(VIPI_GIC_SGI_AFF3(value), VIPI_GIC_SGI_AFF2(value),
 			     VIPI_GIC_SGI_AFF1(value),
 			     rs * VIPI_GIC_SGI_TARGETS_PER_RS);
+	/* one cluster's vCPUs usually share a 64-block: add them a word at a
+	 * time */
+	vipi_cpuset_acc_init(&acc, targets);
 	while (tlist) {
 		unsigned int n = vipi_ctz64(tlist);
 		int32_t vcpu;
@@ -93,11 +97,11 @@ static int gicv3_sgi_targeted(const struct vipi_host *h, uint64_t value,
 		vcpu = vipi_topo_find_mpidr(h->topo, cluster | n);
 		if (vcpu < 0)
 			continue;
-		ret = vipi_cpuset_add(targets, (uint32_t)vcpu);
+		ret = vipi_cpuset_acc_add(&acc, (uint32_t)vcpu);
 		if (ret)
 			return ret;
 	}
-	return 0;
+	return vipi_cpuset_acc_flush(&acc);
 }
 
 int vipi_decode_gicv3_sgi(const struct vipi_host *h, uint32_t sender,

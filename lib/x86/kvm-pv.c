@@ -17,6 +17,10 @@
 static int kvm_pv_add_word(const struct vipi_topo *t, uint64_t base,
 			   uint64_t word, struct vipi_cpuset *targets)
 {
+	struct vipi_cpuset_acc acc;
+
+	/* a window of APIC IDs is mostly a run of vCPU indices */
+	vipi_cpuset_acc_init(&acc, targets);
 	while (word) {
 		uint64_t id = base + vipi_ctz64(word);
 		int32_t v;
@@ -29,11 +33,11 @@ static int kvm_pv_add_word(const struct vipi_topo *t, uint64_t base,
 		v = vipi_topo_find_apic(t, (uint32_t)id);
 		if (v < 0)
 			continue; /* no vCPU with this ID: skipped, as KVM */
-		r = vipi_cpuset_add(targets, (uint32_t)v);
+		r = vipi_cpuset_acc_add(&acc, (uint32_t)v);
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	return vipi_cpuset_acc_flush(&acc);
 }
 
 int vipi_decode_kvm_pv(const struct vipi_host *h, uint32_t sender,

@@ -30,7 +30,9 @@ static int x2apic_add_logical(const struct vipi_topo *t, uint32_t dest,
 {
 	uint32_t cluster = dest >> VIPI_X2APIC_CLUSTER_SHIFT;
 	uint64_t left = dest & 0xffff;
+	struct vipi_cpuset_acc acc;
 
+	vipi_cpuset_acc_init(&acc, targets);
 	while (left) {
 		unsigned int b = vipi_ctz64(left);
 		int32_t v;
@@ -40,11 +42,11 @@ static int x2apic_add_logical(const struct vipi_topo *t, uint32_t dest,
 		v = vipi_topo_find_apic(t, (cluster << 4) | b);
 		if (v < 0)
 			continue;
-		r = vipi_cpuset_add(targets, (uint32_t)v);
+		r = vipi_cpuset_acc_add(&acc, (uint32_t)v);
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	return vipi_cpuset_acc_flush(&acc);
 }
 
 int vipi_decode_x2apic_icr(const struct vipi_host *h, uint32_t sender,
