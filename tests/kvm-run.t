@@ -100,8 +100,24 @@ done <<EOF_CASES
 0|--vcpus 64 --irqchip user --workload multicast --method vipi --ops 2|"sender_exits_per_op":1.000 $OK
 0|--vcpus 64 --irqchip user --workload multicast --method x2apic-phys --ops 2|"sender_exits_per_op":63.000 $OK
 0|--vcpus 64 --irqchip kernel --workload multicast --method x2apic-phys --ops 2|"sender_exits_per_op":63.000 $OK
-# 256 vCPUs
+# 64 vCPUs, every method in user mode, exact counts; fan-out off / all
+0|--vcpus 64 --irqchip user --workload multicast --method x2apic-cluster --ops 1|"sender_exits_per_op":4.000 "delivered":63, $OK
+0|--vcpus 64 --irqchip user --workload multicast --method xapic-phys --xapic --ops 1|"sender_exits_per_op":126.000 "delivered":63, $OK
+0|--vcpus 64 --irqchip user --workload multicast --method kvm-pv --ops 1|"sender_exits_per_op":1.000 "delivered":63, $OK
+0|--vcpus 64 --irqchip user --workload multicast --method kvm-pv-linux --ops 1|"sender_exits_per_op":1.000 "delivered":63, $OK
+0|--vcpus 64 --irqchip user --workload multicast --method hv --ops 1|"sender_exits_per_op":1.000 "delivered":63, $OK
+0|--vcpus 64 --irqchip user --workload multicast --method hv-linux --ops 1|"delivered":63, $OK
+0|--vcpus 64 --irqchip user --workload multicast --method vipi --ops 2 --fanout off|"fanned_per_op":0.000 "delivered":126, $OK
+0|--vcpus 64 --irqchip user --workload multicast --method vipi --ops 2 --fanout 0|"delivered":126, $OK
+0|--vcpus 64 --irqchip user --workload shootdown --method vipi --ops 2|"delivered":126, $OK
+# 256 vCPUs, every method in user mode (xAPIC IDs stop at 254)
 0|--vcpus 256 --irqchip user --workload broadcast --method vipi --ops 1|"delivered":255, $OK
+0|--vcpus 256 --irqchip user --workload broadcast --method x2apic-phys --ops 1|"sender_exits_per_op":255.000 "delivered":255, $OK
+0|--vcpus 256 --irqchip user --workload broadcast --method x2apic-cluster --ops 1|"sender_exits_per_op":16.000 "delivered":255, $OK
+0|--vcpus 256 --irqchip user --workload broadcast --method kvm-pv --ops 1|"sender_exits_per_op":2.000 "delivered":255, $OK
+0|--vcpus 256 --irqchip user --workload broadcast --method kvm-pv-linux --ops 1|"delivered":255, $OK
+0|--vcpus 256 --irqchip user --workload broadcast --method hv --ops 1|"sender_exits_per_op":1.000 "delivered":255, $OK
+0|--vcpus 256 --irqchip user --workload broadcast --method hv-linux --ops 1|"delivered":255, $OK
 0|--vcpus 256 --irqchip kernel --workload boot|"delivered":255,
 # errors a person can act on
 1|--vcpus 100000 --irqchip kernel --workload boot|KVM_CAP_MAX_VCPUS
