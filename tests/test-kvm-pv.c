@@ -20,47 +20,18 @@
 #include <vipi/x86.h>
 
 #include "lib/tap.h"
+#include "lib/x86-harness.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-struct vm {
-	struct vipi_topo *topo;
-	uint32_t nr;
-	uint32_t *ids;
-	struct vipi_guest_cpu *cpus;
-	struct vipi_guest_topo gt;
-	struct vipi_host host;
-};
-
-static bool vm_init(struct vm *vm, const uint32_t *ids, uint32_t nr)
+/* Every VM here offers KVM_HC_SEND_IPI unless a test clears the bit. */
+static bool vm_init(struct x86h_vm *vm, const uint32_t *ids, uint32_t nr)
 {
-	char err[128] = "";
-	uint32_t i;
-	int r;
-
-	memset(vm, 0, sizeof(*vm));
-	r = vipi_topo_create_x86(ids, nr, &vm->topo, err, sizeof(err));
-	if (r) {
-		tap_diag("topology: %s (%d)", err, r);
+	if (!x86h_vm_init(vm, ids, nr))
 		return false;
-	}
-	vm->nr = nr;
-	vm->cpus = calloc(nr, sizeof(*vm->cpus));
-	vm->ids = malloc(nr * sizeof(*vm->ids));
-	if (!vm->cpus || !vm->ids)
-		tap_bail("out of memory");
-	for (i = 0; i < nr; i++) {
-		vm->cpus[i].apic_id = ids[i];
-		vm->ids[i] = ids[i];
-	}
-	vm->gt.cpus = vm->cpus;
-	vm->gt.nr_cpus = nr;
-	vm->host.topo = vm->topo;
 	vm->host.features = VIPI_HOST_KVM_PV_IPI;
 	return true;
 }
 
-static bool vm_init_dense(struct vm *vm, uint32_t nr)
+static bool vm_init_dense(struct x86h_vm *vm, uint32_t nr)
 {
 	uint32_t *ids = malloc(nr * sizeof(*ids)), i;
 	bool r;
@@ -72,59 +43,10 @@ static bool vm_init_dense(struct vm *vm, uint32_t nr)
 	return r;
 }
 
-static void vm_fini(struct vm *vm)
-{
-	vipi_topo_destroy(vm->topo);
-	free(vm->cpus);
-	free(vm->ids);
-	memset(vm, 0, sizeof(*vm));
-}
-
-struct decoded {
-	int rc;
-	struct vipi_ipi ipi;
-	struct vipi_cpuset set;
-};
-
-static void dec_init(struct decoded *d, uint32_t nbits)
-{
-	memset(d, 0, sizeof(*d));
-	if (vipi_cpuset_init(&d->set, nbits))
-		tap_bail("cpuset init");
-	d->ipi.targets = &d->set;
-}
-
-static const char *set_list(const struct vipi_cpuset *s)
-{
-	static char buf[8192];
-
-	vipi_cpuset_format(s, buf, sizeof(buf));
-	return buf;
-}
-
-struct rec {
-	struct vipi_op *ops;
-	uint32_t n, cap;
-};
-
-static int rec_op(void *ctx, const struct vipi_op *op)
-{
-	struct rec *r = ctx;
-
-	if (r->n == r->cap) {
-		r->cap = r->cap ? 2 * r->cap : 64;
-		r->ops = realloc(r->ops, r->cap * sizeof(*r->ops));
-		if (!r->ops)
-			tap_bail("out of memory");
-	}
-	r->ops[r->n++] = *op;
-	return 0;
-}
-
 /* ------------------------------------------------------------------ */
 /* Reference decoder: 128 bits, 64-bit arithmetic, no lookup structure  */
 
-static void ref_decode(const struct vm *vm, const struct vipi_kvm_hc *hc,
+static void ref_decode(const struct x86h_vm *vm, const struct vipi_kvm_hc *hc,
 		       enum vipi_status *st, struct vipi_cpuset *out)
 {
 	uint64_t m = hc->op_64_bit ? ~0ull : 0xffffffffull;
@@ -165,9 +87,9 @@ static void ref_decode(const struct vm *vm, const struct vipi_kvm_hc *hc,
 /* ------------------------------------------------------------------ */
 /* Decoder: named cases                                                */
 
-static int dec(struct decoded *d, const struct vm *vm, uint32_t sender,
-	       uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint8_t cpl,
-	       bool b64)
+static int dec(struct x86h_decoded *d, const struct x86h_vm *vm,
+	       uint32_t sender, uint64_t a0, uint64_t a1, uint64_t a2,
+	       uint64_t a3, uint8_t cpl, bool b64)
 {
 	struct vipi_kvm_hc hc = { .nr = 10,
 				  .a0 = a0,
@@ -184,8 +106,8 @@ static int dec(struct decoded *d, const struct vm *vm, uint32_t sender,
 
 static void test_errors(void)
 {
-	struct decoded d;
-	struct vm vm;
+	struct x86h_decoded d;
+	struct x86h_vm vm;
 	struct vipi_kvm_hc hc = {
 		.nr = 11, .a0 = 1, .a3 = 0x30, .op_64_bit = true
 	};
@@ -193,7 +115,7 @@ static void test_errors(void)
 
 	if (!vm_init_dense(&vm, 8))
 		tap_bail("topology");
-	dec_init(&d, 8);
+	x86h_dec_init(&d, 8);
 
 	is_i64(vipi_decode_kvm_pv(&vm.host, 0, &hc, &d.ipi), -EINVAL,
 	       "RAX other than KVM_HC_SEND_IPI: -EINVAL (the embedder's job)");
@@ -237,15 +159,15 @@ static void test_errors(void)
 	ok(d.rc == 0 && d.ipi.status == VIPI_OK && d.ipi.ret == 1,
 	   "32-bit: bits 11/18/19 of RSI's upper half are truncated away");
 	vipi_cpuset_destroy(&d.set);
-	vm_fini(&vm);
+	x86h_vm_fini(&vm);
 }
 
 static void test_windows(void)
 {
 	/* 0..63, and the 15 IDs just below 2^32 - 1 */
 	uint32_t ids[64 + 15], i;
-	struct decoded d;
-	struct vm vm, dense, sparse;
+	struct x86h_decoded d;
+	struct x86h_vm vm, dense, sparse;
 	static const uint32_t sparse_ids[] = { 0, 2, 4 };
 
 	for (i = 0; i < 64; i++)
@@ -255,28 +177,29 @@ static void test_windows(void)
 	if (!vm_init(&vm, ids, 79) || !vm_init_dense(&dense, 200) ||
 	    !vm_init(&sparse, sparse_ids, 3))
 		tap_bail("topology");
-	dec_init(&d, 200);
+	x86h_dec_init(&d, 200);
 
 	dec(&d, &dense, 0, 1 | 1ull << 63, 3ull | 1ull << 63, 10, 0xfd, 0,
 	    true);
 	ok(d.rc == 0 && d.ipi.status == VIPI_OK &&
-		   !strcmp(set_list(&d.set), "10,73-75,137") &&
+		   !strcmp(x86h_set_list(&d.set), "10,73-75,137") &&
 		   d.ipi.ret == 5 && d.ipi.vector == 0xfd &&
 		   d.ipi.mode == VIPI_DM_FIXED,
 	   "64-bit: a0 bit i = ID a2+i, a1 bit i = a2+64+i; RAX = count");
 	dec(&d, &dense, 0, 0xffffffff00000001ull, 1, 0x100000005ull, 0xfd, 0,
 	    false);
-	ok(d.rc == 0 && !strcmp(set_list(&d.set), "5,37"),
+	ok(d.rc == 0 && !strcmp(x86h_set_list(&d.set), "5,37"),
 	   "32-bit: a0..a2 truncated, a1 bit 0 = ID a2+32");
 	dec(&d, &dense, 0, 1ull << 31, 1ull << 31, 0, 0xfd, 0, false);
-	ok(d.rc == 0 && !strcmp(set_list(&d.set), "31,63"),
+	ok(d.rc == 0 && !strcmp(x86h_set_list(&d.set), "31,63"),
 	   "32-bit: the window is 64 IDs (a0 31 = ID 31, a1 31 = ID 63)");
 	dec(&d, &dense, 0, 1, 0, 0xffffffff00000007ull, 0xfd, 0, true);
-	ok(d.rc == 0 && !strcmp(set_list(&d.set), "7"),
+	ok(d.rc == 0 && !strcmp(x86h_set_list(&d.set), "7"),
 	   "64-bit: a2 is truncated to a u32 APIC ID, as KVM does");
 
 	dec(&d, &vm, 0, ~0ull, ~0ull, 0xfffffff0u, 0xfd, 0, true);
-	ok(d.rc == 0 && !strcmp(set_list(&d.set), "64-78") && d.ipi.ret == 15,
+	ok(d.rc == 0 && !strcmp(x86h_set_list(&d.set), "64-78") &&
+		   d.ipi.ret == 15,
 	   "window at 0xfffffff0, every bit set: the 15 top IDs, no low ID");
 	dec(&d, &vm, 0, 0, ~0ull, 0xffffffc0u, 0xfd, 0, true);
 	ok(d.rc == 0 && vipi_cpuset_weight(&d.set) == 0 && d.ipi.ret == 0,
@@ -296,16 +219,16 @@ static void test_windows(void)
 	ok(d.rc == 0 && d.ipi.status == VIPI_OK && d.ipi.ret == 0,
 	   "empty bitmap: RAX = 0");
 	dec(&d, &sparse, 0, 0x1f, 0, 0, 0xfd, 0, true);
-	ok(d.rc == 0 && !strcmp(set_list(&d.set), "0-2") && d.ipi.ret == 3,
+	ok(d.rc == 0 && !strcmp(x86h_set_list(&d.set), "0-2") && d.ipi.ret == 3,
 	   "sparse IDs 0,2,4 in a 5-bit window: IDs without a vCPU skipped");
 	dec(&d, &sparse, 2, 0x10, 0, 0, 0xfd, 0, true);
-	ok(d.rc == 0 && !strcmp(set_list(&d.set), "2"),
+	ok(d.rc == 0 && !strcmp(x86h_set_list(&d.set), "2"),
 	   "the sender may target itself");
 
 	vipi_cpuset_destroy(&d.set);
-	vm_fini(&vm);
-	vm_fini(&dense);
-	vm_fini(&sparse);
+	x86h_vm_fini(&vm);
+	x86h_vm_fini(&dense);
+	x86h_vm_fini(&sparse);
 }
 
 static void test_modes(void)
@@ -335,25 +258,25 @@ static void test_modes(void)
 		{ "fixed vector 5 is passed through as KVM does", 0x05,
 		  VIPI_DM_FIXED, "1-2" },
 	};
-	struct decoded d;
-	struct vm vm;
+	struct x86h_decoded d;
+	struct x86h_vm vm;
 	size_t i;
 
 	if (!vm_init_dense(&vm, 8))
 		tap_bail("topology");
-	dec_init(&d, 8);
+	x86h_dec_init(&d, 8);
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		dec(&d, &vm, 0, 0x6, 0, 0, cases[i].icr, 0, true);
 		ok(d.rc == 0 && d.ipi.status == VIPI_OK &&
 			   d.ipi.mode == cases[i].mode &&
 			   d.ipi.vector == (uint8_t)cases[i].icr &&
 			   d.ipi.flags == cases[i].flags &&
-			   !strcmp(set_list(&d.set), cases[i].targets) &&
+			   !strcmp(x86h_set_list(&d.set), cases[i].targets) &&
 			   d.ipi.ret == (int64_t)vipi_cpuset_weight(&d.set),
 		   "mode: %s", cases[i].name);
 	}
 	vipi_cpuset_destroy(&d.set);
-	vm_fini(&vm);
+	x86h_vm_fini(&vm);
 }
 
 /* Differential: the decoder against ref_decode on random registers. */
@@ -363,8 +286,8 @@ static void test_reference(void)
 	uint32_t ids[300], i, j;
 	unsigned int iter, fails = 0;
 	struct vipi_cpuset want;
-	struct decoded d;
-	struct vm vm;
+	struct x86h_decoded d;
+	struct x86h_vm vm;
 
 	/* dense 0..99, strided, and a block at the top of the ID space */
 	for (i = 0; i < 100; i++)
@@ -375,7 +298,7 @@ static void test_reference(void)
 		ids[200 + i] = 0xffffff00u + 2 * i;
 	if (!vm_init(&vm, ids, 300))
 		tap_bail("topology");
-	dec_init(&d, 300);
+	x86h_dec_init(&d, 300);
 	vipi_cpuset_init(&want, 300);
 	for (iter = 0; iter < 20000; iter++) {
 		struct vipi_kvm_hc hc = { .nr = 10 };
@@ -410,7 +333,7 @@ static void test_reference(void)
 	   fails);
 	vipi_cpuset_destroy(&want);
 	vipi_cpuset_destroy(&d.set);
-	vm_fini(&vm);
+	x86h_vm_fini(&vm);
 }
 
 /* ------------------------------------------------------------------ */
@@ -426,12 +349,12 @@ static bool op_is(const struct vipi_op *op, uint64_t rbx, uint64_t rcx,
 
 /* Encode the CPUs 0..nr-1 of a topology with IDs ids, in CPU order. */
 static int enc_ids(vipi_encode_fn fn, const uint32_t *ids, uint32_t nr,
-		   struct rec *rec, uint8_t mode)
+		   struct x86h_rec *rec, uint8_t mode)
 {
 	struct vipi_guest_cpu cpus[64];
 	struct vipi_guest_topo gt = { .cpus = cpus, .nr_cpus = nr };
 	struct vipi_send send = { .vector = 0xf3, .mode = mode };
-	struct vipi_emit emit = { .op = rec_op, .ctx = rec };
+	struct vipi_emit emit = { .op = x86h_rec_op, .ctx = rec };
 	struct vipi_cpuset s;
 	uint32_t i;
 	int n;
@@ -457,7 +380,7 @@ static void test_encode_linux(void)
 	static const uint32_t top[] = { 0xffffff90u, 0xfffffffeu };
 	static const uint32_t interleaved[] = { 0, 1000, 1, 1001 };
 	uint32_t dense[256], i;
-	struct rec rec = { 0 };
+	struct x86h_rec rec = { 0 };
 	int n;
 
 	n = enc_ids(vipi_encode_kvm_pv_linux, seq, 3, &rec, VIPI_DM_FIXED);
@@ -482,7 +405,7 @@ static void test_encode_linux(void)
 		struct vipi_guest_cpu cpus[256];
 		struct vipi_guest_topo gt = { .cpus = cpus, .nr_cpus = 256 };
 		struct vipi_send send = { .vector = 0xf3 };
-		struct vipi_emit emit = { .op = rec_op, .ctx = &rec };
+		struct vipi_emit emit = { .op = x86h_rec_op, .ctx = &rec };
 		struct vipi_cpuset s;
 
 		vipi_cpuset_init(&s, 256);
@@ -584,14 +507,14 @@ again:
 	return ids;
 }
 
-static bool decode_all(const struct vm *vm, const struct rec *rec,
+static bool decode_all(const struct x86h_vm *vm, const struct x86h_rec *rec,
 		       struct vipi_cpuset *got, uint8_t mode)
 {
-	struct decoded d;
+	struct x86h_decoded d;
 	uint32_t i, total = 0;
 	bool good = true;
 
-	dec_init(&d, vm->nr);
+	x86h_dec_init(&d, vm->nr);
 	vipi_cpuset_clear(got);
 	for (i = 0; i < rec->n && good; i++) {
 		struct vipi_kvm_hc hc = { .nr = rec->ops[i].args[0],
@@ -621,7 +544,7 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int greedy_windows(const struct vm *vm, const struct vipi_cpuset *s)
+static int greedy_windows(const struct x86h_vm *vm, const struct vipi_cpuset *s)
 {
 	uint32_t *v = malloc((vipi_cpuset_weight(s) + 1) * sizeof(*v));
 	uint32_t n = 0, i = 0;
@@ -657,15 +580,15 @@ static void test_property(void)
 			uint32_t *ids = random_ids(&rng, l, nr);
 			uint32_t i, p = (uint32_t)tap_rand_below(&rng, 101);
 			struct vipi_send send = { 0 };
-			struct rec rl = { 0 }, ro = { 0 }, rb = { 0 };
-			struct vipi_emit el = { .op = rec_op, .ctx = &rl };
-			struct vipi_emit eo = { .op = rec_op, .ctx = &ro };
-			struct vipi_emit eb = { .op = rec_op,
+			struct x86h_rec rl = { 0 }, ro = { 0 }, rb = { 0 };
+			struct vipi_emit el = { .op = x86h_rec_op, .ctx = &rl };
+			struct vipi_emit eo = { .op = x86h_rec_op, .ctx = &ro };
+			struct vipi_emit eb = { .op = x86h_rec_op,
 						.ctx = &rb,
 						.buf = scratch,
 						.buf_size = sizeof(scratch) };
 			struct vipi_cpuset s, got;
-			struct vm vm;
+			struct x86h_vm vm;
 			int nl, no, nb;
 
 			if (!vm_init(&vm, ids, nr))
@@ -710,7 +633,7 @@ static void test_property(void)
 			free(ro.ops);
 			free(rb.ops);
 			free(ids);
-			vm_fini(&vm);
+			x86h_vm_fini(&vm);
 		}
 	}
 	tap_diag("calls: Linux %" PRIu64 ", optimal %" PRIu64, calls_linux,

@@ -19,96 +19,7 @@
 #include <vipi/x86.h>
 
 #include "lib/tap.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-struct vm {
-	struct vipi_topo *topo;
-	uint32_t nr;
-	struct vipi_guest_cpu *cpus;
-	struct vipi_guest_topo gt;
-	struct vipi_host host;
-};
-
-static bool vm_init(struct vm *vm, const uint32_t *ids, uint32_t nr)
-{
-	char err[128] = "";
-	uint32_t i;
-	int r;
-
-	memset(vm, 0, sizeof(*vm));
-	r = vipi_topo_create_x86(ids, nr, &vm->topo, err, sizeof(err));
-	if (r) {
-		tap_diag("topology: %s (%d)", err, r);
-		return false;
-	}
-	vm->nr = nr;
-	vm->cpus = calloc(nr, sizeof(*vm->cpus));
-	if (!vm->cpus)
-		tap_bail("out of memory");
-	for (i = 0; i < nr; i++) {
-		vm->cpus[i].apic_id = ids[i];
-		vm->cpus[i].vp_index = i;
-	}
-	vm->gt.cpus = vm->cpus;
-	vm->gt.nr_cpus = nr;
-	vm->host.topo = vm->topo;
-	return true;
-}
-
-static void vm_fini(struct vm *vm)
-{
-	vipi_topo_destroy(vm->topo);
-	free(vm->cpus);
-	memset(vm, 0, sizeof(*vm));
-}
-
-struct decoded {
-	int rc;
-	struct vipi_ipi ipi;
-	struct vipi_cpuset set;
-};
-
-static void dec_init(struct decoded *d, uint32_t nbits)
-{
-	memset(d, 0, sizeof(*d));
-	if (vipi_cpuset_init(&d->set, nbits))
-		tap_bail("cpuset init");
-	d->ipi.targets = &d->set;
-}
-
-static const char *set_list(const struct vipi_cpuset *s)
-{
-	static char buf[8192];
-
-	vipi_cpuset_format(s, buf, sizeof(buf));
-	return buf;
-}
-
-/* A recording emitter. */
-struct rec {
-	struct vipi_op *ops;
-	uint32_t n, cap;
-};
-
-static int rec_op(void *ctx, const struct vipi_op *op)
-{
-	struct rec *r = ctx;
-
-	if (r->n == r->cap) {
-		r->cap = r->cap ? 2 * r->cap : 64;
-		r->ops = realloc(r->ops, r->cap * sizeof(*r->ops));
-		if (!r->ops)
-			tap_bail("out of memory");
-	}
-	r->ops[r->n++] = *op;
-	return 0;
-}
-
-static void rec_reset(struct rec *r)
-{
-	r->n = 0;
-}
+#include "lib/x86-harness.h"
 
 /* ------------------------------------------------------------------ */
 /* Decoder: named cases                                                */
@@ -241,13 +152,13 @@ static const struct x2apic_case {
 
 static void test_decode_cases(void)
 {
-	struct decoded d;
-	struct vm vm;
+	struct x86h_decoded d;
+	struct x86h_vm vm;
 	size_t i;
 
-	if (!vm_init(&vm, case_ids, NR_CASE))
+	if (!x86h_vm_init(&vm, case_ids, NR_CASE))
 		tap_bail("case topology");
-	dec_init(&d, NR_CASE);
+	x86h_dec_init(&d, NR_CASE);
 	for (i = 0; i < ARRAY_SIZE(x2apic_cases); i++) {
 		const struct x2apic_case *c = &x2apic_cases[i];
 		bool good;
@@ -258,7 +169,7 @@ static void test_decode_cases(void)
 					      &d.ipi);
 		good = d.rc == 0 && d.ipi.status == c->status &&
 		       d.ipi.source == VIPI_SRC_X2APIC_ICR &&
-		       !strcmp(set_list(&d.set), c->targets) &&
+		       !strcmp(x86h_set_list(&d.set), c->targets) &&
 		       d.ipi.flags == c->flags &&
 		       d.ipi.ret ==
 			       vipi_ipi_ret(&d.ipi, vipi_cpuset_weight(&d.set));
@@ -270,10 +181,10 @@ static void test_decode_cases(void)
 				 "targets '%s' want '%s'",
 				 d.rc, vipi_status_name(d.ipi.status),
 				 d.ipi.mode, d.ipi.vector, d.ipi.flags,
-				 set_list(&d.set), c->targets);
+				 x86h_set_list(&d.set), c->targets);
 	}
 	vipi_cpuset_destroy(&d.set);
-	vm_fini(&vm);
+	x86h_vm_fini(&vm);
 }
 
 /* SDM Figure 10-28: bits 12, 13, 16, 17 and 20-31 are reserved. */
@@ -281,14 +192,14 @@ static void test_reserved_bits(void)
 {
 	static const unsigned int rsvd[] = { 12, 13, 16, 17, 20, 21, 22, 23,
 					     24, 25, 26, 27, 28, 29, 30, 31 };
-	struct decoded d;
-	struct vm vm;
+	struct x86h_decoded d;
+	struct x86h_vm vm;
 	unsigned int bit;
 	size_t i;
 
-	if (!vm_init(&vm, case_ids, NR_CASE))
+	if (!x86h_vm_init(&vm, case_ids, NR_CASE))
 		tap_bail("case topology");
-	dec_init(&d, NR_CASE);
+	x86h_dec_init(&d, NR_CASE);
 	for (i = 0; i < ARRAY_SIZE(rsvd); i++) {
 		bit = rsvd[i];
 		vipi_cpuset_add(&d.set, 1);
@@ -310,23 +221,23 @@ static void test_reserved_bits(void)
 	ok(d.rc == 0 && d.ipi.status == VIPI_OK && d.ipi.mode == 7,
 	   "x2APIC ICR: every defined bit set is no #GP");
 	vipi_cpuset_destroy(&d.set);
-	vm_fini(&vm);
+	x86h_vm_fini(&vm);
 }
 
 static void test_self_ipi(void)
 {
-	struct decoded d;
-	struct vm vm;
+	struct x86h_decoded d;
+	struct x86h_vm vm;
 	unsigned int bit, gp = 0;
 
-	if (!vm_init(&vm, case_ids, NR_CASE))
+	if (!x86h_vm_init(&vm, case_ids, NR_CASE))
 		tap_bail("case topology");
-	dec_init(&d, NR_CASE);
+	x86h_dec_init(&d, NR_CASE);
 	d.rc = vipi_decode_x2apic_self_ipi(&vm.host, 6, 0xec, &d.ipi);
 	ok(d.rc == 0 && d.ipi.status == VIPI_OK &&
 		   d.ipi.source == VIPI_SRC_X2APIC_SELF_IPI &&
 		   d.ipi.vector == 0xec && d.ipi.mode == VIPI_DM_FIXED &&
-		   !strcmp(set_list(&d.set), "6"),
+		   !strcmp(x86h_set_list(&d.set), "6"),
 	   "SELF IPI MSR: fixed vector 0xec to the writer only");
 	d.rc = vipi_decode_x2apic_self_ipi(&vm.host, 6, 15, &d.ipi);
 	ok(d.rc == 0 && d.ipi.status == VIPI_ERR_APIC_SEND_ILLEGAL_VECTOR &&
@@ -334,7 +245,7 @@ static void test_self_ipi(void)
 	   "SELF IPI MSR: vector 15 is a send illegal vector");
 	d.rc = vipi_decode_x2apic_self_ipi(&vm.host, 6, 16, &d.ipi);
 	ok(d.rc == 0 && d.ipi.status == VIPI_OK &&
-		   !strcmp(set_list(&d.set), "6"),
+		   !strcmp(x86h_set_list(&d.set), "6"),
 	   "SELF IPI MSR: vector 16 is legal");
 	for (bit = 8; bit < 64; bit++) {
 		d.rc = vipi_decode_x2apic_self_ipi(
@@ -344,7 +255,7 @@ static void test_self_ipi(void)
 	}
 	is_u64(gp, 56, "SELF IPI MSR: each of bits 8-63 set: #GP");
 	vipi_cpuset_destroy(&d.set);
-	vm_fini(&vm);
+	x86h_vm_fini(&vm);
 }
 
 static void test_misuse(void)
@@ -352,13 +263,13 @@ static void test_misuse(void)
 	static const uint64_t mpidr[] = { 0, 1 };
 	struct vipi_topo *arm;
 	struct vipi_host ah = { 0 };
-	struct decoded d, small;
-	struct vm vm;
+	struct x86h_decoded d, small;
+	struct x86h_vm vm;
 
-	if (!vm_init(&vm, case_ids, NR_CASE))
+	if (!x86h_vm_init(&vm, case_ids, NR_CASE))
 		tap_bail("case topology");
-	dec_init(&d, NR_CASE);
-	dec_init(&small, NR_CASE - 1);
+	x86h_dec_init(&d, NR_CASE);
+	x86h_dec_init(&small, NR_CASE - 1);
 	is_i64(vipi_decode_x2apic_icr(&vm.host, NR_CASE, PHYS(0) | 0x30,
 				      &d.ipi),
 	       -EINVAL, "x2APIC ICR: sender out of range: -EINVAL");
@@ -378,7 +289,7 @@ static void test_misuse(void)
 	vipi_topo_destroy(arm);
 	vipi_cpuset_destroy(&small.set);
 	vipi_cpuset_destroy(&d.set);
-	vm_fini(&vm);
+	x86h_vm_fini(&vm);
 }
 
 /* ------------------------------------------------------------------ */
@@ -390,13 +301,13 @@ static void test_encode_exact(void)
 	static const uint32_t ids[] = { 16, 0, 17, 1, 0x35, 0xffff0 };
 	static uint64_t scratch[4096];
 	struct vipi_send send = { .vector = 0xfd, .mode = VIPI_DM_FIXED };
-	struct rec rec = { 0 };
-	struct vipi_emit emit = { .op = rec_op, .ctx = &rec };
+	struct x86h_rec rec = { 0 };
+	struct vipi_emit emit = { .op = x86h_rec_op, .ctx = &rec };
 	struct vipi_cpuset s;
-	struct vm vm;
+	struct x86h_vm vm;
 	int n;
 
-	if (!vm_init(&vm, ids, 6))
+	if (!x86h_vm_init(&vm, ids, 6))
 		tap_bail("topology");
 	vipi_cpuset_init(&s, 64);
 	vipi_cpuset_parse(&s, "0-3,5");
@@ -409,14 +320,14 @@ static void test_encode_exact(void)
 		   rec.ops[4].val == (0xffff0ull << 32 | 0xfd),
 	   "x2apic-phys: one WRMSR 0x830 per target, dest << 32 | vector");
 
-	rec_reset(&rec);
+	x86h_rec_reset(&rec);
 	n = vipi_encode_x2apic_cluster(&vm.gt, &s, &send, &emit);
 	ok(n == 3 && rec.n == 3 &&
 		   rec.ops[0].val == ((0x10003ull << 32) | 0x800 | 0xfd) &&
 		   rec.ops[1].val == ((0x00003ull << 32) | 0x800 | 0xfd) &&
 		   rec.ops[2].val == ((0xffff0001ull << 32) | 0x800 | 0xfd),
 	   "x2apic-cluster: one logical write per cluster, first-CPU order");
-	rec_reset(&rec);
+	x86h_rec_reset(&rec);
 	emit.buf = scratch;
 	emit.buf_size = sizeof(scratch);
 	n = vipi_encode_x2apic_cluster(&vm.gt, &s, &send, &emit);
@@ -430,24 +341,24 @@ static void test_encode_exact(void)
 	vipi_cpuset_clear(&s);
 	vipi_cpuset_add(&s, 4);
 	send.mode = VIPI_DM_NMI;
-	rec_reset(&rec);
+	x86h_rec_reset(&rec);
 	n = vipi_encode_x2apic_phys(&vm.gt, &s, &send, &emit);
 	ok(n == 1 && rec.ops[0].val == (0x35ull << 32 | 0x400),
 	   "x2apic-phys: NMI is delivery mode 100b, vector 0");
 	send.mode = VIPI_DM_INIT;
-	rec_reset(&rec);
+	x86h_rec_reset(&rec);
 	n = vipi_encode_x2apic_phys(&vm.gt, &s, &send, &emit);
 	ok(n == 1 && rec.ops[0].val == (0x35ull << 32 | 0x4500),
 	   "x2apic-phys: INIT is level assert, edge");
 	send.mode = VIPI_DM_SIPI;
 	send.vector = 0x9a;
-	rec_reset(&rec);
+	x86h_rec_reset(&rec);
 	n = vipi_encode_x2apic_phys(&vm.gt, &s, &send, &emit);
 	ok(n == 1 && rec.ops[0].val == (0x35ull << 32 | 0x69a),
 	   "x2apic-phys: SIPI carries the start page as vector");
 	send.mode = VIPI_DM_LOWEST;
 	send.vector = 0x40;
-	rec_reset(&rec);
+	x86h_rec_reset(&rec);
 	n = vipi_encode_x2apic_cluster(&vm.gt, &s, &send, &emit);
 	ok(n == 1 && rec.ops[0].val == (0x30020ull << 32 | 0x940),
 	   "x2apic-cluster: lowest priority, logical");
@@ -460,7 +371,7 @@ static void test_encode_exact(void)
 	       "x2apic-phys: fixed vector 15: -EINVAL");
 	send.vector = 0x30;
 	vipi_cpuset_add(&s, 6);
-	rec_reset(&rec);
+	x86h_rec_reset(&rec);
 	is_i64(vipi_encode_x2apic_phys(&vm.gt, &s, &send, &emit), -EINVAL,
 	       "x2apic-phys: a CPU beyond the topology: -EINVAL");
 	is_u64(rec.n, 0, "x2apic-phys: nothing emitted before the error");
@@ -468,7 +379,7 @@ static void test_encode_exact(void)
 	       "x2apic-cluster: a CPU beyond the topology: -EINVAL");
 
 	vipi_cpuset_destroy(&s);
-	vm_fini(&vm);
+	x86h_vm_fini(&vm);
 	free(rec.ops);
 }
 
@@ -476,20 +387,20 @@ static void test_encode_cluster_range(void)
 {
 	static const uint32_t ids[] = { 0, 0xfffff, 0x100000 };
 	struct vipi_send send = { .vector = 0x30 };
-	struct rec rec = { 0 };
-	struct vipi_emit emit = { .op = rec_op, .ctx = &rec };
+	struct x86h_rec rec = { 0 };
+	struct vipi_emit emit = { .op = x86h_rec_op, .ctx = &rec };
 	struct vipi_cpuset s;
-	struct vm vm;
+	struct x86h_vm vm;
 
-	if (!vm_init(&vm, ids, 2))
+	if (!x86h_vm_init(&vm, ids, 2))
 		tap_bail("topology");
 	vipi_cpuset_init(&s, 3);
 	vipi_cpuset_parse(&s, "0-1");
 	ok(vipi_encode_x2apic_cluster(&vm.gt, &s, &send, &emit) == 2 &&
 		   rec.ops[1].val == (0xffff8000ull << 32 | 0x830),
 	   "x2apic-cluster: APIC ID 0xfffff is cluster 0xffff bit 15");
-	vm_fini(&vm);
-	if (!vm_init(&vm, ids, 3))
+	x86h_vm_fini(&vm);
+	if (!x86h_vm_init(&vm, ids, 3))
 		tap_bail("topology");
 	vipi_cpuset_clear(&s);
 	vipi_cpuset_add(&s, 0);
@@ -499,7 +410,7 @@ static void test_encode_cluster_range(void)
 	       "this guest: -ERANGE");
 	is_u64(rec.n, 0, "x2apic-cluster: nothing emitted before -ERANGE");
 	vipi_cpuset_destroy(&s);
-	vm_fini(&vm);
+	x86h_vm_fini(&vm);
 	free(rec.ops);
 }
 
@@ -507,12 +418,12 @@ static void test_encode_shorthands(void)
 {
 	static const uint32_t ids[] = { 0, 2, 4, 6 };
 	struct vipi_send send = { .vector = 0x30, .self = 2 };
-	struct rec rec = { 0 };
-	struct vipi_emit emit = { .op = rec_op, .ctx = &rec };
+	struct x86h_rec rec = { 0 };
+	struct vipi_emit emit = { .op = x86h_rec_op, .ctx = &rec };
 	struct vipi_cpuset s;
-	struct vm vm;
+	struct x86h_vm vm;
 
-	if (!vm_init(&vm, ids, 4))
+	if (!x86h_vm_init(&vm, ids, 4))
 		tap_bail("topology");
 	vipi_cpuset_init(&s, 4);
 	vipi_cpuset_parse(&s, "0-1,3");
@@ -521,7 +432,7 @@ static void test_encode_shorthands(void)
 		   rec.ops[0].val == (0xc0000 | 0x30),
 	   "x2apic-allbutself: one write, shorthand 11b");
 	send.mode = VIPI_DM_NMI;
-	rec_reset(&rec);
+	x86h_rec_reset(&rec);
 	ok(vipi_encode_x2apic_allbutself(&vm.gt, &s, &send, &emit) == 1 &&
 		   rec.ops[0].val == (0xc0000 | 0x400),
 	   "x2apic-allbutself: NMI");
@@ -531,7 +442,7 @@ static void test_encode_shorthands(void)
 	vipi_cpuset_add(&s, 2);
 	is_i64(vipi_encode_x2apic_allbutself(&vm.gt, &s, &send, &emit), -EINVAL,
 	       "x2apic-allbutself: a set with self: -EINVAL");
-	rec_reset(&rec);
+	x86h_rec_reset(&rec);
 	ok(vipi_encode_x2apic_all(&vm.gt, &s, &send, &emit) == 1 &&
 		   rec.ops[0].val == (0x80000 | 0x30),
 	   "x2apic-all: one write, shorthand 10b");
@@ -541,7 +452,7 @@ static void test_encode_shorthands(void)
 	send.mode = VIPI_DM_FIXED;
 	vipi_cpuset_clear(&s);
 	vipi_cpuset_add(&s, 2);
-	rec_reset(&rec);
+	x86h_rec_reset(&rec);
 	ok(vipi_encode_x2apic_self(&vm.gt, &s, &send, &emit) == 1 &&
 		   rec.ops[0].reg == 0x83f && rec.ops[0].val == 0x30,
 	   "x2apic-self: SELF IPI MSR with the vector");
@@ -552,7 +463,7 @@ static void test_encode_shorthands(void)
 	is_i64(vipi_encode_x2apic_allbutself(&vm.gt, &s, &send, &emit), -EINVAL,
 	       "x2apic-allbutself: self out of the topology: -EINVAL");
 	vipi_cpuset_destroy(&s);
-	vm_fini(&vm);
+	x86h_vm_fini(&vm);
 	free(rec.ops);
 }
 
@@ -619,15 +530,15 @@ static void random_set(uint64_t *rng, struct vipi_cpuset *s, uint32_t nr)
 }
 
 /* Decode every recorded op; union into got, fail on any non-OK. */
-static bool decode_all(const struct vm *vm, uint32_t sender,
-		       const struct rec *rec, struct vipi_cpuset *got,
+static bool decode_all(const struct x86h_vm *vm, uint32_t sender,
+		       const struct x86h_rec *rec, struct vipi_cpuset *got,
 		       uint8_t mode)
 {
-	struct decoded d;
+	struct x86h_decoded d;
 	uint32_t i;
 	bool good = true;
 
-	dec_init(&d, vm->nr);
+	x86h_dec_init(&d, vm->nr);
 	vipi_cpuset_clear(got);
 	for (i = 0; i < rec->n && good; i++) {
 		const struct vipi_op *op = &rec->ops[i];
@@ -665,9 +576,10 @@ static void test_property(void)
 			uint32_t nr = 1 + (uint32_t)tap_rand_below(&rng, 300);
 			uint32_t *ids = random_ids(&rng, l, nr);
 			struct vipi_send send = { 0 };
-			struct rec rec = { 0 }, rec2 = { 0 };
-			struct vipi_emit emit = { .op = rec_op, .ctx = &rec };
-			struct vipi_emit emit2 = { .op = rec_op,
+			struct x86h_rec rec = { 0 }, rec2 = { 0 };
+			struct vipi_emit emit = { .op = x86h_rec_op,
+						  .ctx = &rec };
+			struct vipi_emit emit2 = { .op = x86h_rec_op,
 						   .ctx = &rec2,
 						   .buf = scratch,
 						   .buf_size =
@@ -675,10 +587,10 @@ static void test_property(void)
 			struct vipi_cpuset s, got;
 			bool small_ids = true;
 			uint32_t i;
-			struct vm vm;
+			struct x86h_vm vm;
 			int n;
 
-			if (!vm_init(&vm, ids, nr))
+			if (!x86h_vm_init(&vm, ids, nr))
 				tap_bail("random topology");
 			for (i = 0; i < nr; i++)
 				small_ids &= ids[i] < 0x100000;
@@ -703,7 +615,7 @@ static void test_property(void)
 				fails[0]++;
 
 			/* cluster, without and with scratch: same writes */
-			rec_reset(&rec);
+			x86h_rec_reset(&rec);
 			runs[1]++;
 			n = vipi_encode_x2apic_cluster(&vm.gt, &s, &send,
 						       &emit);
@@ -731,7 +643,7 @@ static void test_property(void)
 			for (i = 0; i < nr; i++)
 				if (i != send.self)
 					vipi_cpuset_add(&s, i);
-			rec_reset(&rec);
+			x86h_rec_reset(&rec);
 			runs[2]++;
 			n = vipi_encode_x2apic_allbutself(&vm.gt, &s, &send,
 							  &emit);
@@ -745,7 +657,7 @@ static void test_property(void)
 			send.mode = VIPI_DM_FIXED;
 			send.vector = 0x30;
 			vipi_cpuset_add(&s, send.self);
-			rec_reset(&rec);
+			x86h_rec_reset(&rec);
 			runs[3]++;
 			n = vipi_encode_x2apic_all(&vm.gt, &s, &send, &emit);
 			if (n != 1 ||
@@ -754,7 +666,7 @@ static void test_property(void)
 				fails[3]++;
 			vipi_cpuset_clear(&s);
 			vipi_cpuset_add(&s, send.self);
-			rec_reset(&rec);
+			x86h_rec_reset(&rec);
 			n = vipi_encode_x2apic_self(&vm.gt, &s, &send, &emit);
 			if (n != 1 ||
 			    !decode_all(&vm, send.self, &rec, &got, 0) ||
@@ -766,7 +678,7 @@ static void test_property(void)
 			free(rec.ops);
 			free(rec2.ops);
 			free(ids);
-			vm_fini(&vm);
+			x86h_vm_fini(&vm);
 		}
 		tap_diag("layout %s done", layout_name[l]);
 	}
@@ -804,12 +716,12 @@ static void test_logical_reference(void)
 		uint32_t cluster = (pick >> 4) & 0xffff;
 		uint32_t bits = (uint32_t)tap_rand(&rng) & 0xffff;
 		struct vipi_cpuset want;
-		struct decoded d;
-		struct vm vm;
+		struct x86h_decoded d;
+		struct x86h_vm vm;
 
-		if (!vm_init(&vm, ids, nr))
+		if (!x86h_vm_init(&vm, ids, nr))
 			tap_bail("random topology");
-		dec_init(&d, nr);
+		x86h_dec_init(&d, nr);
 		vipi_cpuset_init(&want, nr);
 		if ((cluster << 16 | bits) == 0xffffffff)
 			bits = 0x7fff;
@@ -824,7 +736,7 @@ static void test_logical_reference(void)
 			fails++;
 		vipi_cpuset_destroy(&want);
 		vipi_cpuset_destroy(&d.set);
-		vm_fini(&vm);
+		x86h_vm_fini(&vm);
 		free(ids);
 	}
 	ok(!fails,

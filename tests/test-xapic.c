@@ -19,90 +19,16 @@
 #include <vipi/x86.h>
 
 #include "lib/tap.h"
+#include "lib/x86-harness.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-struct vm {
-	struct vipi_topo *topo;
-	uint32_t nr;
-	struct vipi_guest_cpu *cpus;
-	struct vipi_guest_topo gt;
-	struct vipi_host host;
-};
-
-static bool vm_init(struct vm *vm, const uint32_t *ids, uint32_t nr)
+/* The vCPUs' xAPIC state is part of every VM here. */
+static bool vm_init(struct x86h_vm *vm, const uint32_t *ids, uint32_t nr)
 {
-	char err[128] = "";
-	uint32_t i;
-	int r;
-
-	memset(vm, 0, sizeof(*vm));
-	r = vipi_topo_create_x86(ids, nr, &vm->topo, err, sizeof(err));
-	if (r) {
-		tap_diag("topology: %s (%d)", err, r);
+	if (!x86h_vm_init(vm, ids, nr))
 		return false;
-	}
-	vm->nr = nr;
-	vm->cpus = calloc(nr, sizeof(*vm->cpus));
-	if (!vm->cpus)
-		tap_bail("out of memory");
-	for (i = 0; i < nr; i++)
-		vm->cpus[i].apic_id = ids[i];
-	vm->gt.cpus = vm->cpus;
-	vm->gt.nr_cpus = nr;
-	vm->host.topo = vm->topo;
 	if (vipi_xapic_create(vm->topo, &vm->host.xapic))
 		tap_bail("xapic create");
 	return true;
-}
-
-static void vm_fini(struct vm *vm)
-{
-	vipi_xapic_destroy(vm->host.xapic);
-	vipi_topo_destroy(vm->topo);
-	free(vm->cpus);
-	memset(vm, 0, sizeof(*vm));
-}
-
-struct decoded {
-	int rc;
-	struct vipi_ipi ipi;
-	struct vipi_cpuset set;
-};
-
-static void dec_init(struct decoded *d, uint32_t nbits)
-{
-	memset(d, 0, sizeof(*d));
-	if (vipi_cpuset_init(&d->set, nbits))
-		tap_bail("cpuset init");
-	d->ipi.targets = &d->set;
-}
-
-static const char *set_list(const struct vipi_cpuset *s)
-{
-	static char buf[8192];
-
-	vipi_cpuset_format(s, buf, sizeof(buf));
-	return buf;
-}
-
-struct rec {
-	struct vipi_op *ops;
-	uint32_t n, cap;
-};
-
-static int rec_op(void *ctx, const struct vipi_op *op)
-{
-	struct rec *r = ctx;
-
-	if (r->n == r->cap) {
-		r->cap = r->cap ? 2 * r->cap : 64;
-		r->ops = realloc(r->ops, r->cap * sizeof(*r->ops));
-		if (!r->ops)
-			tap_bail("out of memory");
-	}
-	r->ops[r->n++] = *op;
-	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -111,7 +37,7 @@ static int rec_op(void *ctx, const struct vipi_op *op)
 static void test_state(void)
 {
 	static const uint32_t ids[] = { 0, 1, 2, 3 };
-	struct vm vm;
+	struct x86h_vm vm;
 	uint32_t v, reset = 0;
 
 	if (!vm_init(&vm, ids, 4))
@@ -134,7 +60,7 @@ static void test_state(void)
 	       "set_ldr: NULL state: -EINVAL");
 	is_i64(vipi_xapic_create(NULL, &vm.host.xapic), -EINVAL,
 	       "create: NULL topology: -EINVAL");
-	vm_fini(&vm);
+	x86h_vm_fini(&vm);
 }
 
 /* ------------------------------------------------------------------ */
@@ -151,7 +77,7 @@ static void test_state(void)
 static const uint32_t case_ids[] = { 0, 1, 2, 3, 4, 5, 6, 7, 0xfe, 0x12c, 0x2c };
 #define NR_CASE ARRAY_SIZE(case_ids)
 
-static void set_flat(struct vm *vm)
+static void set_flat(struct x86h_vm *vm)
 {
 	uint32_t v;
 
@@ -163,7 +89,7 @@ static void set_flat(struct vm *vm)
 	}
 }
 
-static void set_cluster(struct vm *vm)
+static void set_cluster(struct x86h_vm *vm)
 {
 	uint32_t v;
 
@@ -264,13 +190,13 @@ static const struct xapic_case {
 
 static void test_decode_cases(void)
 {
-	struct decoded d;
-	struct vm vm;
+	struct x86h_decoded d;
+	struct x86h_vm vm;
 	size_t i;
 
 	if (!vm_init(&vm, case_ids, NR_CASE))
 		tap_bail("case topology");
-	dec_init(&d, NR_CASE);
+	x86h_dec_init(&d, NR_CASE);
 	for (i = 0; i < ARRAY_SIZE(xapic_cases); i++) {
 		const struct xapic_case *c = &xapic_cases[i];
 		bool good;
@@ -285,14 +211,15 @@ static void test_decode_cases(void)
 		good = d.rc == 0 && d.ipi.status == c->status &&
 		       d.ipi.source == VIPI_SRC_XAPIC_ICR &&
 		       d.ipi.flags == c->flags &&
-		       !strcmp(set_list(&d.set), c->targets) &&
+		       !strcmp(x86h_set_list(&d.set), c->targets) &&
 		       d.ipi.mode == ((c->lo >> 8) & 7) &&
 		       d.ipi.vector == (c->lo & 0xff);
 		if (!ok(good, "xAPIC ICR: %s", c->name))
 			tap_diag("rc %d status %s flags %u targets '%s' want "
 				 "'%s'",
 				 d.rc, vipi_status_name(d.ipi.status),
-				 d.ipi.flags, set_list(&d.set), c->targets);
+				 d.ipi.flags, x86h_set_list(&d.set),
+				 c->targets);
 	}
 
 	/* the index follows LDR changes */
@@ -301,15 +228,15 @@ static void test_decode_cases(void)
 	vipi_xapic_set_ldr(vm.host.xapic, 2, 0);
 	vipi_xapic_set_ldr(vm.host.xapic, 9, 0x04000000);
 	d.rc = vipi_decode_xapic_icr(&vm.host, 0, LOG | 0x30, HI(0x04), &d.ipi);
-	ok(d.rc == 0 && !strcmp(set_list(&d.set), "9"),
+	ok(d.rc == 0 && !strcmp(x86h_set_list(&d.set), "9"),
 	   "xAPIC logical: an LDR write is seen by the next decode");
 	vipi_xapic_set_dfr(vm.host.xapic, 9, 0x5fffffff);
 	d.rc = vipi_decode_xapic_icr(&vm.host, 0, LOG | 0x30, HI(0x04), &d.ipi);
-	ok(d.rc == 0 && !strcmp(set_list(&d.set), ""),
+	ok(d.rc == 0 && !strcmp(x86h_set_list(&d.set), ""),
 	   "xAPIC logical: a DFR write is seen by the next decode");
 	vipi_xapic_set_dfr(vm.host.xapic, 9, 0x0fffffff);
 	d.rc = vipi_decode_xapic_icr(&vm.host, 0, LOG | 0x30, HI(0x04), &d.ipi);
-	ok(d.rc == 0 && !strcmp(set_list(&d.set), "9"),
+	ok(d.rc == 0 && !strcmp(x86h_set_list(&d.set), "9"),
 	   "xAPIC logical: MDA 0x04 in cluster model is cluster 0 bit 2");
 
 	/* no logical state: logical matches nobody */
@@ -323,13 +250,13 @@ static void test_decode_cases(void)
 			   vipi_cpuset_weight(&d.set) == 0,
 		   "xAPIC logical without xapic state: nobody");
 		d.rc = vipi_decode_xapic_icr(&h, 0, 0x30, HI(0x01), &d.ipi);
-		ok(d.rc == 0 && !strcmp(set_list(&d.set), "1"),
+		ok(d.rc == 0 && !strcmp(x86h_set_list(&d.set), "1"),
 		   "xAPIC physical without xapic state works");
 	}
 	is_i64(vipi_decode_xapic_icr(&vm.host, NR_CASE, 0x30, HI(1), &d.ipi),
 	       -EINVAL, "xAPIC ICR: sender out of range: -EINVAL");
 	vipi_cpuset_destroy(&d.set);
-	vm_fini(&vm);
+	x86h_vm_fini(&vm);
 }
 
 /* ------------------------------------------------------------------ */
@@ -358,15 +285,15 @@ static void test_logical_reference(void)
 		uint32_t nr = 1 + (uint32_t)tap_rand_below(&rng, 300);
 		uint32_t *ids = malloc(nr * sizeof(*ids));
 		uint32_t v, k, mda;
-		struct decoded d;
+		struct x86h_decoded d;
 		struct vipi_cpuset want;
-		struct vm vm;
+		struct x86h_vm vm;
 
 		for (v = 0; v < nr; v++)
 			ids[v] = v * 3;
 		if (!vm_init(&vm, ids, nr))
 			tap_bail("topology");
-		dec_init(&d, nr);
+		x86h_dec_init(&d, nr);
 		vipi_cpuset_init(&want, nr);
 		for (k = 0; k < 4; k++) {
 			/* a few random LDR/DFR writes, mostly one model */
@@ -406,7 +333,7 @@ static void test_logical_reference(void)
 		}
 		vipi_cpuset_destroy(&want);
 		vipi_cpuset_destroy(&d.set);
-		vm_fini(&vm);
+		x86h_vm_fini(&vm);
 		free(ids);
 	}
 	ok(!fails,
@@ -417,17 +344,17 @@ static void test_logical_reference(void)
 
 /* Concurrent decodes after an LDR change: the rebuild happens once. */
 struct thr {
-	struct vm *vm;
+	struct x86h_vm *vm;
 	unsigned int bad;
 };
 
 static void *decode_thread(void *arg)
 {
 	struct thr *t = arg;
-	struct decoded d;
+	struct x86h_decoded d;
 	unsigned int i;
 
-	dec_init(&d, t->vm->nr);
+	x86h_dec_init(&d, t->vm->nr);
 	for (i = 0; i < 2000; i++) {
 		d.rc = vipi_decode_xapic_icr(&t->vm->host, 0, LOG | 0x30,
 					     HI(0x01), &d.ipi);
@@ -444,7 +371,7 @@ static void test_threads(void)
 	pthread_t tid[4];
 	uint32_t ids[64], v;
 	unsigned int i, bad = 0;
-	struct vm vm;
+	struct x86h_vm vm;
 
 	for (v = 0; v < 64; v++)
 		ids[v] = v;
@@ -462,7 +389,7 @@ static void test_threads(void)
 		bad += t[i].bad;
 	}
 	is_u64(bad, 0, "xAPIC logical: 4 threads decoding a stale index agree");
-	vm_fini(&vm);
+	x86h_vm_fini(&vm);
 }
 
 /* ------------------------------------------------------------------ */
@@ -472,10 +399,10 @@ static void test_encode(void)
 {
 	static const uint32_t ids[] = { 7, 0xfe, 0xff, 0x100 };
 	struct vipi_send send = { .vector = 0x31, .mode = VIPI_DM_FIXED };
-	struct rec rec = { 0 };
-	struct vipi_emit emit = { .op = rec_op, .ctx = &rec };
+	struct x86h_rec rec = { 0 };
+	struct vipi_emit emit = { .op = x86h_rec_op, .ctx = &rec };
 	struct vipi_cpuset s;
-	struct vm vm;
+	struct x86h_vm vm;
 	int n;
 
 	if (!vm_init(&vm, ids, 4))
@@ -502,7 +429,7 @@ static void test_encode(void)
 	is_i64(vipi_encode_xapic_phys(&vm.gt, &s, &send, &emit), -EOPNOTSUPP,
 	       "xapic-phys: SMI: -EOPNOTSUPP");
 	vipi_cpuset_destroy(&s);
-	vm_fini(&vm);
+	x86h_vm_fini(&vm);
 	free(rec.ops);
 }
 
@@ -519,12 +446,12 @@ static void test_roundtrip(void)
 		uint32_t *ids = malloc(nr * sizeof(*ids));
 		uint32_t v, j, p = (uint32_t)tap_rand_below(&rng, 101);
 		struct vipi_send send = { 0 };
-		struct rec rec = { 0 };
-		struct vipi_emit emit = { .op = rec_op, .ctx = &rec };
+		struct x86h_rec rec = { 0 };
+		struct vipi_emit emit = { .op = x86h_rec_op, .ctx = &rec };
 		struct vipi_cpuset s, got;
-		struct decoded d;
+		struct x86h_decoded d;
 		uint32_t hi = 0;
-		struct vm vm;
+		struct x86h_vm vm;
 		bool good = true;
 		int n;
 
@@ -540,7 +467,7 @@ again:
 			tap_bail("topology");
 		vipi_cpuset_init(&s, nr);
 		vipi_cpuset_init(&got, nr);
-		dec_init(&d, nr);
+		x86h_dec_init(&d, nr);
 		for (v = 0; v < nr; v++)
 			if (tap_rand_below(&rng, 100) < p)
 				vipi_cpuset_add(&s, v);
@@ -570,7 +497,7 @@ again:
 		vipi_cpuset_destroy(&d.set);
 		free(rec.ops);
 		free(ids);
-		vm_fini(&vm);
+		x86h_vm_fini(&vm);
 	}
 	ok(!fails,
 	   "property: xapic-phys decode(encode(S)) == S, exits == ops == 2|S| "
