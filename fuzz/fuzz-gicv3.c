@@ -22,6 +22,8 @@
 #include <vipi/gicv3.h>
 #include <vipi/topo.h>
 
+#include "fuzz-common.h"
+
 #define FUZZ_MAX_VCPUS 512u /* KVM's GICv3 limit */
 #define FUZZ_MAX_RECORDS 16u
 #define FUZZ_RECORD_BYTES 11u
@@ -32,27 +34,6 @@
  * dominate its time.
  */
 #define FUZZ_NO_COVERAGE __attribute__((no_sanitize("coverage")))
-
-#define check(cond)                       \
-	do {                              \
-		if (!(cond))              \
-			__builtin_trap(); \
-	} while (0)
-
-struct fuzz_in {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint64_t take(struct fuzz_in *in, unsigned int bytes)
-{
-	uint64_t v = 0;
-	unsigned int i;
-
-	for (i = 0; i < bytes && in->left; i++, in->left--)
-		v |= (uint64_t)*in->p++ << (8 * i);
-	return v;
-}
 
 /* The reference, into a plain bitmap: scan every vCPU's MPIDR. */
 #define FUZZ_WORDS ((FUZZ_MAX_VCPUS + 63) / 64)
@@ -164,7 +145,7 @@ FUZZ_NO_COVERAGE static void fuzz_layout(unsigned int kind, uint32_t nr,
 			mpidrs[i] = VIPI_MPIDR(0, 0, i / width, i % width);
 		} else {
 			/* the 4 bytes are Aff0, Aff1, Aff2, Aff3 */
-			v = take(in, 4);
+			v = fuzz_take(in, 4);
 			mpidrs[i] = (v & 0xffffff) | ((v >> 24) & 0xff) << 32;
 		}
 	}
@@ -178,26 +159,19 @@ FUZZ_NO_COVERAGE static void fuzz_layout(unsigned int kind, uint32_t nr,
 static struct vipi_topo *fuzz_topo(unsigned int kind, uint32_t nr,
 				   uint32_t width, const uint64_t *mpidrs)
 {
-	static struct vipi_topo *cached;
-	static unsigned int cached_kind;
-	static uint32_t cached_nr, cached_width;
+	static struct fuzz_topo_cache cache;
+	uint32_t key = kind == 0 ? 0 : width; /* KVM's layout has no width */
 	struct vipi_topo *t = NULL;
+	int rc;
 
 	if (kind == 2)
 		return vipi_topo_create_arm64(mpidrs, nr, &t, NULL, 0) ? NULL :
 									 t;
-	if (cached && cached_kind == kind && cached_nr == nr &&
-	    (kind == 0 || cached_width == width))
-		return cached;
-	vipi_topo_destroy(cached);
-	cached = NULL;
-	if (vipi_topo_create_arm64(mpidrs, nr, &t, NULL, 0))
-		abort(); /* a generated layout is always valid */
-	cached = t;
-	cached_kind = kind;
-	cached_nr = nr;
-	cached_width = width;
-	return t;
+	t = fuzz_topo_cached(&cache, kind, nr, key);
+	if (t)
+		return t;
+	rc = vipi_topo_create_arm64(mpidrs, nr, &t, NULL, 0);
+	return fuzz_topo_cache(&cache, rc, t, kind, nr, key);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -208,18 +182,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t mpidrs[FUZZ_MAX_VCPUS];
 	struct vipi_guest_cpu cpus[FUZZ_MAX_VCPUS];
 	static struct vipi_cpuset targets, set, acc;
+	static struct vipi_cpuset *const sets[] = { &targets, &set, &acc };
 	uint64_t ref[FUZZ_WORDS];
 	static bool sets_ready;
 	struct vipi_guest_topo gt;
 	struct vipi_topo *t = NULL;
 	struct vipi_host h;
 	struct vipi_ipi ipi;
-	uint32_t nr, i, width, r;
-	unsigned int kind, flags;
+	uint32_t nr, i, width, r, flags;
+	unsigned int kind;
 
-	kind = (unsigned int)take(&in, 1) % 3;
-	nr = (uint32_t)take(&in, 2) % FUZZ_MAX_VCPUS + 1;
-	flags = (unsigned int)take(&in, 1);
+	fuzz_header(&in, 3, FUZZ_MAX_VCPUS, &kind, &nr, &flags);
 	width = 16u << (flags % 5); /* 16..256 */
 	fuzz_layout(kind, nr, width, &in, mpidrs);
 	t = fuzz_topo(kind, nr, width, mpidrs);
@@ -233,21 +206,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * Sets sized past the largest VM, kept across inputs (no allocation
 	 * per run): any member at or above nr would be a decoder bug.
 	 */
-	if (!sets_ready) {
-		if (vipi_cpuset_init(&targets, FUZZ_MAX_VCPUS + 64) ||
-		    vipi_cpuset_init(&set, FUZZ_MAX_VCPUS + 64) ||
-		    vipi_cpuset_init(&acc, FUZZ_MAX_VCPUS + 64))
-			abort();
-		sets_ready = true;
-	}
+	fuzz_sets_once(&sets_ready, sets, ARRAY_SIZE(sets),
+		       FUZZ_MAX_VCPUS + 64);
 	vipi_cpuset_clear(&set);
 	memset(&ipi, 0, sizeof(ipi));
 	ipi.targets = &targets;
 
 	for (r = 0; r < FUZZ_MAX_RECORDS && in.left >= FUZZ_RECORD_BYTES; r++) {
-		uint32_t sender = (uint32_t)take(&in, 2);
-		unsigned int reg = (unsigned int)take(&in, 1) % 4;
-		uint64_t v = take(&in, 8);
+		uint32_t sender = (uint32_t)fuzz_take(&in, 2);
+		unsigned int reg = (unsigned int)fuzz_take(&in, 1) % 4;
+		uint64_t v = fuzz_take(&in, 8);
 		int rc;
 
 		rc = vipi_decode_gicv3_sgi(&h, sender,
@@ -283,14 +251,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (vipi_cpuset_or_block(&set, i / 64, bits))
 			abort();
 	}
-	for (i = 0; i < nr; i++) {
-		memset(&cpus[i], 0, sizeof(cpus[i]));
-		cpus[i].mpidr = mpidrs[i];
-	}
-	gt.cpus = cpus;
-	gt.nr_cpus = nr;
-	gt.arm64 = true;
-	gt.gic_rss = h.features & VIPI_HOST_GIC_RSS;
+	fuzz_arm64_guest(&gt, cpus, mpidrs, nr, h.features & VIPI_HOST_GIC_RSS);
 	fuzz_encode(&h, &gt, &set, (uint32_t)(flags % nr),
 		    (uint8_t)(flags & 15), &ipi, &acc);
 

@@ -24,30 +24,11 @@
 #include <vipi/topo.h>
 #include <vipi/x86.h>
 
+#include "fuzz-common.h"
+
 #define FUZZ_MAX_VCPUS 512u
 #define FUZZ_MAX_RECORDS 16u
 #define FUZZ_RECORD_BYTES 35u
-
-#define check(cond)                       \
-	do {                              \
-		if (!(cond))              \
-			__builtin_trap(); \
-	} while (0)
-
-struct fuzz_in {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint64_t take(struct fuzz_in *in, unsigned int bytes)
-{
-	uint64_t v = 0;
-	unsigned int i;
-
-	for (i = 0; i < bytes && in->left; i++, in->left--)
-		v |= (uint64_t)*in->p++ << (8 * i);
-	return v;
-}
 
 /* (APIC ID, vCPU) pairs sorted by ID, for the reference's searches */
 struct id_vcpu {
@@ -184,6 +165,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct id_vcpu sorted[FUZZ_MAX_VCPUS];
 	static struct vipi_guest_cpu cpus[FUZZ_MAX_VCPUS];
 	static struct vipi_cpuset targets, ref, set, acc;
+	static struct vipi_cpuset *const sets[] = { &targets, &ref, &set,
+						    &acc };
 	static bool sets_ready;
 	struct vipi_guest_topo gt;
 	struct vipi_topo *t = NULL;
@@ -192,19 +175,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t nr, i, r, param;
 	unsigned int kind;
 
-	kind = (unsigned int)take(&in, 1) % 4;
-	nr = (uint32_t)take(&in, 2) % FUZZ_MAX_VCPUS + 1;
-	param = (uint32_t)take(&in, 1);
-	for (i = 0; i < nr; i++) {
-		if (kind == 0)
-			ids[i] = i;
-		else if (kind == 1)
-			ids[i] = i * (param + 1);
-		else if (kind == 2)
-			ids[i] = 0xfffffffeu - i * (param % 8 + 1);
-		else
-			ids[i] = (uint32_t)take(&in, 4);
-	}
+	fuzz_header(&in, 4, FUZZ_MAX_VCPUS, &kind, &nr, &param);
+	fuzz_x86_ids(&in, kind, nr, param + 1, param % 8 + 1, ids);
 	if (vipi_topo_create_x86(ids, nr, &t, NULL, 0))
 		return 0;
 	for (i = 0; i < nr; i++) {
@@ -212,14 +184,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sorted[i].vcpu = i;
 	}
 	qsort(sorted, nr, sizeof(*sorted), cmp_id);
-	if (!sets_ready) {
-		if (vipi_cpuset_init(&targets, FUZZ_MAX_VCPUS + 64) ||
-		    vipi_cpuset_init(&ref, FUZZ_MAX_VCPUS + 64) ||
-		    vipi_cpuset_init(&set, FUZZ_MAX_VCPUS + 64) ||
-		    vipi_cpuset_init(&acc, FUZZ_MAX_VCPUS + 64))
-			abort();
-		sets_ready = true;
-	}
+	fuzz_sets_once(&sets_ready, sets, ARRAY_SIZE(sets),
+		       FUZZ_MAX_VCPUS + 64);
 	memset(&h, 0, sizeof(h));
 	h.topo = t;
 	memset(&ipi, 0, sizeof(ipi));
@@ -233,12 +199,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		enum vipi_status want;
 		int rc;
 
-		hc.a0 = take(&in, 8);
-		hc.a1 = take(&in, 8);
-		hc.a2 = take(&in, 8);
-		hc.a3 = take(&in, 8);
-		flags = (unsigned int)take(&in, 1);
-		sender = (uint32_t)take(&in, 2);
+		hc.a0 = fuzz_take(&in, 8);
+		hc.a1 = fuzz_take(&in, 8);
+		hc.a2 = fuzz_take(&in, 8);
+		hc.a3 = fuzz_take(&in, 8);
+		flags = (unsigned int)fuzz_take(&in, 1);
+		sender = (uint32_t)fuzz_take(&in, 2);
 		hc.cpl = (flags & 1) ? 3 : 0;
 		hc.op_64_bit = !(flags & 2);
 		h.features = (flags & 4) ? 0 : VIPI_HOST_KVM_PV_IPI;
@@ -265,17 +231,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	h.features = VIPI_HOST_KVM_PV_IPI;
-	for (i = 0; i < nr && i / 8 < in.left; i++)
-		if ((in.p[i / 8] >> (i % 8)) & 1)
-			vipi_cpuset_add(&set, i);
-	for (i = 0; i < nr; i++) {
-		memset(&cpus[i], 0, sizeof(cpus[i]));
-		cpus[i].apic_id = ids[i];
-	}
-	gt.cpus = cpus;
-	gt.nr_cpus = nr;
-	gt.arm64 = false;
-	gt.gic_rss = false;
+	fuzz_input_set(&in, &set, nr);
+	fuzz_x86_guest(&gt, cpus, ids, nr);
 	fuzz_encode(&h, &gt, &set, (uint8_t)param, &ipi, &acc);
 	vipi_topo_destroy(t);
 	return 0;

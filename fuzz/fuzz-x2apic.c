@@ -22,30 +22,11 @@
 #include <vipi/topo.h>
 #include <vipi/x86.h>
 
+#include "fuzz-common.h"
+
 #define FUZZ_MAX_VCPUS 512u
 #define FUZZ_MAX_RECORDS 16u
 #define FUZZ_RECORD_BYTES 10u
-
-#define check(cond)                       \
-	do {                              \
-		if (!(cond))              \
-			__builtin_trap(); \
-	} while (0)
-
-struct fuzz_in {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint64_t take(struct fuzz_in *in, unsigned int bytes)
-{
-	uint64_t v = 0;
-	unsigned int i;
-
-	for (i = 0; i < bytes && in->left; i++, in->left--)
-		v |= (uint64_t)*in->p++ << (8 * i);
-	return v;
-}
 
 /* The SDM's x2APIC rules, one vCPU at a time (O(vCPUs), on purpose). */
 static enum vipi_status reference(const uint32_t *ids, uint32_t nr,
@@ -154,25 +135,17 @@ static void fuzz_encode(const struct vipi_host *h,
 static struct vipi_topo *fuzz_topo(unsigned int kind, uint32_t nr,
 				   uint32_t param, const uint32_t *ids)
 {
-	static struct vipi_topo *cached;
-	static unsigned int cached_kind;
-	static uint32_t cached_nr, cached_param;
+	static struct fuzz_topo_cache cache;
 	struct vipi_topo *t = NULL;
+	int rc;
 
 	if (kind == 3)
 		return vipi_topo_create_x86(ids, nr, &t, NULL, 0) ? NULL : t;
-	if (cached && cached_kind == kind && cached_nr == nr &&
-	    cached_param == param)
-		return cached;
-	vipi_topo_destroy(cached);
-	cached = NULL;
-	if (vipi_topo_create_x86(ids, nr, &t, NULL, 0))
-		abort(); /* a generated layout is always valid */
-	cached = t;
-	cached_kind = kind;
-	cached_nr = nr;
-	cached_param = param;
-	return t;
+	t = fuzz_topo_cached(&cache, kind, nr, param);
+	if (t)
+		return t;
+	rc = vipi_topo_create_x86(ids, nr, &t, NULL, 0);
+	return fuzz_topo_cache(&cache, rc, t, kind, nr, param);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -183,38 +156,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static uint32_t ids[FUZZ_MAX_VCPUS];
 	static struct vipi_guest_cpu cpus[FUZZ_MAX_VCPUS];
 	static struct vipi_cpuset targets, ref, set, acc;
+	static struct vipi_cpuset *const sets[] = { &targets, &ref, &set,
+						    &acc };
 	static bool sets_ready;
 	struct vipi_guest_topo gt;
 	struct vipi_topo *t = NULL;
 	struct vipi_host h;
 	struct vipi_ipi ipi;
-	uint32_t nr, i, r, param;
+	uint32_t nr, r, param;
 	unsigned int kind;
 
-	kind = (unsigned int)take(&in, 1) % 4;
-	nr = (uint32_t)take(&in, 2) % FUZZ_MAX_VCPUS + 1;
-	param = (uint32_t)take(&in, 1);
-	for (i = 0; i < nr; i++) {
-		if (kind == 0)
-			ids[i] = i;
-		else if (kind == 1)
-			ids[i] = i * (param + 1);
-		else if (kind == 2)
-			ids[i] = 0xfffffffeu - i * (param + 1);
-		else
-			ids[i] = (uint32_t)take(&in, 4);
-	}
+	fuzz_header(&in, 4, FUZZ_MAX_VCPUS, &kind, &nr, &param);
+	fuzz_x86_ids(&in, kind, nr, param + 1, param + 1, ids);
 	t = fuzz_topo(kind, nr, param, ids);
 	if (!t)
 		return 0; /* duplicates or 0xffffffff: refused */
-	if (!sets_ready) {
-		if (vipi_cpuset_init(&targets, FUZZ_MAX_VCPUS + 64) ||
-		    vipi_cpuset_init(&ref, FUZZ_MAX_VCPUS + 64) ||
-		    vipi_cpuset_init(&set, FUZZ_MAX_VCPUS + 64) ||
-		    vipi_cpuset_init(&acc, FUZZ_MAX_VCPUS + 64))
-			abort();
-		sets_ready = true;
-	}
+	fuzz_sets_once(&sets_ready, sets, ARRAY_SIZE(sets),
+		       FUZZ_MAX_VCPUS + 64);
 	memset(&h, 0, sizeof(h));
 	h.topo = t;
 	memset(&ipi, 0, sizeof(ipi));
@@ -222,8 +180,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vipi_cpuset_clear(&set);
 
 	for (r = 0; r < FUZZ_MAX_RECORDS && in.left >= FUZZ_RECORD_BYTES; r++) {
-		uint32_t sender = (uint32_t)take(&in, 2);
-		uint64_t v = take(&in, 8);
+		uint32_t sender = (uint32_t)fuzz_take(&in, 2);
+		uint64_t v = fuzz_take(&in, 8);
 		bool self_msr = sender & 0x8000;
 		enum vipi_status want;
 		int rc;
@@ -255,17 +213,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(vipi_cpuset_equal(&targets, &ref));
 	}
 
-	for (i = 0; i < nr && i / 8 < in.left; i++)
-		if ((in.p[i / 8] >> (i % 8)) & 1)
-			vipi_cpuset_add(&set, i);
-	for (i = 0; i < nr; i++) {
-		memset(&cpus[i], 0, sizeof(cpus[i]));
-		cpus[i].apic_id = ids[i];
-	}
-	gt.cpus = cpus;
-	gt.nr_cpus = nr;
-	gt.arm64 = false;
-	gt.gic_rss = false;
+	fuzz_input_set(&in, &set, nr);
+	fuzz_x86_guest(&gt, cpus, ids, nr);
 	fuzz_encode(&h, &gt, &set, param % nr, (uint8_t)param, &ipi, &acc);
 	if (kind == 3)
 		vipi_topo_destroy(t);

@@ -20,30 +20,11 @@
 #include <vipi/topo.h>
 #include <vipi/x86.h>
 
+#include "fuzz-common.h"
+
 #define FUZZ_MAX_VCPUS 300u
 #define FUZZ_MAX_RECORDS 64u
 #define FUZZ_RECORD_BYTES 11u
-
-#define check(cond)                       \
-	do {                              \
-		if (!(cond))              \
-			__builtin_trap(); \
-	} while (0)
-
-struct fuzz_in {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint64_t take(struct fuzz_in *in, unsigned int bytes)
-{
-	uint64_t v = 0;
-	unsigned int i;
-
-	for (i = 0; i < bytes && in->left; i++, in->left--)
-		v |= (uint64_t)*in->p++ << (8 * i);
-	return v;
-}
 
 static bool logical_match(uint32_t dfr, uint32_t ldr, uint32_t mda)
 {
@@ -101,6 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_in in = { data, size };
 	static uint32_t ids[FUZZ_MAX_VCPUS];
 	static struct vipi_cpuset targets, ref;
+	static struct vipi_cpuset *const sets[] = { &targets, &ref };
 	static bool sets_ready;
 	struct vipi_topo *t = NULL;
 	struct vipi_host h;
@@ -108,25 +90,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t nr, i, r, param;
 	unsigned int kind;
 
-	kind = (unsigned int)take(&in, 1) % 3;
-	nr = (uint32_t)take(&in, 2) % FUZZ_MAX_VCPUS + 1;
-	param = (uint32_t)take(&in, 1);
+	fuzz_header(&in, 3, FUZZ_MAX_VCPUS, &kind, &nr, &param);
 	for (i = 0; i < nr; i++) {
 		if (kind == 0)
 			ids[i] = i;
 		else if (kind == 1)
 			ids[i] = i * (param % 4 + 1);
 		else
-			ids[i] = (uint32_t)take(&in, 2);
+			ids[i] = (uint32_t)fuzz_take(&in, 2);
 	}
 	if (vipi_topo_create_x86(ids, nr, &t, NULL, 0))
 		return 0;
-	if (!sets_ready) {
-		if (vipi_cpuset_init(&targets, FUZZ_MAX_VCPUS + 64) ||
-		    vipi_cpuset_init(&ref, FUZZ_MAX_VCPUS + 64))
-			abort();
-		sets_ready = true;
-	}
+	fuzz_sets_once(&sets_ready, sets, ARRAY_SIZE(sets),
+		       FUZZ_MAX_VCPUS + 64);
 	memset(&h, 0, sizeof(h));
 	h.topo = t;
 	if (vipi_xapic_create(t, &h.xapic))
@@ -135,10 +111,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ipi.targets = &targets;
 
 	for (r = 0; r < FUZZ_MAX_RECORDS && in.left >= FUZZ_RECORD_BYTES; r++) {
-		unsigned int op = (unsigned int)take(&in, 1) % 4;
-		uint32_t v = (uint32_t)take(&in, 2);
-		uint32_t val = (uint32_t)take(&in, 4);
-		uint32_t hi = (uint32_t)take(&in, 4);
+		unsigned int op = (unsigned int)fuzz_take(&in, 1) % 4;
+		uint32_t v = (uint32_t)fuzz_take(&in, 2);
+		uint32_t val = (uint32_t)fuzz_take(&in, 4);
+		uint32_t hi = (uint32_t)fuzz_take(&in, 4);
 		enum vipi_status want;
 		int rc;
 
