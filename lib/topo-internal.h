@@ -18,6 +18,14 @@ struct id_map_ent {
 struct id_map {
 	uint32_t *direct;
 	uint32_t direct_len;
+	/*
+	 * Compressed direct map: when the IDs differ only in a few bits, the
+	 * direct index is those bits gathered together (a software PEXT
+	 * through one table per key byte); fixed is what every ID has in the
+	 * other bits. pext == NULL: the index is the ID itself.
+	 */
+	uint32_t (*pext)[256];
+	uint32_t varying, fixed;
 	struct id_map_ent *tab; /* 2 * (mask + 1) slots: table 1, table 2 */
 	uint32_t mask;
 	uint32_t seed, seed2;
