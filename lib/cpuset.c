@@ -13,6 +13,7 @@
 #include <vipi/cpuset.h>
 
 #include "compat.h"
+#include "numparse.h"
 
 #ifndef VIPI_FREESTANDING
 #include <stdlib.h>
@@ -462,33 +463,12 @@ size_t vipi_cpuset_bytes(const struct vipi_cpuset *s)
 /* Parse one number (decimal or 0x-hex) at *p; at most 2^32 - 1. */
 static int parse_num(const char **p, uint32_t *out)
 {
-	const char *c = *p;
-	uint64_t v = 0;
-	unsigned int base = 10, d, digits = 0;
+	uint64_t v;
+	int r = vipi_parse_u64(p, UINT32_MAX, &v);
 
-	if (c[0] == '0' && (c[1] == 'x' || c[1] == 'X')) {
-		base = 16;
-		c += 2;
-	}
-	for (;; c++) {
-		if (*c >= '0' && *c <= '9')
-			d = (unsigned int)(*c - '0');
-		else if (base == 16 && *c >= 'a' && *c <= 'f')
-			d = (unsigned int)(*c - 'a' + 10);
-		else if (base == 16 && *c >= 'A' && *c <= 'F')
-			d = (unsigned int)(*c - 'A' + 10);
-		else
-			break;
-		v = v * base + d;
-		if (v > 0xffffffffull)
-			return -ERANGE;
-		digits++;
-	}
-	if (!digits)
-		return -EINVAL;
-	*p = c;
-	*out = (uint32_t)v;
-	return 0;
+	if (!r)
+		*out = (uint32_t)v;
+	return r;
 }
 
 /* One pass over the list; adds to s only when add is true. */

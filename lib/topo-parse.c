@@ -14,38 +14,8 @@
 #include <vipi/topo.h>
 
 #include "compat.h"
+#include "numparse.h"
 #include "topo-internal.h"
-
-/* Strict number: decimal or 0x-hex, no sign, no spaces, <= max. */
-static int parse_u64(const char **p, uint64_t max, uint64_t *out)
-{
-	const char *c = *p;
-	uint64_t v = 0;
-	unsigned int base = 10, d, digits = 0;
-
-	if (c[0] == '0' && (c[1] == 'x' || c[1] == 'X')) {
-		base = 16;
-		c += 2;
-	}
-	for (;; c++, digits++) {
-		if (*c >= '0' && *c <= '9')
-			d = (unsigned int)(*c - '0');
-		else if (base == 16 && *c >= 'a' && *c <= 'f')
-			d = (unsigned int)(*c - 'a' + 10);
-		else if (base == 16 && *c >= 'A' && *c <= 'F')
-			d = (unsigned int)(*c - 'A' + 10);
-		else
-			break;
-		if (v > (max - d) / base)
-			return -ERANGE;
-		v = v * base + d;
-	}
-	if (!digits)
-		return -EINVAL;
-	*p = c;
-	*out = v;
-	return 0;
-}
 
 /* Growable array of u64 values built from a LIST. */
 struct id_list {
@@ -84,11 +54,11 @@ static int parse_id_list(const char *p, uint64_t max, struct id_list *l,
 	for (;;) {
 		const char *at = p;
 
-		r = parse_u64(&p, max, &a);
+		r = vipi_parse_u64(&p, max, &a);
 		b = a;
 		if (!r && *p == '-') {
 			p++;
-			r = parse_u64(&p, max, &b);
+			r = vipi_parse_u64(&p, max, &b);
 		}
 		if (r) {
 			topo_err(err, errlen, "bad %s at '%s'%s", what, at,
@@ -135,7 +105,7 @@ static int parse_fields(const char *p, uint64_t *f, unsigned int min_n,
 	unsigned int n = 0;
 
 	for (;;) {
-		if (n == max_n || parse_u64(&p, UINT32_MAX, &f[n])) {
+		if (n == max_n || vipi_parse_u64(&p, UINT32_MAX, &f[n])) {
 			topo_err(err, errlen, "bad numbers in '%s'", spec);
 			return -EINVAL;
 		}
