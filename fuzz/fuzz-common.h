@@ -137,6 +137,28 @@ static inline struct vipi_topo *fuzz_topo_cache(struct fuzz_topo_cache *c,
 	return t;
 }
 
+/*
+ * The topology for x86 layout kind with APIC IDs ids: generated layouts
+ * (kinds 0-2) come from (and go to) cache c, kind 3 (IDs from the input)
+ * is built per input and the caller destroys it. NULL if it does not
+ * build (duplicate or reserved IDs from the input).
+ */
+static inline struct vipi_topo *fuzz_x86_topo(struct fuzz_topo_cache *c,
+					      unsigned int kind, uint32_t nr,
+					      uint32_t key, const uint32_t *ids)
+{
+	struct vipi_topo *t = NULL;
+	int rc;
+
+	if (kind == 3)
+		return vipi_topo_create_x86(ids, nr, &t, NULL, 0) ? NULL : t;
+	t = fuzz_topo_cached(c, kind, nr, key);
+	if (t)
+		return t;
+	rc = vipi_topo_create_x86(ids, nr, &t, NULL, 0);
+	return fuzz_topo_cache(c, rc, t, kind, nr, key);
+}
+
 /* The rest of the input as a bitmap of the set to encode (bit i = CPU i). */
 static inline void fuzz_input_set(const struct fuzz_in *in,
 				  struct vipi_cpuset *set, uint32_t nr)

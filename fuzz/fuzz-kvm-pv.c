@@ -168,6 +168,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct vipi_cpuset *const sets[] = { &targets, &ref, &set,
 						    &acc };
 	static bool sets_ready;
+	static struct fuzz_topo_cache cache;
+	static uint32_t sorted_key = ~0u; /* kind, nr, param of sorted[] */
+	uint32_t key;
 	struct vipi_guest_topo gt;
 	struct vipi_topo *t = NULL;
 	struct vipi_host h;
@@ -177,13 +180,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fuzz_header(&in, 4, FUZZ_MAX_VCPUS, &kind, &nr, &param);
 	fuzz_x86_ids(&in, kind, nr, param + 1, param % 8 + 1, ids);
-	if (vipi_topo_create_x86(ids, nr, &t, NULL, 0))
-		return 0;
-	for (i = 0; i < nr; i++) {
-		sorted[i].id = ids[i];
-		sorted[i].vcpu = i;
+	t = fuzz_x86_topo(&cache, kind, nr, param, ids);
+	if (!t)
+		return 0; /* duplicates or 0xffffffff: refused */
+	/* a generated layout keeps its sorted table across inputs too */
+	key = kind << 24 | (nr - 1) << 8 | param;
+	if (kind == 3 || key != sorted_key) {
+		for (i = 0; i < nr; i++) {
+			sorted[i].id = ids[i];
+			sorted[i].vcpu = i;
+		}
+		qsort(sorted, nr, sizeof(*sorted), cmp_id);
+		sorted_key = kind == 3 ? ~0u : key;
 	}
-	qsort(sorted, nr, sizeof(*sorted), cmp_id);
 	fuzz_sets_once(&sets_ready, sets, ARRAY_SIZE(sets),
 		       FUZZ_MAX_VCPUS + 64);
 	memset(&h, 0, sizeof(h));
@@ -234,6 +243,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_input_set(&in, &set, nr);
 	fuzz_x86_guest(&gt, cpus, ids, nr);
 	fuzz_encode(&h, &gt, &set, (uint8_t)param, &ipi, &acc);
-	vipi_topo_destroy(t);
+	if (kind == 3)
+		vipi_topo_destroy(t);
 	return 0;
 }

@@ -128,26 +128,6 @@ static void fuzz_encode(const struct vipi_host *h,
 	}
 }
 
-/*
- * Generated layouts (kinds 0-2) are cached across inputs: libFuzzer
- * mutates the records far more often than the header.
- */
-static struct vipi_topo *fuzz_topo(unsigned int kind, uint32_t nr,
-				   uint32_t param, const uint32_t *ids)
-{
-	static struct fuzz_topo_cache cache;
-	struct vipi_topo *t = NULL;
-	int rc;
-
-	if (kind == 3)
-		return vipi_topo_create_x86(ids, nr, &t, NULL, 0) ? NULL : t;
-	t = fuzz_topo_cached(&cache, kind, nr, param);
-	if (t)
-		return t;
-	rc = vipi_topo_create_x86(ids, nr, &t, NULL, 0);
-	return fuzz_topo_cache(&cache, rc, t, kind, nr, param);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -159,6 +139,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct vipi_cpuset *const sets[] = { &targets, &ref, &set,
 						    &acc };
 	static bool sets_ready;
+	static struct fuzz_topo_cache cache;
 	struct vipi_guest_topo gt;
 	struct vipi_topo *t = NULL;
 	struct vipi_host h;
@@ -168,7 +149,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fuzz_header(&in, 4, FUZZ_MAX_VCPUS, &kind, &nr, &param);
 	fuzz_x86_ids(&in, kind, nr, param + 1, param + 1, ids);
-	t = fuzz_topo(kind, nr, param, ids);
+	t = fuzz_x86_topo(&cache, kind, nr, param, ids);
 	if (!t)
 		return 0; /* duplicates or 0xffffffff: refused */
 	fuzz_sets_once(&sets_ready, sets, ARRAY_SIZE(sets),
