@@ -7,6 +7,9 @@
 #   V=1             show the commands; WERROR=0 to not stop on warnings
 #   O=DIR           build folder (default: build)
 
+# `make` alone builds `all`, whatever the included fragments define first
+.DEFAULT_GOAL := all
+
 O ?= build
 PREFIX ?= /usr/local
 DESTDIR ?=
