@@ -7,7 +7,7 @@ src=${VIPI_SRC:?VIPI_SRC is set by make check}
 build=${VIPI_BUILD:?VIPI_BUILD is set by make check}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-echo "1..5"
+echo "1..6"
 if make -s -C "$src" O="$build" DESTDIR="$tmp" PREFIX=/usr install >"$tmp/log" 2>&1; then
 	echo "ok 1 - make install DESTDIR=... PREFIX=/usr"
 else
@@ -65,4 +65,10 @@ if [ "$out" = "OK 1 2" ]; then
 	echo "ok 5 - the shared library decodes an ICR to APIC ID 300 = vCPU 2"
 else
 	echo "not ok 5 - unexpected output '$out'"
+fi
+# the README's main job starts with a bare `make`: it must build vipi
+if make -n -C "$src" O="$tmp/fresh" 2>/dev/null | grep -q -- "-o $tmp/fresh/vipi "; then
+	echo "ok 6 - make with no target builds the vipi command"
+else
+	echo "not ok 6 - make with no target does not build vipi (default goal)"
 fi
