@@ -33,7 +33,7 @@
  */
 #define VIPI_PORT_HV_DOORBELL 0xe5 /* the Hyper-V hypercall page's body */
 #define VIPI_PORT_KVM_DOORBELL 0xe6 /* KVM_HC_* registers, --irqchip=user */
-#define VIPI_PORT_VIPI_DOORBELL 0xe7 /* vipi's ABI */
+/* vipi's ABI has its own port doorbell: VIPI_ABI_PORT (docs/abi.md 3.1) */
 
 #define VIPI_GUEST_MAX_CPUS 1024u
 

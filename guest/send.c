@@ -9,6 +9,7 @@
  * --irqchip=user, KVM does not forward KVM_HC_SEND_IPI to user space, so
  * the same registers go through an I/O-port doorbell instead.
  */
+#include <vipi/abi.h>
 #include <vipi/hyperv.h>
 
 #include "guest.h"
@@ -138,10 +139,10 @@ int64_t vipi_call_r1(const struct vipi_op *op, uint64_t *r1)
 	uint64_t a = op->args[0], b = op->args[1], c = op->args[2];
 	uint64_t d = op->args[3];
 
-	__asm__ volatile("outb %%al, %[port]"
+	__asm__ volatile("outl %%eax, %[port]"
 			 : "+a"(a), "+b"(b), "+c"(c), "+d"(d)
 			 : "S"(op->args[4]),
-			   "D"(op->args[5]), [port] "i"(VIPI_PORT_VIPI_DOORBELL)
+			   "D"(op->args[5]), [port] "i"(VIPI_ABI_PORT)
 			 : "memory");
 	if (r1)
 		*r1 = b;

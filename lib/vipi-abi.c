@@ -313,6 +313,9 @@ static enum vipi_status abi_dispatch(const struct vipi_host *h, uint32_t sender,
 	/* Guest kernel only: user mode could otherwise IPI-storm the VM */
 	if (call->cpl)
 		return VIPI_ERR_VIPI_EPERM;
+	/* the x86 ABI is 64-bit only: from other modes no function exists */
+	if (!arm64 && call->not_64bit)
+		return VIPI_ERR_VIPI_ENOSYS;
 	switch (abi_fn_of(arm64, call->fn)) {
 	case ABI_FN_SEND_IPI:
 		return abi_send_ipi(h, sender, nr, arm64, call, ipi, err);

@@ -154,6 +154,26 @@ static void test_dispatch(void)
 		   "CPL 3 before the function ID");
 	expect_err(&e, env_call(&e, 0, 10, a, 0), VIPI_ERR_VIPI_ENOSYS,
 		   "unknown function (KVM_HC_SEND_IPI's number)");
+	{
+		struct vipi_abi_call c32 = { .fn = VIPI_FN_SEND_IPI,
+					     .not_64bit = 1 };
+
+		memcpy(c32.a, a, sizeof(c32.a));
+		vipi_decode_vipi(&e.h, 0, &c32, &e.ipi);
+		expect_err(&e, e.ipi.status, VIPI_ERR_VIPI_ENOSYS,
+			   "x86 caller outside 64-bit mode");
+		is_i64(e.ipi.ret, -38, "outside 64-bit mode: r0 = -ENOSYS");
+		c32.cpl = 3;
+		vipi_decode_vipi(&e.h, 0, &c32, &e.ipi);
+		expect_err(&e, e.ipi.status, VIPI_ERR_VIPI_EPERM,
+			   "CPL 3 outside 64-bit mode: EPERM first");
+		c32.cpl = 0;
+		memset(c32.a, 0, sizeof(c32.a));
+		c32.a[0] = ctl(3, VIPI_FORM_ALL);
+		vipi_decode_vipi(&m.h, 0, &c32, &m.ipi);
+		expect_ok(&m, m.ipi.status, 8,
+			  "arm64: not_64bit is an x86 flag, ignored");
+	}
 	expect_err(&e, env_call(&e, 0, VIPI_FN_SEND_IPI | 1ull << 32, a, 0),
 		   VIPI_ERR_VIPI_ENOSYS, "x86: RAX bits 63:32 set");
 	expect_err(&e, env_call(&e, 0, 0x86005601, a, 0), VIPI_ERR_VIPI_ENOSYS,

@@ -60,6 +60,7 @@
 #define X2APIC_TDCR 0x83eu
 #define X2APIC_SELF_IPI 0x83fu
 #define APIC_VERSION_VALUE 0x00050014u /* 6 LVTs, version 0x14 */
+#define APIC_ESR_SEND_ILLEGAL_VECTOR (1u << 5) /* SDM 10.5.3 */
 
 #define MSR_HV_GUEST_OS_ID 0x40000000u
 #define MSR_HV_HYPERCALL 0x40000001u
@@ -239,6 +240,50 @@ static int deliver(struct vcpu *v, struct vipi_deliver_stats *st)
 	return r;
 }
 
+/* A refused operation: counted and logged rate-limited (vcpu.c). */
+static void guest_error(struct vcpu *v)
+{
+	struct kvm_regs *r = &v->run->s.regs.regs;
+
+	switch (v->ipi.source) {
+	case VIPI_SRC_X2APIC_ICR:
+	case VIPI_SRC_X2APIC_SELF_IPI:
+		vm_guest_error(v, v->ipi.status, "%s 0x%llx",
+			       vipi_source_name(v->ipi.source),
+			       (unsigned long long)v->run->msr.data);
+		break;
+	case VIPI_SRC_XAPIC_ICR:
+		vm_guest_error(v, v->ipi.status, "%s 0x%x:0x%x",
+			       vipi_source_name(v->ipi.source), v->xapic_icr_hi,
+			       v->xapic_icr_lo);
+		break;
+	case VIPI_SRC_KVM_PV:
+		vm_guest_error(
+			v, v->ipi.status,
+			"%s rax 0x%llx rbx 0x%llx rcx 0x%llx rdx 0x%llx rsi 0x%llx",
+			vipi_source_name(v->ipi.source), r->rax, r->rbx, r->rcx,
+			r->rdx, r->rsi);
+		break;
+	case VIPI_SRC_HV_IPI:
+	case VIPI_SRC_HV_IPI_EX:
+		vm_guest_error(v, v->ipi.status,
+			       "%s control 0x%llx rdx 0x%llx r8 0x%llx",
+			       vipi_source_name(v->ipi.source), r->rcx, r->rdx,
+			       r->r8);
+		break;
+	case VIPI_SRC_VIPI:
+		vm_guest_error(v, v->ipi.status,
+			       "%s rax 0x%llx rbx 0x%llx rcx 0x%llx rdx 0x%llx",
+			       vipi_source_name(v->ipi.source), r->rax, r->rbx,
+			       r->rcx, r->rdx);
+		break;
+	default:
+		vm_guest_error(v, v->ipi.status, "%s",
+			       vipi_source_name(v->ipi.source));
+		break;
+	}
+}
+
 /* Decode result: deliver, or report the architectural error. */
 static int finish_ipi(struct vcpu *v, int r, struct vipi_deliver_stats *st)
 {
@@ -263,10 +308,8 @@ static int finish_ipi(struct vcpu *v, int r, struct vipi_deliver_stats *st)
 				  strerror(-r));
 			return r;
 		}
-	} else if (v->vm->opt.verbose) {
-		fprintf(stderr, "vipi run: vCPU %u: %s from %s\n", v->idx,
-			vipi_status_name(v->ipi.status),
-			vipi_source_name(v->ipi.source));
+	} else {
+		guest_error(v);
 	}
 	return 0;
 }
@@ -554,6 +597,8 @@ int engine_rdmsr(struct vcpu *v)
 			val = v->svr;
 			break;
 		case X2APIC_ESR:
+			val = v->esr;
+			break;
 		case X2APIC_TMCCT:
 		case X2APIC_TMICT:
 		case X2APIC_TDCR:
@@ -576,6 +621,7 @@ int engine_rdmsr(struct vcpu *v)
 			/* SDM 10.12.1.2: other x2APIC MSRs #GP; so do
 			 * MSRs nobody implements */
 			run->msr.error = 1;
+			vm_guest_error(v, VIPI_ERR_GP, "rdmsr 0x%x", msr);
 			break;
 		}
 	}
@@ -601,16 +647,25 @@ int engine_wrmsr(struct vcpu *v)
 							    val, &v->ipi);
 
 		r = finish_ipi(v, r, NULL);
-		/* reserved bits: #GP (SDM 10.12.9) */
-		run->msr.error = !r && v->ipi.status != VIPI_OK;
-		return r;
+		if (r)
+			return r;
+		/* an illegal vector is an APIC error (ESR bit 5, SDM
+		 * 10.5.3), not a fault; reserved bits #GP (SDM 10.12.9) */
+		if (v->ipi.status == VIPI_ERR_APIC_SEND_ILLEGAL_VECTOR)
+			v->esr_pending |= APIC_ESR_SEND_ILLEGAL_VECTOR;
+		else if (v->ipi.status != VIPI_OK)
+			run->msr.error = 1;
+		return 0;
 	}
 	case X2APIC_EOI:
 		/* SDM 10.12.1.2: a non-zero EOI write #GPs */
-		if (val)
+		if (val) {
 			run->msr.error = 1;
-		else
+			vm_guest_error(v, VIPI_ERR_GP, "EOI write 0x%llx",
+				       (unsigned long long)val);
+		} else {
 			eoi(v);
+		}
 		return 0;
 	case X2APIC_TPR:
 		v->tpr = (uint32_t)val & 0xff;
@@ -619,6 +674,17 @@ int engine_wrmsr(struct vcpu *v)
 		v->svr = (uint32_t)val;
 		return 0;
 	case X2APIC_ESR:
+		/* SDM 10.5.3: a write latches the errors seen since the last
+		 * one; x2APIC mode takes only 0 (10.12.1.2) */
+		if (val) {
+			run->msr.error = 1;
+			vm_guest_error(v, VIPI_ERR_GP, "ESR write 0x%llx",
+				       (unsigned long long)val);
+			return 0;
+		}
+		v->esr = v->esr_pending;
+		v->esr_pending = 0;
+		return 0;
 	case X2APIC_TMICT:
 	case X2APIC_TDCR:
 		return 0;
@@ -626,13 +692,19 @@ int engine_wrmsr(struct vcpu *v)
 		vm->hv_guest_os_id = val;
 		return 0;
 	case MSR_HV_HYPERCALL:
-		if (hv_enable_page(v, val))
+		if (hv_enable_page(v, val)) {
 			run->msr.error = 1;
+			vm_guest_error(v, VIPI_ERR_GP,
+				       "HV_X64_MSR_HYPERCALL write 0x%llx",
+				       (unsigned long long)val);
+		}
 		return 0;
 	default:
 		if (msr >= X2APIC_LVT_FIRST && msr <= X2APIC_LVT_LAST)
 			return 0;
 		run->msr.error = 1;
+		vm_guest_error(v, VIPI_ERR_GP, "wrmsr 0x%x value 0x%llx", msr,
+			       (unsigned long long)val);
 		return 0;
 	}
 }
@@ -658,12 +730,26 @@ int engine_mmio(struct vcpu *v)
 						  memory_order_relaxed);
 			v->xapic_icr_hi = val;
 			return 0;
-		case VIPI_XAPIC_ICR_LO:
-			return finish_ipi(
+		case VIPI_XAPIC_ICR_LO: {
+			int r;
+
+			v->xapic_icr_lo = val;
+			r = finish_ipi(
 				v,
 				vipi_decode_xapic_icr(&vm->host, v->idx, val,
 						      v->xapic_icr_hi, &v->ipi),
 				NULL);
+			/* an MMIO write cannot fault; an illegal vector is an
+			 * APIC error, reserved bits are ignored (SDM 10.6.1) */
+			if (!r &&
+			    v->ipi.status == VIPI_ERR_APIC_SEND_ILLEGAL_VECTOR)
+				v->esr_pending |= APIC_ESR_SEND_ILLEGAL_VECTOR;
+			return r;
+		}
+		case 0x280: /* ESR: latch (SDM 10.5.3) */
+			v->esr = v->esr_pending;
+			v->esr_pending = 0;
+			return 0;
 		case 0xb0: /* EOI */
 			eoi(v);
 			return 0;
@@ -705,6 +791,9 @@ int engine_mmio(struct vcpu *v)
 	case VIPI_XAPIC_ICR_HI:
 		val = v->xapic_icr_hi;
 		break;
+	case 0x280:
+		val = v->esr;
+		break;
 	default:
 		val = 0;
 		break;
@@ -723,6 +812,10 @@ int engine_doorbell(struct vcpu *v, uint16_t port)
 {
 	struct vm *vm = v->vm;
 	struct kvm_regs *regs = &v->run->s.regs.regs;
+	const struct kvm_sregs *sregs = &v->run->s.regs.sregs;
+	/* the caller's privilege and mode, which the decoders check */
+	uint8_t cpl = sregs->cs.dpl;
+	bool long64 = (sregs->efer & EFER_LMA) && sregs->cs.l;
 	struct vipi_deliver_stats st;
 	struct vipi_abi_call c;
 	int r;
@@ -736,8 +829,8 @@ int engine_doorbell(struct vcpu *v, uint16_t port)
 			.a1 = regs->rcx,
 			.a2 = regs->rdx,
 			.a3 = regs->rsi,
-			.cpl = 0,
-			.op_64_bit = true,
+			.cpl = cpl,
+			.op_64_bit = long64,
 		};
 
 		r = vipi_decode_kvm_pv(&vm->host, v->idx, &hc, &v->ipi);
@@ -746,8 +839,19 @@ int engine_doorbell(struct vcpu *v, uint16_t port)
 			.control = regs->rcx,
 			.in = regs->rdx,
 			.out = regs->r8,
+			.cpl = cpl,
 		};
 
+		if (!long64) {
+			/* 32-bit callers pass EDX:EAX, EBX:ECX, EDI:ESI
+			 * (TLFS 3.7): not a convention this VMM serves */
+			hc.control = ((uint64_t)(uint32_t)regs->rdx << 32) |
+				     (uint32_t)regs->rax;
+			hc.in = ((uint64_t)(uint32_t)regs->rbx << 32) |
+				(uint32_t)regs->rcx;
+			hc.out = ((uint64_t)(uint32_t)regs->rdi << 32) |
+				 (uint32_t)regs->rsi;
+		}
 		if (hc.control & (1ull << 16)) {
 			struct kvm_fpu fpu;
 
@@ -761,14 +865,24 @@ int engine_doorbell(struct vcpu *v, uint16_t port)
 			.fn = regs->rax,
 			.a = { regs->rbx, regs->rcx, regs->rdx, regs->rsi,
 			       regs->rdi },
-			.cpl = 0,
+			.cpl = cpl,
+			.not_64bit = !long64,
 		};
 		r = vipi_decode_vipi(&vm->host, v->idx, &c, &v->ipi);
 	}
 	r = finish_ipi(v, r, &st);
 	if (r)
 		return r;
-	if (port == VIPI_PORT_VIPI_DOORBELL) {
+	if (v->ipi.status == VIPI_ERR_UD) {
+		/* the hypercall faults (TLFS: #UD at CPL > 0) */
+		r = vcpu_fault_at_io(v, 6);
+		if (r)
+			vm_finish(vm, VIPI_EXIT_FAIL,
+				  "vCPU %u: cannot inject #UD: %s", v->idx,
+				  strerror(-r));
+		return r;
+	}
+	if (port == VIPI_ABI_PORT) {
 		uint64_t res[VIPI_ABI_NR_RESULTS];
 		int n = vipi_abi_result(&vm->host, v->idx, &c, &v->ipi,
 					st.delivered, st.deferred, res);

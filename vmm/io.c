@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <vipi/abi.h>
+
 #include "vmm.h"
 
 #define COM1_LSR (VIPI_PORT_SERIAL + 5)
@@ -133,9 +135,13 @@ int io_handle(struct vcpu *v)
 			memcpy(&gpa, data, 4);
 			return ucall_handle(v, gpa);
 		}
-		if (port == VIPI_PORT_HV_DOORBELL ||
-		    port == VIPI_PORT_KVM_DOORBELL ||
-		    port == VIPI_PORT_VIPI_DOORBELL)
+		if ((port == VIPI_PORT_HV_DOORBELL ||
+		     port == VIPI_PORT_KVM_DOORBELL) &&
+		    run->io.size == 1 && run->io.count == 1)
+			return engine_doorbell(v, port);
+		/* vipi's ABI: outl %eax, $0x58 (docs/abi.md 3.1) */
+		if (port == VIPI_ABI_PORT && run->io.size == 4 &&
+		    run->io.count == 1)
 			return engine_doorbell(v, port);
 		return 0;
 	}

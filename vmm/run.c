@@ -113,7 +113,7 @@ static void report(struct vm *vm)
 	const char *status = vm->status == VIPI_EXIT_OK	 ? "pass" :
 			     vm->status == VMM_EXIT_SKIP ? "skip" :
 							   "fail";
-	char topo[256];
+	char topo[256], errs[512];
 	/* the sender's time inside the encoder and its exits, in ns by the
 	 * TSC rate measured against the host clock over the whole loop */
 	double send_ns = a[VIPI_RES_CYCLES] ?
@@ -168,6 +168,17 @@ static void report(struct vm *vm)
 		json_kv_u64(&j, "expected", a[VIPI_RES_EXPECTED]);
 		json_kv_u64(&j, "lost", a[VIPI_RES_LOST]);
 		json_kv_u64(&j, "duplicated", a[VIPI_RES_DUPLICATED]);
+		json_key(&j, "guest_errors");
+		json_object_begin(&j);
+		for (unsigned int st = 0; st < VIPI_STATUS_COUNT; st++)
+			if (atomic_load(&vm->guest_errors[st]))
+				json_kv_u64(
+					&j,
+					vipi_status_name((enum vipi_status)st),
+					atomic_load(&vm->guest_errors[st]));
+		json_object_end(&j);
+		json_kv_u64(&j, "guest_error_lines_suppressed",
+			    vm->errlog_suppressed);
 		json_kv_double(&j, "wall_s",
 			       (double)(now_ns() - vm->start_ns) / 1e9, 3);
 		json_object_end(&j);
@@ -187,6 +198,11 @@ static void report(struct vm *vm)
 	if (vm->status != VIPI_EXIT_OK || !vm->opt.json)
 		fprintf(vm->status == VIPI_EXIT_OK ? stdout : stderr,
 			"vipi run: %s: %s\n", status, vm->why);
+	vm_guest_error_summary(vm, errs, sizeof(errs));
+	if (errs[0])
+		fprintf(stderr,
+			"vipi run: guest errors answered: %s (%llu log lines suppressed)\n",
+			errs, (unsigned long long)vm->errlog_suppressed);
 }
 
 /* On a timeout: where each vCPU is, for the person debugging it. */
@@ -362,6 +378,7 @@ int cmd_run(int argc, char **argv)
 	memset(&vm, 0, sizeof(vm));
 	vm.kvm_fd = vm.vm_fd = -1;
 	pthread_mutex_init(&vm.lock, NULL);
+	pthread_mutex_init(&vm.errlog_lock, NULL);
 	r = parse_args(&vm, argc, argv, &nr, &have_nr);
 	if (r)
 		return r;

@@ -46,6 +46,98 @@ void vm_finish(struct vm *vm, int status, const char *fmt, ...)
 	engine_wake_all(vm);
 }
 
+void vm_guest_error(struct vcpu *v, enum vipi_status st, const char *fmt, ...)
+{
+	struct vm *vm = v->vm;
+	uint64_t now = now_ns(), held = 0;
+	bool print;
+	char what[160];
+	va_list ap;
+
+	if ((unsigned int)st >= VIPI_STATUS_COUNT)
+		st = VIPI_OK; /* not a status: counted as such, never indexed */
+	atomic_fetch_add_explicit(&vm->guest_errors[st], 1,
+				  memory_order_relaxed);
+	pthread_mutex_lock(&vm->errlog_lock);
+	if (now - vm->errlog_start_ns >= VMM_ERRLOG_WINDOW_NS) {
+		held = vm->errlog_held;
+		vm->errlog_start_ns = now;
+		vm->errlog_lines = 0;
+		vm->errlog_held = 0;
+	}
+	print = vm->errlog_lines < VMM_ERRLOG_BURST;
+	if (print) {
+		vm->errlog_lines++;
+	} else {
+		vm->errlog_held++;
+		vm->errlog_suppressed++;
+	}
+	pthread_mutex_unlock(&vm->errlog_lock);
+	if (held)
+		fprintf(stderr,
+			"vipi run: %llu guest error messages suppressed\n",
+			(unsigned long long)held);
+	if (!print)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "vipi run: guest error: vCPU %u: %s: %s\n", v->idx,
+		what, vipi_status_name(st));
+}
+
+void vm_guest_error_summary(struct vm *vm, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned int st = 0; st < VIPI_STATUS_COUNT && n < size; st++) {
+		uint64_t c = atomic_load(&vm->guest_errors[st]);
+
+		if (!c)
+			continue;
+		n += (size_t)snprintf(buf + n, size - n, "%s%llu %s",
+				      n ? ", " : "", (unsigned long long)c,
+				      vipi_status_name((enum vipi_status)st));
+	}
+}
+
+int vcpu_fault_at_io(struct vcpu *v, uint8_t vector)
+{
+	struct kvm_vcpu_events ev;
+	struct kvm_regs regs;
+	uint64_t rip = v->run->s.regs.regs.rip; /* the OUT, not yet done */
+	int r;
+
+	/*
+	 * KVM completes an I/O exit (moves RIP past the instruction) at the
+	 * next KVM_RUN; with immediate_exit that KVM_RUN only completes it
+	 * and returns EINTR (api.rst). Then RIP goes back to the
+	 * instruction and the exception is injected there.
+	 */
+	v->run->kvm_dirty_regs = 0;
+	v->run->immediate_exit = 1;
+	r = ioctl(v->fd, KVM_RUN, 0);
+	v->run->immediate_exit = 0;
+	if (r == 0 || (errno != EINTR && errno != EAGAIN))
+		return r ? -errno : -EIO;
+	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0)
+		return -errno;
+	regs.rip = rip;
+	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
+		return -errno;
+	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return -errno;
+	ev.exception.injected = 1;
+	ev.exception.nr = vector;
+	ev.exception.has_error_code = 0;
+	ev.exception.error_code = 0;
+	ev.flags = 0;
+	if (ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
 static void kick_handler(int sig)
 {
 	(void)sig;
@@ -242,7 +334,9 @@ static void *vcpu_thread(void *arg)
 			  strerror(-r));
 		return NULL;
 	}
-	v->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	/* registers and segments at every exit: the doorbells read the
+	 * arguments, the caller's CPL and mode without an extra ioctl */
+	v->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
 	while (!atomic_load(&vm->done)) {
 		if (user) {
 			r = engine_pre_run(v);

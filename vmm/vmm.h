@@ -68,8 +68,11 @@ struct vcpu {
 	bool wait_sipi; /* INIT'ed: waiting for a SIPI (SDM 8.4) */
 	bool nmi, init; /* taken, not yet acted on */
 	uint32_t sipi; /* 0x100 | vector of a SIPI taken */
-	uint32_t xapic_icr_hi;
+	uint32_t xapic_icr_hi, xapic_icr_lo;
 	uint32_t svr, tpr, ldr_xapic, dfr;
+	/* ESR (SDM 10.5.3): errors since the last ESR write, and what that
+	 * write latched for reads */
+	uint32_t esr_pending, esr;
 	bool x2apic; /* guest set IA32_APIC_BASE.EXTD */
 	uint64_t apic_base;
 	struct vipi_cpuset targets; /* decode scratch, reserved up front */
@@ -148,6 +151,14 @@ struct vm {
 	char why[256]; /* a line for the report */
 	bool skipped;
 	struct vm_result res;
+	/* guest errors (a decoder's non-OK status), counted per status and
+	 * logged at most VMM_ERRLOG_BURST lines per VMM_ERRLOG_WINDOW_NS */
+	_Atomic uint64_t guest_errors[VIPI_STATUS_COUNT];
+	pthread_mutex_t errlog_lock;
+	uint64_t errlog_start_ns;
+	uint32_t errlog_lines; /* printed in this window */
+	uint64_t errlog_held; /* not printed in this window */
+	uint64_t errlog_suppressed; /* not printed, whole run */
 	bool hv_page_enabled;
 	uint64_t hv_guest_os_id;
 	char line[256];
@@ -155,6 +166,12 @@ struct vm {
 	uint64_t start_ns;
 	uint64_t cpu_mark_ns; /* process CPU time at VIPI_PROBE_EXITS_BEGIN */
 };
+
+#define EFER_LMA (1ull << 10) /* long mode active (SDM 2.2.1) */
+
+/* Guest errors: at most this many log lines per window (run.c) */
+#define VMM_ERRLOG_BURST 10u
+#define VMM_ERRLOG_WINDOW_NS 1000000000ull
 
 /* Exit status of `vipi run` when the guest skipped (kselftest's 4) */
 #define VMM_EXIT_SKIP 4
@@ -181,6 +198,22 @@ int acpi_build(struct vm *vm);
 int vcpu_start_all(struct vm *vm);
 void vm_finish(struct vm *vm, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/*
+ * vcpu.c: a guest error (status from a decoder, what the guest did, e.g.
+ * "x2APIC ICR 0x..."): counted, and logged rate-limited, so a hostile
+ * guest cannot flood the VMM's output or slow it down
+ */
+void vm_guest_error(struct vcpu *vcpu, enum vipi_status st, const char *fmt,
+		    ...) __attribute__((format(printf, 3, 4)));
+/* a summary of the guest errors, "2 GP, 1 KVM_EPERM", into buf */
+void vm_guest_error_summary(struct vm *vm, char *buf, size_t size);
+/*
+ * The I/O instruction this vCPU exited on faults with vector (no error
+ * code) instead of completing: the guest sees the exception with RIP at
+ * the instruction, as for a fault (SDM 6.5).
+ */
+int vcpu_fault_at_io(struct vcpu *vcpu, uint8_t vector);
 
 /* vcpu.c: a hypercall probe that did not finish in time */
 int vcpu_probe_expired(struct vcpu *vcpu);

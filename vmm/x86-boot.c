@@ -36,7 +36,6 @@ extern const uint8_t vipi_guest_image_end[];
 #define CR4_OSXMMEXCPT (1ull << 10)
 #define EFER_SCE (1ull << 0)
 #define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
 
 #define CPUID_1_ECX_X2APIC (1u << 21)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
