@@ -112,6 +112,10 @@ struct percpu {
 	 * (docs/abi.md 6.6); pv_counted says a vipi call reported them */
 	uint64_t interrupted, deferred;
 	bool pv_counted;
+	/* user mode (guest/user.c): this CPU's TSS (SDM 7.7, 104 bytes,
+	 * RSP0 at offset 4) and user stack, set up on first use */
+	uint8_t tss[104 + 33] __attribute__((aligned(16)));
+	void *ustack;
 };
 
 extern struct percpu cpus[MAX_CPUS];
@@ -143,6 +147,8 @@ void ucall_result(const uint64_t *args);
 uint64_t host_clock_ns(void);
 void *heap_alloc(uint64_t bytes);
 void heap_init(uint64_t start, uint64_t end);
+/* not zeroed (stacks): any CPU may call it */
+void *heap_alloc_raw(uint64_t bytes);
 
 #define GUEST_ASSERT(c)                                                    \
 	do {                                                               \
@@ -168,6 +174,12 @@ void heap_init(uint64_t start, uint64_t end);
 void idt_init(void);
 void idt_load(void);
 void idt_set_gate(uint8_t vec, void (*fn)(void));
+
+/* user.c: run fn(arg) at CPL 3 with IOPL 3 (port doorbells work),
+ * interrupts on if USER_IRQS; returns what fn returns */
+#define USER_IRQS 1u
+void user_exit_check(uint64_t vector, uint64_t rip, uint64_t cs, uint64_t rax);
+uint64_t run_user(uint64_t (*fn)(void *), void *arg, uint32_t flags);
 
 /* apic.c */
 struct apic_ops {
@@ -197,9 +209,14 @@ int send_ipi(struct percpu *pc, const struct vipi_cpuset *set, uint8_t vector,
 	     uint8_t mode, uint32_t flags);
 int method_probe(void);
 int64_t kvm_hypercall(const uint64_t *a);
+uint64_t hv_hypercall(const struct vipi_op *op);
+void hv_enable_page(void);
 int64_t vipi_call(const struct vipi_op *op);
 /* the same, with r1 (RBX: vCPUs deferred by TLB_FLUSH) */
 int64_t vipi_call_r1(const struct vipi_op *op, uint64_t *r1);
+
+/* hostile.c: the malformed-request matrix (--workload badinput) */
+void hostile_matrix(uint64_t *res);
 
 /* workload.c */
 void workload_prepare(void);

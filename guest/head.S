@@ -69,6 +69,11 @@ gdt:
 	.quad 0x00af9a000000ffff	/* SEL_CODE64 */
 	.quad 0x00cf92000000ffff	/* SEL_DATA */
 	.quad 0x00cf9a000000ffff	/* SEL_CODE32 */
+	.quad 0x00cff2000000ffff	/* SEL_UDATA: DPL 3 */
+	.quad 0x00affa000000ffff	/* SEL_UCODE64: DPL 3, L */
+	.globl gdt_tss
+gdt_tss:				/* filled per CPU by guest/user.c */
+	.fill 2 * GDT_TSS_SLOTS, 8, 0
 gdt_end:
 	.balign 16
 gdt_desc:
@@ -136,6 +141,65 @@ tramp_gdt_desc:
 ap_tramp_cr3:
 	.long 0
 ap_tramp_end:
+
+/*
+ * uint64_t user_enter(uint64_t (*fn)(void *), void *arg, uint64_t *ustack,
+ *		       uint64_t rflags, void *tss_rsp0)
+ *
+ * Runs fn(arg) at CPL 3 with the given RFLAGS on the user stack whose top
+ * is ustack, and returns what fn returns. The kernel stack at the call is
+ * where the CPU switches to on any interrupt or exception from CPL 3
+ * (TSS.RSP0, SDM 6.14.4). fn returns into user_exit, whose #UD from CPL 3
+ * the exception handler turns into user_resume(RAX, RSP0), which unwinds
+ * to here: callee-saved registers and RFLAGS are the caller's again.
+ * (An exception, not `int n` or `syscall`: on this project's host those
+ * do not reach a CPL 3 guest's IDT, exceptions do.)
+ */
+	.text
+	.code64
+	.globl user_enter
+user_enter:
+	pushfq
+	pushq %rbx
+	pushq %rbp
+	pushq %r12
+	pushq %r13
+	pushq %r14
+	pushq %r15
+	/* 8 (return address) + 56 bytes: RSP0 is 16-byte aligned */
+	movq %rsp, (%r8)
+	leaq user_exit(%rip), %rax
+	movq %rax, -8(%rdx)
+	subq $8, %rdx
+	pushq $(SEL_UDATA | 3)
+	pushq %rdx
+	pushq %rcx
+	pushq $(SEL_UCODE64 | 3)
+	pushq %rdi
+	movq %rsi, %rdi
+	iretq
+
+	.globl user_exit
+user_exit:
+	ud2
+
+	/* void user_resume(uint64_t ret, uint64_t rsp0): never returns */
+	.globl user_resume
+user_resume:
+	movq %rsi, %rsp
+	movq %rdi, %rax
+	/* DS and ES were nulled on the way to CPL 3 (SDM 6.14.3) */
+	movw $SEL_DATA, %cx
+	movw %cx, %ds
+	movw %cx, %es
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %rbp
+	popq %rbx
+	popfq
+	ret
 
 /*
  * Exception stubs: push a dummy error code where the CPU pushes none

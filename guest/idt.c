@@ -91,6 +91,7 @@ void exception_handler(struct exc_frame *f)
 	struct percpu *pc = this_cpu();
 	uint64_t cr2;
 
+	user_exit_check(f->vector, f->rip, f->cs, f->rax);
 	if (pc && pc->expect_fault && (f->vector == 13 || f->vector == 6)) {
 		pc->fault_vector = (uint32_t)f->vector;
 		f->rip += pc->expect_fault;

@@ -7,6 +7,15 @@
 #define SEL_CODE64 0x08
 #define SEL_DATA 0x10
 #define SEL_CODE32 0x18
+/* user mode (CPL 3): selectors are these | 3 */
+#define SEL_UDATA 0x20
+#define SEL_UCODE64 0x28
+/* CPU i's TSS descriptor (16 bytes) is at SEL_TSS0 + 16 i */
+#define SEL_TSS0 0x30
+#define GDT_TSS_SLOTS 1024 /* = VIPI_GUEST_MAX_CPUS */
+
+#define RFLAGS_IF 0x200
+#define RFLAGS_IOPL3 0x3000
 
 #define STACK_SHIFT 14
 #define STACK_SIZE (1 << STACK_SHIFT) /* = VIPI_STACK_SIZE */

@@ -220,16 +220,27 @@ void heap_init(uint64_t start, uint64_t end)
 }
 
 /* zeroed, 64-byte aligned; fails the run when RAM is short */
-void *heap_alloc(uint64_t bytes)
+void *heap_alloc_raw(uint64_t bytes)
 {
-	uint64_t p = (__atomic_load_n(&heap_next, __ATOMIC_RELAXED) + 63) &
-		     ~63ull;
+	uint64_t p = __atomic_load_n(&heap_next, __ATOMIC_RELAXED), start, end;
 
 	bytes = (bytes + 63) & ~63ull;
-	if (p + bytes > heap_end || p + bytes < p)
-		GUEST_FAIL("out of guest memory: %lu bytes more needed",
-			   (uint64_t)bytes);
-	heap_next = p + bytes;
-	memset((void *)p, 0, bytes);
-	return (void *)p;
+	do {
+		start = (p + 63) & ~63ull;
+		end = start + bytes;
+		if (end > heap_end || end < start)
+			GUEST_FAIL("out of guest memory: %lu bytes more needed",
+				   (uint64_t)bytes);
+	} while (!__atomic_compare_exchange_n(&heap_next, &p, end, false,
+					      __ATOMIC_SEQ_CST,
+					      __ATOMIC_RELAXED));
+	return (void *)start;
+}
+
+void *heap_alloc(uint64_t bytes)
+{
+	void *p = heap_alloc_raw(bytes);
+
+	memset(p, 0, bytes);
+	return p;
 }

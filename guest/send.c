@@ -105,7 +105,7 @@ int64_t kvm_hypercall(const uint64_t *a)
 }
 
 /* TLFS: call the hypercall page with RCX, RDX, R8; status in RAX */
-static uint64_t hv_hypercall(const struct vipi_op *op)
+uint64_t hv_hypercall(const struct vipi_op *op)
 {
 	register uint64_t r8 __asm__("r8") = op->args[2];
 	uint64_t ret;
@@ -223,7 +223,7 @@ int send_ipi(struct percpu *pc, const struct vipi_cpuset *set, uint8_t vector,
 	return r;
 }
 
-static void hv_enable_page(void)
+void hv_enable_page(void)
 {
 	/* TLFS 3.13: a guest OS ID first, then the page's GPA | enable */
 	wrmsr(MSR_HV_GUEST_OS_ID, 0x8100000000000000ull | 0x76697069ull);

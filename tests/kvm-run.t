@@ -93,9 +93,13 @@ done <<EOF_CASES
 0|--topology x86:ids:0,1,2,300,301,1000,4000,4095 --irqchip user --workload broadcast --method x2apic-cluster --ops 3|"delivered":21, $OK
 0|--topology x86:sparse:8:7 --irqchip user --workload multicast --method vipi --ops 3|"delivered":21, $OK
 0|--topology x86:stride:16:3 --irqchip user --workload storm --method kvm-pv --ops 3|$OK
-# bad guest input gets the architectural error; the VM keeps running
-0|--vcpus 2 --irqchip user --workload badinput|"delivered":7,
-0|--vcpus 2 --irqchip kernel --workload badinput|"delivered":4,
+# bad guest input gets the architectural or ABI error (guest/hostile.c:
+# every row checked in the guest, every error counted by the VMM), then
+# an NMI flood, then a multicast every other vCPU must take exactly once
+0|--vcpus 2 --irqchip user --workload badinput|"delivered":86, "GP":44, "APIC_ESR_SEND_ILLEGAL_VECTOR":1, "KVM_EPERM":2, "KVM_ENOSYS":2, "HV_STATUS_INVALID_HYPERCALL_INPUT":5, "VIPI_EFAULT":4, "UD":1}
+0|--vcpus 2 --irqchip kernel --workload badinput|"delivered":9,
+0|--vcpus 4 --irqchip kernel --workload badinput|"delivered":13,
+0|--vcpus 64 --irqchip user --workload badinput --method vipi|"delivered":210, $OK
 # 64 vCPUs, multicast to 63: one sender exit with vipi, 63 with x2APIC
 0|--vcpus 64 --irqchip user --workload multicast --method vipi --ops 2|"sender_exits_per_op":1.000 $OK
 0|--vcpus 64 --irqchip user --workload multicast --method x2apic-phys --ops 2|"sender_exits_per_op":63.000 $OK
@@ -124,6 +128,23 @@ done <<EOF_CASES
 1|--topology x86:sparse:4:7 --irqchip kernel --workload boot|KVM_CAP_MAX_VCPU_ID --irqchip=user
 2|--vcpus 0 --workload boot|
 EOF_CASES
+
+# a hostile guest cannot flood the VMM's log: 77 guest errors, at most 10
+# lines per second of run, the rest counted as suppressed
+n=$((n + 1))
+out=$(timeout -k 5 300 $VIPI run --vcpus 2 --irqchip user --workload badinput --json 2>/tmp/kvm-run.$$.err)
+lines=$(grep -c 'guest error: vCPU' /tmp/kvm-run.$$.err)
+wall=$(echo "$out" | sed -n 's/.*"wall_s":\([0-9]*\).*/\1/p')
+supp=$(echo "$out" | sed -n 's/.*"guest_error_lines_suppressed":\([0-9]*\).*/\1/p')
+if [ -n "$wall" ] && [ -n "$supp" ] && [ "$lines" -le $((10 * (wall + 1))) ] &&
+	[ "$supp" -gt 0 ] && [ $((lines + supp)) -eq 77 ] &&
+	grep -q 'guest errors answered: 44 GP' /tmp/kvm-run.$$.err; then
+	echo "ok $n - guest errors: $lines log lines, $supp suppressed, 77 counted"
+else
+	echo "not ok $n - guest error log: $lines lines, suppressed '$supp', wall '$wall'"
+	sed 's/^/# /' /tmp/kvm-run.$$.err | tail -5
+	fail=$((fail + 1))
+fi
 
 # the host's maximum vCPU count (1024 here), once: about 7 s
 # (VIPI_KVM_QUICK=1 leaves it out)

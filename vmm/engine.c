@@ -833,7 +833,19 @@ int engine_doorbell(struct vcpu *v, uint16_t port)
 			.op_64_bit = long64,
 		};
 
-		r = vipi_decode_kvm_pv(&vm->host, v->idx, &hc, &v->ipi);
+		if (!long64)
+			hc.nr &= 0xffffffffu;
+		if (hc.nr == VIPI_KVM_HC_SEND_IPI) {
+			r = vipi_decode_kvm_pv(&vm->host, v->idx, &hc, &v->ipi);
+		} else {
+			/* KVM's order: CPL first, then the call number */
+			vipi_cpuset_clear(v->ipi.targets);
+			v->ipi.source = VIPI_SRC_KVM_PV;
+			v->ipi.status = cpl ? VIPI_ERR_KVM_EPERM :
+					      VIPI_ERR_KVM_ENOSYS;
+			v->ipi.ret = vipi_ipi_ret(&v->ipi, 0);
+			r = 0;
+		}
 	} else if (port == VIPI_PORT_HV_DOORBELL) {
 		struct vipi_hv_hc hc = {
 			.control = regs->rcx,
