@@ -114,7 +114,7 @@ struct percpu {
 	bool pv_counted;
 	/* user mode (guest/user.c): this CPU's TSS (SDM 7.7, 104 bytes,
 	 * RSP0 at offset 4) and user stack, set up on first use */
-	uint8_t tss[104 + 33] __attribute__((aligned(16)));
+	uint8_t tss[104 + 33] __attribute__((aligned(16))); /* + I/O bitmap */
 	void *ustack;
 };
 
@@ -175,7 +175,7 @@ void idt_init(void);
 void idt_load(void);
 void idt_set_gate(uint8_t vec, void (*fn)(void));
 
-/* user.c: run fn(arg) at CPL 3 with IOPL 3 (port doorbells work),
+/* user.c: run fn(arg) at CPL 3 (the PV doorbell ports open to it),
  * interrupts on if USER_IRQS; returns what fn returns */
 #define USER_IRQS 1u
 void user_exit_check(uint64_t vector, uint64_t rip, uint64_t cs, uint64_t rax);

@@ -147,15 +147,16 @@ static void hv_ex_input(uint64_t *p, uint64_t format, uint64_t valid,
 static void hv_rows(uint64_t *res)
 {
 	uint8_t *buf = heap_alloc(3 * 4096);
-	uint64_t *in = (uint64_t *)(((uint64_t)(uintptr_t)buf + 4095) &
-				    ~4095ull);
+	uint64_t *in =
+		(uint64_t *)(((uint64_t)(uintptr_t)buf + 4095) & ~4095ull);
 	uint64_t gpa = (uint64_t)(uintptr_t)in;
 	uint64_t ex = VIPI_HV_CALL_SEND_IPI_EX;
 
 	row_eq(res, "Hyper-V unknown call code 0x99: INVALID_HYPERCALL_CODE",
 	       hv_call(0x99 | VIPI_HV_CTL_FAST, IPI_VECTOR, 1),
 	       VIPI_HV_STATUS_INVALID_HYPERCALL_CODE);
-	row_eq(res, "Hyper-V SEND_IPI with a rep count: INVALID_HYPERCALL_INPUT",
+	row_eq(res,
+	       "Hyper-V SEND_IPI with a rep count: INVALID_HYPERCALL_INPUT",
 	       hv_call(VIPI_HV_CALL_SEND_IPI | VIPI_HV_CTL_FAST |
 			       1ull << VIPI_HV_CTL_REP_COUNT_SHIFT,
 		       IPI_VECTOR, 1),
@@ -182,7 +183,8 @@ static void hv_rows(uint64_t *res)
 	       "Hyper-V SEND_IPI_EX input outside RAM: INVALID_HYPERCALL_INPUT",
 	       hv_call(ex | VIPI_HV_CTL_VARHEAD(1), boot.mem_size, 0),
 	       VIPI_HV_STATUS_INVALID_HYPERCALL_INPUT);
-	row_eq(res, "Hyper-V SEND_IPI_EX input at GPA 4 mod 8: INVALID_ALIGNMENT",
+	row_eq(res,
+	       "Hyper-V SEND_IPI_EX input at GPA 4 mod 8: INVALID_ALIGNMENT",
 	       hv_call(ex | VIPI_HV_CTL_VARHEAD(1), gpa + 4, 0),
 	       VIPI_HV_STATUS_INVALID_ALIGNMENT);
 	row_eq(res,
@@ -238,8 +240,8 @@ static void vipi_rows(uint64_t *res)
 				    VIPI_FORM_RANGE),
 		       1, ~0ull, 0, 0),
 	       -22);
-	row_eq(res, "vipi descriptor just past RAM: -EFAULT",
-	       vipi_desc(ram, 8), -14);
+	row_eq(res, "vipi descriptor just past RAM: -EFAULT", vipi_desc(ram, 8),
+	       -14);
 	row_eq(res, "vipi descriptor straddling the end of RAM: -EFAULT",
 	       vipi_desc(ram - 8, 16), -14);
 	row_eq(res, "vipi descriptor in the APIC MMIO page: -EFAULT",
@@ -265,7 +267,8 @@ static void vipi_rows(uint64_t *res)
 	d[3] = 0;
 	/* (in a VM too small for 32 bytes, the length check comes first) */
 	row_eq(res, "vipi descriptor longer than its masks: -EINVAL",
-	       vipi_desc(gpa, 32), vipi_desc_max_bytes(nr_cpus) < 32 ? -7 : -22);
+	       vipi_desc(gpa, 32),
+	       vipi_desc_max_bytes(nr_cpus) < 32 ? -7 : -22);
 	d[2] = 0;
 	row_eq(res, "vipi descriptor with an empty block word: -EINVAL",
 	       vipi_desc(gpa, 24), -22);
@@ -326,8 +329,8 @@ static void cpl3_rows(uint64_t *res, bool user)
 		row_eq(res, "unknown KVM hypercall from CPL 3: -KVM_EPERM",
 		       u.kvm_unknown, -1);
 		row_eq(res, "vipi SEND_IPI from CPL 3: -EPERM", u.vipi, -1);
-		row_eq(res, "vipi FEATURES from CPL 3: -EPERM",
-		       u.vipi_features, -1);
+		row_eq(res, "vipi FEATURES from CPL 3: -EPERM", u.vipi_features,
+		       -1);
 		row_eq(res, "Hyper-V hypercall from CPL 3: #UD",
 		       pc->fault_vector, UD_VECTOR);
 	}

@@ -9,16 +9,23 @@
  * Each CPU gets its own 64-bit TSS (SDM 7.7) on first use, whose RSP0 is
  * the kernel stack at the call: interrupts and exceptions from CPL 3
  * arrive there (SDM 6.14.4). The function returns into a ud2, and that
- * #UD from CPL 3 brings the CPU back (guest/head.S). RFLAGS.IOPL = 3 lets user code reach the
- * port doorbells without an I/O bitmap, as a guest kernel that grants
- * I/O to a process would; the VMM still sees CPL 3 and answers as the
- * ABI says. The user stack is the CPU's own, from the heap.
+ * #UD from CPL 3 brings the CPU back (guest/head.S). The TSS's I/O
+ * permission bitmap (SDM 19.5.2) opens the PV doorbell ports to user
+ * mode, as a guest kernel's ioperm() would, so the VMM sees the calls
+ * from CPL 3 and must answer them as the ABIs say; every other port
+ * faults. (RFLAGS.IOPL cannot do it here: this host's backend runs CPL 3
+ * with IOPL 0 and IF 1 whatever IRET loads.) The user stack is the CPU's
+ * own, from the heap.
  */
+#include <vipi/abi.h>
+
 #include "guest.h"
 
 #define USER_STACK_SIZE 8192u
 #define TSS_RSP0 4 /* byte offset of RSP0 in the 64-bit TSS */
-#define TSS_IOMAP 102 /* I/O map base: past the limit = no bitmap */
+#define TSS_IOMAP 102 /* offset of the I/O map base field */
+#define TSS_BITMAP 104 /* the I/O bitmap follows the TSS proper */
+#define TSS_BITMAP_BYTES 33 /* ports 0..0xff, then the 0xff end byte */
 
 extern uint64_t gdt_tss[];
 uint64_t user_enter(uint64_t (*fn)(void *), void *arg, uint64_t *ustack,
@@ -28,6 +35,11 @@ void user_resume(uint64_t ret, uint64_t rsp0) __attribute__((noreturn));
 
 _Static_assert(GDT_TSS_SLOTS == VIPI_GUEST_MAX_CPUS, "a TSS slot per CPU");
 
+static void port_open(struct percpu *pc, uint32_t port)
+{
+	pc->tss[TSS_BITMAP + port / 8] &= (uint8_t) ~(1u << (port % 8));
+}
+
 /* A present, available 64-bit TSS descriptor (SDM 7.2.3, type 9). */
 static void tss_load(struct percpu *pc)
 {
@@ -35,13 +47,15 @@ static void tss_load(struct percpu *pc)
 	uint64_t limit = sizeof(pc->tss) - 1;
 	uint16_t sel = (uint16_t)(SEL_TSS0 + 16 * pc->cpu);
 
-	pc->tss[TSS_IOMAP] = 104;
+	/* the bitmap: every port closed but the doorbells (a 1 faults) */
+	pc->tss[TSS_IOMAP] = TSS_BITMAP;
 	pc->tss[TSS_IOMAP + 1] = 0;
-	for (uint32_t i = 0; i < 33; i++)
-		pc->tss[104 + i] = 0xff;
-	/* ports 0x58..0x5b, 0xe5, 0xe6 */
-	pc->tss[104 + 0x58 / 8] &= (uint8_t)~0x0f;
-	pc->tss[104 + 0xe5 / 8] &= (uint8_t)~(3u << (0xe5 % 8));
+	for (uint32_t i = 0; i < TSS_BITMAP_BYTES; i++)
+		pc->tss[TSS_BITMAP + i] = 0xff;
+	for (uint32_t p = VIPI_ABI_PORT; p < VIPI_ABI_PORT + 4; p++)
+		port_open(pc, p);
+	port_open(pc, VIPI_PORT_HV_DOORBELL);
+	port_open(pc, VIPI_PORT_KVM_DOORBELL);
 	gdt_tss[2 * pc->cpu] = (limit & 0xffff) | (base & 0xffffff) << 16 |
 			       0x89ull << 40 | ((limit >> 16) & 0xf) << 48 |
 			       ((base >> 24) & 0xff) << 56;
@@ -68,7 +82,7 @@ void user_exit_check(uint64_t vector, uint64_t rip, uint64_t cs, uint64_t rax)
 uint64_t run_user(uint64_t (*fn)(void *), void *arg, uint32_t flags)
 {
 	struct percpu *pc = this_cpu();
-	uint64_t rflags = RFLAGS_IOPL3 | 0x2; /* bit 1 is always 1 */
+	uint64_t rflags = 0x2; /* bit 1 is always 1; IOPL 0 */
 
 	if (!pc->ustack) {
 		tss_load(pc);
