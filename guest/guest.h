@@ -22,6 +22,8 @@
 #define MAX_CPUS VIPI_GUEST_MAX_CPUS
 
 #define IPI_VECTOR 0xf0 /* workloads' call-function vector */
+/* requests that must be refused carry this vector: any arrival is a bug */
+#define CANARY_VECTOR 0xe0
 #define SPURIOUS_VECTOR 0xff
 
 static inline void outb(uint16_t port, uint8_t v)
@@ -224,5 +226,6 @@ void workload_run(void);
 void workload_ap(void);
 void ipi_handler_body(void);
 void nmi_handler_body(void);
+extern volatile uint32_t canary_hits;
 
 #endif

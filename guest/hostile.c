@@ -68,11 +68,10 @@ static void expect_gp(uint64_t *res, uint32_t msr, uint64_t val,
 static void x2apic_rows(uint64_t *res, bool user)
 {
 	uint64_t dest = (uint64_t)guest_cpus[nr_cpus - 1].apic_id << 32;
-	uint32_t before;
 
-	expect_gp(res, X2APIC_ICR, dest | (1ull << 13) | IPI_VECTOR,
+	expect_gp(res, X2APIC_ICR, dest | (1ull << 13) | CANARY_VECTOR,
 		  "x2APIC ICR with reserved bit 13: #GP");
-	expect_gp(res, X2APIC_ICR, dest | (0xfffull << 20) | IPI_VECTOR,
+	expect_gp(res, X2APIC_ICR, dest | (0xfffull << 20) | CANARY_VECTOR,
 		  "x2APIC ICR with reserved bits 31:20: #GP");
 	expect_gp(res, 0x803, 0, "write to the read-only version MSR: #GP");
 	expect_gp(res, 0x8ff, 0, "write to reserved x2APIC MSR 0x8ff: #GP");
@@ -81,10 +80,9 @@ static void x2apic_rows(uint64_t *res, bool user)
 	/* vipi's engine: every refused write above was logged; a burst
 	 * more must be rate-limited (the VMM prints at most 10 a second) */
 	for (int i = 0; i < 40; i++)
-		expect_gp(res, X2APIC_ICR, dest | (1ull << 13) | IPI_VECTOR,
+		expect_gp(res, X2APIC_ICR, dest | (1ull << 13) | CANARY_VECTOR,
 			  "x2APIC ICR burst: #GP");
 	/* SDM 10.5.3: an illegal vector is an APIC error, not a fault */
-	before = cpus[nr_cpus - 1].received;
 	wrmsr(X2APIC_ESR, 0);
 	this_cpu()->fault_vector = 0;
 	this_cpu()->expect_fault = 2;
@@ -98,20 +96,20 @@ static void x2apic_rows(uint64_t *res, bool user)
 	       ESR_SEND_ILLEGAL_VECTOR);
 	wrmsr(X2APIC_ESR, 0);
 	row_eq(res, "ESR write clears it", rdmsr(X2APIC_ESR), 0);
-	row_eq(res, "x2APIC ICR with vector 3: nobody interrupted",
-	       cpus[nr_cpus - 1].received, before);
+	/* (had vector 3 been delivered, the target's #BP handler would have
+	 * failed the run) */
 }
 
 static void kvm_rows(uint64_t *res)
 {
 	/* KVM_HC_SEND_IPI with a shorthand in the ICR: -KVM_EINVAL */
 	uint64_t sh[5] = { VIPI_KVM_HC_SEND_IPI, 1, 0, 0,
-			   IPI_VECTOR | (3u << 18) };
+			   CANARY_VECTOR | (3u << 18) };
 	uint64_t past[5] = { VIPI_KVM_HC_SEND_IPI, 1, 0, 0xfffffff0u,
-			     IPI_VECTOR };
+			     CANARY_VECTOR };
 	uint64_t unknown[5] = { 99, 0, 0, 0, 0 };
 	uint64_t hi[5] = { VIPI_KVM_HC_SEND_IPI | 1ull << 32, 1, 0, 0,
-			   IPI_VECTOR };
+			   CANARY_VECTOR };
 
 	row_eq(res, "KVM_HC_SEND_IPI with a shorthand: -KVM_EINVAL",
 	       kvm_hypercall(sh), -22);
@@ -137,7 +135,7 @@ static uint64_t hv_call(uint64_t control, uint64_t in, uint64_t out)
 static void hv_ex_input(uint64_t *p, uint64_t format, uint64_t valid,
 			uint64_t bank0, uint64_t bank1)
 {
-	p[0] = IPI_VECTOR;
+	p[0] = CANARY_VECTOR;
 	p[1] = format;
 	p[2] = valid;
 	p[3] = bank0;
@@ -153,13 +151,13 @@ static void hv_rows(uint64_t *res)
 	uint64_t ex = VIPI_HV_CALL_SEND_IPI_EX;
 
 	row_eq(res, "Hyper-V unknown call code 0x99: INVALID_HYPERCALL_CODE",
-	       hv_call(0x99 | VIPI_HV_CTL_FAST, IPI_VECTOR, 1),
+	       hv_call(0x99 | VIPI_HV_CTL_FAST, CANARY_VECTOR, 1),
 	       VIPI_HV_STATUS_INVALID_HYPERCALL_CODE);
 	row_eq(res,
 	       "Hyper-V SEND_IPI with a rep count: INVALID_HYPERCALL_INPUT",
 	       hv_call(VIPI_HV_CALL_SEND_IPI | VIPI_HV_CTL_FAST |
 			       1ull << VIPI_HV_CTL_REP_COUNT_SHIFT,
-		       IPI_VECTOR, 1),
+		       CANARY_VECTOR, 1),
 	       VIPI_HV_STATUS_INVALID_HYPERCALL_INPUT);
 	row_eq(res, "Hyper-V SEND_IPI vector 5: INVALID_HYPERCALL_INPUT",
 	       hv_call(VIPI_HV_CALL_SEND_IPI | VIPI_HV_CTL_FAST, 5, 2),
@@ -210,7 +208,7 @@ static int64_t vipi_fn(uint64_t fn, uint64_t a0, uint64_t a1, uint64_t a2,
 static int64_t vipi_desc(uint64_t gpa, uint64_t len)
 {
 	return vipi_fn(VIPI_FN_SEND_IPI,
-		       vipi_abi_ctl(IPI_VECTOR, VIPI_MODE_FIXED, false,
+		       vipi_abi_ctl(CANARY_VECTOR, VIPI_MODE_FIXED, false,
 				    VIPI_FORM_DESC),
 		       gpa, len, 0, 0);
 }
@@ -229,14 +227,14 @@ static void vipi_rows(uint64_t *res)
 	       vipi_fn(VIPI_FN_FEATURES, 1, 0, 0, 0, 0), -22);
 	row_eq(res, "vipi SEND_IPI reserved control bit 11: -EINVAL",
 	       vipi_fn(VIPI_FN_SEND_IPI,
-		       vipi_abi_ctl(IPI_VECTOR, VIPI_MODE_FIXED, false,
+		       vipi_abi_ctl(CANARY_VECTOR, VIPI_MODE_FIXED, false,
 				    VIPI_FORM_ALL_BUT_SELF) |
 			       1u << 11,
 		       0, 0, 0, 0),
 	       -22);
 	row_eq(res, "vipi RANGE first + count past 2^64: -EINVAL",
 	       vipi_fn(VIPI_FN_SEND_IPI,
-		       vipi_abi_ctl(IPI_VECTOR, VIPI_MODE_FIXED, false,
+		       vipi_abi_ctl(CANARY_VECTOR, VIPI_MODE_FIXED, false,
 				    VIPI_FORM_RANGE),
 		       1, ~0ull, 0, 0),
 	       -22);
@@ -292,7 +290,7 @@ static uint64_t user_calls(void *arg)
 	struct user_answers *u = arg;
 	/* aimed at the last CPU, never at the caller itself */
 	uint64_t kvm[5] = { VIPI_KVM_HC_SEND_IPI, 1, 0,
-			    guest_cpus[nr_cpus - 1].apic_id, IPI_VECTOR };
+			    guest_cpus[nr_cpus - 1].apic_id, CANARY_VECTOR };
 	uint64_t unknown[5] = { 99, 0, 0, 0, 0 };
 
 	u->kvm = kvm_hypercall(kvm);
@@ -300,11 +298,11 @@ static uint64_t user_calls(void *arg)
 		return 0x5afe;
 	u->kvm_unknown = kvm_hypercall(unknown);
 	u->vipi = vipi_fn(VIPI_FN_SEND_IPI,
-			  vipi_abi_ctl(IPI_VECTOR, VIPI_MODE_FIXED, false,
+			  vipi_abi_ctl(CANARY_VECTOR, VIPI_MODE_FIXED, false,
 				       VIPI_FORM_ALL_BUT_SELF),
 			  0, 0, 0, 0);
 	u->vipi_features = vipi_fn(VIPI_FN_FEATURES, 0, 0, 0, 0, 0);
-	u->hv = hv_call(VIPI_HV_CALL_SEND_IPI | VIPI_HV_CTL_FAST, IPI_VECTOR,
+	u->hv = hv_call(VIPI_HV_CALL_SEND_IPI | VIPI_HV_CTL_FAST, CANARY_VECTOR,
 			1ull << ((nr_cpus - 1) % 64));
 	return 0x5afe;
 }
@@ -313,10 +311,7 @@ static void cpl3_rows(uint64_t *res, bool user)
 {
 	struct percpu *pc = this_cpu();
 	struct user_answers u = { .user_engine = user };
-	uint32_t before = 0;
 
-	for (uint32_t c = 1; c < nr_cpus; c++)
-		before += cpus[c].received;
 	pc->fault_vector = 0;
 	/* the #UD of the Hyper-V call resumes after the page's 2-byte OUT,
 	 * at its RET */
@@ -334,22 +329,26 @@ static void cpl3_rows(uint64_t *res, bool user)
 		row_eq(res, "Hyper-V hypercall from CPL 3: #UD",
 		       pc->fault_vector, UD_VECTOR);
 	}
-	for (uint32_t c = 1; c < nr_cpus; c++)
-		before -= cpus[c].received;
-	row_eq(res, "nothing sent from CPL 3", before, 0);
 }
 
 void hostile_matrix(uint64_t *res)
 {
 	bool user = boot.irqchip == VIPI_IRQCHIP_USER;
+	uint64_t t0;
 
 	x2apic_rows(res, user);
 	if (user)
 		hv_enable_page();
 	cpl3_rows(res, user);
-	if (!user)
-		return;
-	kvm_rows(res);
-	hv_rows(res);
-	vipi_rows(res);
+	if (user) {
+		kvm_rows(res);
+		hv_rows(res);
+		vipi_rows(res);
+	}
+	/* every request above was refused or delivered to nobody: no CPU
+	 * may see the canary vector (give a stray one time to land) */
+	t0 = host_clock_ns();
+	while (host_clock_ns() - t0 < 20000000ull)
+		cpu_relax();
+	row_eq(res, "no refused request interrupted anybody", canary_hits, 0);
 }

@@ -23,6 +23,14 @@ __attribute__((interrupt)) static void ipi_isr(struct interrupt_frame *f)
 	apic->eoi();
 }
 
+volatile uint32_t canary_hits;
+
+__attribute__((interrupt)) static void canary_isr(struct interrupt_frame *f)
+{
+	__atomic_fetch_add(&canary_hits, 1, __ATOMIC_RELAXED);
+	apic->eoi();
+}
+
 __attribute__((interrupt)) static void nmi_isr(struct interrupt_frame *f)
 {
 	nmi_handler_body();
@@ -62,6 +70,7 @@ void guest_main(void)
 	idt_init();
 	idt_set_gate(2, (void (*)(void))nmi_isr);
 	idt_set_gate(IPI_VECTOR, (void (*)(void))ipi_isr);
+	idt_set_gate(CANARY_VECTOR, (void (*)(void))canary_isr);
 	idt_set_gate(SPURIOUS_VECTOR, (void (*)(void))spurious_isr);
 	idt_load();
 	madt_read();

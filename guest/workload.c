@@ -20,6 +20,7 @@ static volatile uint32_t acks; /* single-sender workloads */
 static volatile uint32_t pongs;
 static volatile uint32_t stop;
 static volatile uint32_t go, ready, finished;
+static volatile uint32_t badinput_acks;
 static struct vipi_cpuset participants;
 static struct vipi_cpuset_node part_nodes[2];
 static uint64_t part_words[32];
@@ -71,6 +72,13 @@ void ipi_handler_body(void)
 	case VIPI_WL_STORM:
 		storm_drain(pc);
 		break;
+	case VIPI_WL_BADINPUT:
+		/* the bystanders' storm, then run_badinput's last multicast */
+		if (pc->queue)
+			storm_drain(pc);
+		if (badinput_acks)
+			__atomic_fetch_add(&acks, 1, __ATOMIC_RELEASE);
+		break;
 	default:
 		__atomic_fetch_add(&acks, 1, __ATOMIC_RELEASE);
 		break;
@@ -93,7 +101,8 @@ void workload_ap(void)
 {
 	struct percpu *pc = this_cpu();
 
-	if (boot.workload == VIPI_WL_STORM &&
+	if ((boot.workload == VIPI_WL_STORM ||
+	     boot.workload == VIPI_WL_BADINPUT) &&
 	    vipi_cpuset_test(&participants, pc->cpu)) {
 		while (!go)
 			cpu_relax();
@@ -329,21 +338,44 @@ static void storm_rounds(struct percpu *pc)
 	}
 }
 
+/* Queues for the participants; returns their sends so far. */
+static uint64_t storm_setup(uint32_t ops)
+{
+	uint64_t sends = 0;
+	int32_t t;
+
+	vipi_cpuset_for_each(t, &participants) {
+		cpus[t].queue = heap_alloc(4ull * nr_cpus);
+		cpus[t].from = heap_alloc(4ull * nr_cpus);
+		sends += cpus[t].sends;
+	}
+	storm_ops = ops;
+	return sends;
+}
+
+/* Every (sender, target) pair must have been handled exactly ops times. */
+static void storm_count(uint64_t *res, uint32_t ops)
+{
+	int32_t s, t;
+
+	vipi_cpuset_for_each(t, &participants) {
+		vipi_cpuset_for_each(s, &participants) {
+			if (s != t)
+				count_delivery(res, cpus[t].from[s], ops);
+		}
+	}
+}
+
 static void run_storm(struct percpu *pc, uint32_t ops)
 {
 	uint64_t res[VIPI_RES_NR] = { 0 };
 	struct measure m;
-	uint64_t sends0 = 0, sends1 = 0;
-	uint32_t np, others;
-	int32_t s, t;
+	uint64_t sends0, sends1 = 0;
+	uint32_t np;
+	int32_t t;
 
 	np = vipi_cpuset_weight(&participants);
-	vipi_cpuset_for_each(t, &participants) {
-		cpus[t].queue = heap_alloc(4ull * nr_cpus);
-		cpus[t].from = heap_alloc(4ull * nr_cpus);
-		sends0 += cpus[t].sends;
-	}
-	storm_ops = ops;
+	sends0 = storm_setup(ops);
 	go = 1;
 	while (ready < np - 1)
 		cpu_relax();
@@ -356,15 +388,8 @@ static void run_storm(struct percpu *pc, uint32_t ops)
 		sends1 += cpus[t].sends;
 	irq_disable();
 	measure_end(&m, res, sends1 - sends0);
-	others = np - 1;
 	res[VIPI_RES_OPS] = (uint64_t)ops * np;
-	vipi_cpuset_for_each(t, &participants) {
-		vipi_cpuset_for_each(s, &participants) {
-			if (s != t)
-				count_delivery(res, cpus[t].from[s], ops);
-		}
-	}
-	(void)others;
+	storm_count(res, ops);
 	finish(res);
 }
 
@@ -402,9 +427,13 @@ static void nmi_flood(uint64_t *res)
 	}
 }
 
+#define BADINPUT_STORM_OPS 10
+
 /*
- * Garbage in (guest/hostile.c), then an NMI flood, then proof that the VM
- * still works: a multicast every other CPU handles exactly once.
+ * Garbage in (guest/hostile.c) and an NMI flood from CPU 0 while every
+ * other CPU runs a storm among themselves (each (sender, target, round)
+ * counted): the VMM must keep serving them. Then a multicast every other
+ * CPU handles exactly once.
  */
 static void run_badinput(struct percpu *pc)
 {
@@ -412,10 +441,24 @@ static void run_badinput(struct percpu *pc)
 	uint32_t others = nr_cpus - 1;
 
 	irq_disable();
+	storm_setup(BADINPUT_STORM_OPS);
+	go = 1;
+	while (ready < others)
+		cpu_relax();
+	go = 2;
 	hostile_matrix(res);
 	GUEST_ASSERT_EQ(pc->received, 0);
-	if (others && strcmp(apic->name, "xapic")) {
+	if (others && strcmp(apic->name, "xapic"))
 		nmi_flood(res);
+	while (finished < others)
+		cpu_relax();
+	storm_count(res, BADINPUT_STORM_OPS);
+	badinput_acks = 1;
+	if (others) {
+		uint32_t *before = heap_alloc(4ull * nr_cpus);
+
+		for (uint32_t c = 1; c < nr_cpus; c++)
+			before[c] = cpus[c].received;
 		acks = 0;
 		vipi_cpuset_clear(&pc->set);
 		vipi_cpuset_add_range(&pc->set, 1, others);
@@ -423,7 +466,7 @@ static void run_badinput(struct percpu *pc)
 		while (acks < others)
 			cpu_relax();
 		for (uint32_t c = 1; c < nr_cpus; c++)
-			count_delivery(res, cpus[c].received, 1);
+			count_delivery(res, cpus[c].received - before[c], 1);
 	}
 	res[VIPI_RES_OPS] = res[VIPI_RES_EXPECTED];
 	finish(res);
@@ -442,10 +485,16 @@ static void run_boot(void)
 /* Before the APs start: what they must know when they check in. */
 void workload_prepare(void)
 {
-	if (boot.workload != VIPI_WL_STORM)
+	if (boot.workload != VIPI_WL_STORM && boot.workload != VIPI_WL_BADINPUT)
 		return;
 	vipi_cpuset_init_static(&participants, nr_cpus, part_nodes, 2,
 				part_words, 32);
+	if (boot.workload == VIPI_WL_BADINPUT) {
+		/* the bystanders: every CPU but the hostile one */
+		if (nr_cpus > 1)
+			vipi_cpuset_add_range(&participants, 1, nr_cpus - 1);
+		return;
+	}
 	if (boot.has_targets)
 		targets_or_default(&participants, true);
 	else
