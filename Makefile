@@ -80,11 +80,14 @@ FUZZERS := $(FUZZ_SRCS:fuzz/%.c=$(O)/fuzz/%)
 LIBA := $(O)/libvipi.a
 LIBSO := $(O)/libvipi.so
 VIPI := $(O)/vipi
+# the VMM and tools under ASan+UBSan: tests/kvm-asan.t runs hostile guests
+SAN_TOOL_OBJS := $(TOOL_SRCS:%.c=$(O)/asan/%.o)
+SAN_VIPI := $(O)/asan/vipi
 
 -include guest/guest.mk
 
 all: $(LIBA) $(LIBSO) $(VIPI) $(FREE_OBJS) $(TESTS) $(SAN_TESTS) $(TSAN_TESTS) \
-	$(SCRIPT_TESTS) $(GUEST_ALL) $(O)/vipi.pc
+	$(SCRIPT_TESTS) $(GUEST_ALL) $(O)/vipi.pc $(SAN_VIPI)
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -124,6 +127,11 @@ $(VIPI): $(TOOL_OBJS) $(LIBA) $(GUEST_BLOBS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(TOOL_OBJS) $(GUEST_LINK) $(LIBA) $(LDLIBS)
 
+$(SAN_VIPI): $(SAN_TOOL_OBJS) $(SAN_LIB_OBJS) $(GUEST_BLOBS)
+	$(call msg,LD-SAN,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $(SAN_TOOL_OBJS) \
+		$(GUEST_LINK) $(SAN_LIB_OBJS) $(LDLIBS)
+
 $(O)/t/test-%: $(O)/tests/test-%.o $(HELPER_OBJS) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(call msg,LD,$@)
@@ -161,6 +169,7 @@ PROVE_FLAGS ?= -j2
 check: all fuzz
 	$(Q)./scripts/format-check
 	$(Q)VIPI_BUILD=$(abspath $(O)) VIPI=$(abspath $(VIPI)) \
+		VIPI_ASAN=$(abspath $(SAN_VIPI)) \
 		VIPI_FUZZ_DIR=$(abspath $(O)/fuzz) VIPI_SRC=$(CURDIR) \
 		$(PROVE) $(PROVE_FLAGS) --exec '' $(TESTS) $(SAN_TESTS) $(TSAN_TESTS) \
 		$(SCRIPT_TESTS)

@@ -108,7 +108,7 @@ struct percpu {
 	struct vipi_cpuset set; /* this CPU's destination set */
 	struct vipi_cpuset_node set_nodes[2];
 	uint64_t set_words[32];
-	void *hv_input; /* one page, for Hyper-V input in memory */
+	void *input_page; /* Hyper-V input, vipi descriptors: one page */
 	uint64_t sends; /* trapping operations emitted */
 	/* vipi's ABI, per send_ipi(): r0 and r1 summed over its calls
 	 * (docs/abi.md 6.6); pv_counted says a vipi call reported them */

@@ -95,10 +95,13 @@ void guest_main(void)
 					c->set_words, 32);
 	}
 	method_probe();
-	/* Hyper-V input pages only where the method needs them */
-	if (boot.method[0] == 'h' && boot.method[1] == 'v')
+	/* an input page per CPU where the method puts input in memory:
+	 * Hyper-V's, and vipi's descriptor for sets of more than three
+	 * 64-blocks that are not one range */
+	if ((boot.method[0] == 'h' && boot.method[1] == 'v') ||
+	    !strcmp(boot.method, "vipi"))
 		for (uint32_t i = 0; i < nr_cpus; i++)
-			cpus[i].hv_input = heap_alloc(4096);
+			cpus[i].input_page = heap_alloc(4096);
 	workload_prepare();
 	smp_boot();
 	workload_run();

@@ -206,9 +206,9 @@ int send_ipi(struct percpu *pc, const struct vipi_cpuset *set, uint8_t vector,
 	struct vipi_emit e = {
 		.op = emit_op,
 		.ctx = pc,
-		.buf = pc->hv_input,
-		.buf_gpa = (uint64_t)(uintptr_t)pc->hv_input,
-		.buf_size = pc->hv_input ? 4096 : 0,
+		.buf = pc->input_page,
+		.buf_gpa = (uint64_t)(uintptr_t)pc->input_page,
+		.buf_size = pc->input_page ? 4096 : 0,
 	};
 	vipi_encode_fn fn = cur->kind == M_VIPI ? vipi_encode_vipi :
 						  cur->encode;

@@ -186,6 +186,9 @@ void engine_stop(struct vm *vm)
 	free(vm->fan_kick);
 	free(vm->fan_wake);
 	vm->fan_kick = vm->fan_wake = NULL;
+	if (vm->xapic)
+		vipi_xapic_destroy(vm->xapic);
+	vm->xapic = NULL;
 }
 
 /* vm_finish(): get every parked vCPU thread out of its futex wait */

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,18 +189,23 @@ void engine_kick_signal_init(void)
 
 static int set_run_signal_mask(struct vcpu *v)
 {
-	struct {
-		struct kvm_signal_mask m;
-		uint64_t bits;
-	} k;
+	/*
+	 * struct kvm_signal_mask is len followed directly by the sigset
+	 * (offset 4): a struct with a u64 after it would leave 4 bytes of
+	 * padding where the kernel reads the mask's first half. (That
+	 * padding's stack garbage blocked SIGUSR1 in KVM_RUN in the ASan
+	 * build, and kicks were lost.)
+	 */
+	uint8_t k[sizeof(struct kvm_signal_mask) + 8];
+	struct kvm_signal_mask m = { .len = 8 };
 	sigset_t cur;
 
 	pthread_sigmask(SIG_BLOCK, NULL, &cur);
 	sigdelset(&cur, SIG_KICK);
 	/* this-host-kvm.md: the kernel's sigset is 8 bytes, len must be 8 */
-	k.m.len = 8;
-	memcpy(&k.bits, &cur, 8);
-	if (ioctl(v->fd, KVM_SET_SIGNAL_MASK, &k) < 0)
+	memcpy(k, &m, sizeof(m));
+	memcpy(k + offsetof(struct kvm_signal_mask, sigset), &cur, 8);
+	if (ioctl(v->fd, KVM_SET_SIGNAL_MASK, k) < 0)
 		return -errno;
 	return 0;
 }
