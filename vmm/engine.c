@@ -858,8 +858,9 @@ int engine_doorbell(struct vcpu *v, uint16_t port)
 		};
 
 		if (!long64) {
-			/* 32-bit callers pass EDX:EAX, EBX:ECX, EDI:ESI
-			 * (TLFS 3.7): not a convention this VMM serves */
+			/* a 32-bit caller passes control, input and output
+			 * GPAs in EDX:EAX, EBX:ECX and EDI:ESI (TLFS
+			 * "Hypercall Interface", x86 32-bit) */
 			hc.control = ((uint64_t)(uint32_t)regs->rdx << 32) |
 				     (uint32_t)regs->rax;
 			hc.in = ((uint64_t)(uint32_t)regs->rbx << 32) |
