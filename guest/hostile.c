@@ -52,9 +52,8 @@ static void row_eq(uint64_t *res, const char *what, int64_t got, int64_t want)
 	row(res, got == want, what, got, want);
 }
 
-/* One MSR write that must #GP. */
-static void expect_gp(uint64_t *res, uint32_t msr, uint64_t val,
-		      const char *what)
+/* An MSR write; the vector it faulted with, or 0. */
+static uint32_t wrmsr_fault(uint32_t msr, uint64_t val)
 {
 	struct percpu *pc = this_cpu();
 
@@ -62,7 +61,14 @@ static void expect_gp(uint64_t *res, uint32_t msr, uint64_t val,
 	pc->expect_fault = 2; /* wrmsr is 0f 30 */
 	wrmsr(msr, val);
 	pc->expect_fault = 0;
-	row_eq(res, what, pc->fault_vector, GP_VECTOR);
+	return pc->fault_vector;
+}
+
+/* One MSR write that must #GP. */
+static void expect_gp(uint64_t *res, uint32_t msr, uint64_t val,
+		      const char *what)
+{
+	row_eq(res, what, wrmsr_fault(msr, val), GP_VECTOR);
 }
 
 static void x2apic_rows(uint64_t *res, bool user)
@@ -84,12 +90,8 @@ static void x2apic_rows(uint64_t *res, bool user)
 			  "x2APIC ICR burst: #GP");
 	/* SDM 10.5.3: an illegal vector is an APIC error, not a fault */
 	wrmsr(X2APIC_ESR, 0);
-	this_cpu()->fault_vector = 0;
-	this_cpu()->expect_fault = 2;
-	wrmsr(X2APIC_ICR, dest | 3);
-	this_cpu()->expect_fault = 0;
 	row_eq(res, "x2APIC ICR with vector 3: no fault",
-	       this_cpu()->fault_vector, 0);
+	       wrmsr_fault(X2APIC_ICR, dest | 3), 0);
 	wrmsr(X2APIC_ESR, 0);
 	row_eq(res, "x2APIC ICR with vector 3: ESR bit 5 (send illegal vector)",
 	       rdmsr(X2APIC_ESR) & ESR_SEND_ILLEGAL_VECTOR,

@@ -394,7 +394,7 @@ static void run_storm(struct percpu *pc, uint32_t ops)
 }
 
 #define NMI_FLOOD 200
-#define ICR_NMI_ALL_BUT_SELF 0xc0400ull /* shorthand 3, delivery mode NMI */
+#define ICR_NMI_ALL_BUT_SELF 0xc0400u /* shorthand 3, delivery mode NMI */
 
 /*
  * An NMI flood from CPU 0 to every other CPU: NMIs coalesce (one
@@ -406,7 +406,7 @@ static void nmi_flood(uint64_t *res)
 	uint32_t c;
 
 	for (uint32_t i = 0; i < NMI_FLOOD; i++)
-		wrmsr(0x830, ICR_NMI_ALL_BUT_SELF);
+		apic->icr_write(0, ICR_NMI_ALL_BUT_SELF);
 	t0 = host_clock_ns();
 	for (c = 1; c < nr_cpus; c++) {
 		while (!cpus[c].nmis && host_clock_ns() - t0 < 5000000000ull)
