@@ -105,6 +105,11 @@ struct vm_options {
 	/* kicks a sender does itself before it hands the rest of one
 	 * delivery to the kicker thread; UINT32_MAX: no kicker */
 	uint32_t fanout;
+	/* --kernel: boot this image (Multiboot v1 ELF or Linux bzImage)
+	 * instead of vipi's guest, with --append and --initrd */
+	const char *kernel;
+	const char *append;
+	const char *initrd;
 };
 
 struct vm_result {
@@ -236,6 +241,14 @@ void engine_kick_signal_init(void);
 void engine_wake_all(struct vm *vm);
 int engine_start(struct vm *vm); /* after the vCPU threads: the kicker */
 void engine_stop(struct vm *vm);
+
+/*
+ * irq.c: drive interrupt line gsi (an IOAPIC input: ISA IRQ n is GSI n,
+ * except IRQ 0 on GSI 2, as the MADT's override says) to level. User
+ * mode: libvipi's IOAPIC model; kernel mode: KVM_IRQ_LINE. Edge-triggered
+ * devices pulse it (level 1 then 0). Callable from any thread. 0 or -errno.
+ */
+int vm_irq_line(struct vm *vm, uint32_t gsi, bool level);
 
 /* stats.c */
 void stats_mark(struct vm *vm);
