@@ -24,6 +24,12 @@ int vipi_delivery_init(struct vipi_delivery *d, uint32_t nr,
 	d->pi = aligned_alloc(64, (size_t)nr * sizeof(*d->pi));
 	if (!d->pi)
 		return -ENOMEM;
+	d->level = aligned_alloc(32, (size_t)nr * sizeof(*d->level));
+	if (!d->level) {
+		free(d->pi);
+		d->pi = NULL;
+		return -ENOMEM;
+	}
 	for (i = 0; i < nr; i++) {
 		struct vipi_pi *pi = &d->pi[i];
 		unsigned int k;
@@ -36,6 +42,8 @@ int vipi_delivery_init(struct vipi_delivery *d, uint32_t nr,
 		atomic_init(&pi->state, VIPI_VCPU_IN_VMM);
 		atomic_init(&pi->flush_tlb, 0);
 		atomic_init(&pi->kicks, 0);
+		for (k = 0; k < 4; k++)
+			atomic_init(&d->level[i].tmr[k], 0);
 	}
 	d->nr = nr;
 	d->ops = ops;
@@ -49,7 +57,9 @@ void vipi_delivery_destroy(struct vipi_delivery *d)
 	if (!d)
 		return;
 	free(d->pi);
+	free(d->level);
 	d->pi = NULL;
+	d->level = NULL;
 	d->nr = 0;
 }
 
@@ -98,6 +108,11 @@ static void post_one(struct vipi_delivery *d, const struct vipi_ipi *ipi,
 	switch (ipi->mode) {
 	case VIPI_DM_FIXED:
 	case VIPI_DM_LOWEST:
+		/* the level mark first: a taker that finds the PIR bit
+		 * finds the mark too (vipi_delivery_take()) */
+		if (ipi->trigger)
+			atomic_fetch_or(&d->level[vcpu].tmr[ipi->vector >> 6],
+					1ull << (ipi->vector & 63));
 		atomic_fetch_or(&pi->pir[ipi->vector >> 6],
 				1ull << (ipi->vector & 63));
 		break;
@@ -214,6 +229,39 @@ uint32_t vipi_pi_take(struct vipi_pi *pi, uint64_t irr[4],
 	ev = atomic_exchange(&pi->events, 0);
 	for (k = 0; k < 4; k++)
 		irr[k] |= atomic_exchange(&pi->pir[k], 0);
+	if ((ev & VIPI_PI_SIPI) && sipi_vector)
+		*sipi_vector = atomic_load(&pi->sipi_vector);
+	return ev;
+}
+
+uint32_t vipi_delivery_take(struct vipi_delivery *d, uint32_t vcpu,
+			    uint64_t irr[4], uint64_t tmr[4],
+			    uint32_t *sipi_vector)
+{
+	struct vipi_pi *pi;
+	uint32_t ev;
+	unsigned int k;
+
+	for (k = 0; k < 4; k++)
+		tmr[k] = 0;
+	if (!d || vcpu >= d->nr)
+		return 0;
+	pi = &d->pi[vcpu];
+	atomic_store(&pi->notify, 0);
+	ev = atomic_exchange(&pi->events, 0);
+	for (k = 0; k < 4; k++) {
+		uint64_t got = atomic_exchange(&pi->pir[k], 0);
+
+		irr[k] |= got;
+		/* only the marks of what was taken: a mark whose PIR bit
+		 * is still on its way belongs to the next take */
+		if (got && atomic_load_explicit(&d->level[vcpu].tmr[k],
+						memory_order_relaxed) &
+				   got)
+			tmr[k] =
+				atomic_fetch_and(&d->level[vcpu].tmr[k], ~got) &
+				got;
+	}
 	if ((ev & VIPI_PI_SIPI) && sipi_vector)
 		*sipi_vector = atomic_load(&pi->sipi_vector);
 	return ev;

@@ -37,6 +37,7 @@ static const struct {
 	[VIPI_ERR_VIPI_E2BIG] = { "VIPI_E2BIG", -7 },
 	[VIPI_ERR_VIPI_ENOSYS] = { "VIPI_ENOSYS", -38 },
 	[VIPI_ERR_UD] = { "UD", 0 },
+	[VIPI_ERR_NOT_APIC] = { "NOT_APIC", 0 },
 };
 
 const char *vipi_status_name(enum vipi_status st)

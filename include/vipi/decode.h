@@ -49,6 +49,9 @@ enum vipi_status {
 	VIPI_ERR_VIPI_ENOSYS,
 	/* x86: #UD (Hyper-V hypercall from CPL > 0: TLFS, KVM) */
 	VIPI_ERR_UD,
+	/* an access to the xAPIC page while the local APIC does not decode
+	 * it (disabled or in x2APIC mode): not the APIC's (lapic.h) */
+	VIPI_ERR_NOT_APIC,
 	VIPI_STATUS_COUNT
 };
 

@@ -59,9 +59,20 @@ struct vipi_kick_ops {
 	void (*wake)(void *opaque, uint32_t vcpu); /* HALTED: futex/cond */
 };
 
+/*
+ * One vCPU's level-triggered marks: a FIXED / LOWEST vector posted with
+ * ipi->trigger == 1 sets its bit here before it sets the PIR bit, and
+ * vipi_delivery_take() reports it in tmr[] with the PIR bit. Apart from
+ * struct vipi_pi so that edge IPIs (the hot path) never touch it.
+ */
+struct vipi_pi_level {
+	_Atomic uint64_t tmr[4];
+};
+
 struct vipi_delivery {
 	uint32_t nr;
 	struct vipi_pi *pi;
+	struct vipi_pi_level *level; /* nr entries, beside pi[] */
 	const struct vipi_kick_ops *ops;
 	void *opaque;
 	_Atomic uint32_t lowest_rr; /* lowest-priority arbitration */
@@ -111,5 +122,16 @@ bool vipi_pi_pending(struct vipi_pi *pi);
  */
 uint32_t vipi_pi_take(struct vipi_pi *pi, uint64_t irr[4],
 		      uint32_t *sipi_vector);
+/*
+ * vipi_pi_take() for vCPU vcpu of d, which also reports, in tmr[4]
+ * (overwritten), which of the vectors it took were posted level-triggered.
+ * Only the level marks of vectors taken from the PIR are consumed: a mark
+ * whose PIR bit is not yet set stays for the next take. An edge and a
+ * level post of one vector that race may be reported either way. vcpu out
+ * of range: nothing taken, 0.
+ */
+uint32_t vipi_delivery_take(struct vipi_delivery *d, uint32_t vcpu,
+			    uint64_t irr[4], uint64_t tmr[4],
+			    uint32_t *sipi_vector);
 
 #endif

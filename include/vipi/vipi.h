@@ -9,6 +9,7 @@
 #include <vipi/encode.h>
 #include <vipi/method.h>
 #include <vipi/x86.h>
+#include <vipi/lapic.h>
 #include <vipi/hyperv.h>
 #include <vipi/gicv3.h>
 #include <vipi/abi.h>

@@ -85,6 +85,82 @@
 #define VIPI_XAPIC_DFR_RESET 0xffffffffu
 #define VIPI_XAPIC_LDR_RESET 0u
 
+/* Local APIC register offsets from the APIC base (SDM 10.4.1, Table 10-1) */
+#define VIPI_APIC_ID 0x020u
+#define VIPI_APIC_VERSION 0x030u
+#define VIPI_APIC_TPR 0x080u
+#define VIPI_APIC_APR 0x090u
+#define VIPI_APIC_PPR 0x0a0u
+#define VIPI_APIC_EOI 0x0b0u
+#define VIPI_APIC_RRD 0x0c0u
+#define VIPI_APIC_LDR 0x0d0u
+#define VIPI_APIC_DFR 0x0e0u
+#define VIPI_APIC_SVR 0x0f0u
+#define VIPI_APIC_ISR 0x100u /* 8 registers, 0x10 apart */
+#define VIPI_APIC_TMR 0x180u
+#define VIPI_APIC_IRR 0x200u
+#define VIPI_APIC_ESR 0x280u
+#define VIPI_APIC_LVT_CMCI 0x2f0u
+#define VIPI_APIC_ICR_LO 0x300u
+#define VIPI_APIC_ICR_HI 0x310u
+#define VIPI_APIC_LVT_TIMER 0x320u
+#define VIPI_APIC_LVT_THERMAL 0x330u
+#define VIPI_APIC_LVT_PERF 0x340u
+#define VIPI_APIC_LVT_LINT0 0x350u
+#define VIPI_APIC_LVT_LINT1 0x360u
+#define VIPI_APIC_LVT_ERROR 0x370u
+#define VIPI_APIC_TMICT 0x380u
+#define VIPI_APIC_TMCCT 0x390u
+#define VIPI_APIC_TDCR 0x3e0u
+#define VIPI_APIC_SELF_IPI 0x3f0u /* x2APIC only (MSR 0x83f) */
+/* the x2APIC MSR of the register at MMIO offset off (SDM 10.12.1.2) */
+#define VIPI_X2APIC_MSR(off) (VIPI_MSR_X2APIC_BASE + ((off) >> 4))
+#define VIPI_MSR_X2APIC_LAST 0x8ffu
+
+/* IA32_APIC_BASE (SDM 10.4.4, Figure 10-5; 10.12.1, Figure 10-26) */
+#define VIPI_MSR_IA32_APIC_BASE 0x1bu
+#define VIPI_APIC_BASE_BSP (1ull << 8)
+#define VIPI_APIC_BASE_EXTD (1ull << 10) /* x2APIC mode */
+#define VIPI_APIC_BASE_EN (1ull << 11) /* APIC global enable */
+/* IA32_TSC_DEADLINE (SDM 10.5.4.1) */
+#define VIPI_MSR_IA32_TSC_DEADLINE 0x6e0u
+
+/* Version register (SDM 10.4.8): integrated APIC 0x14, max LVT 23:16 */
+#define VIPI_APIC_VERSION_INTEGRATED 0x14u
+#define VIPI_APIC_VERSION_MAX_LVT_SHIFT 16
+#define VIPI_APIC_VERSION_EOI_SUPPRESS (1u << 24)
+
+/* SVR (SDM 10.9, Figure 10-23) */
+#define VIPI_APIC_SVR_VECTOR 0xffu
+#define VIPI_APIC_SVR_ENABLE (1u << 8)
+#define VIPI_APIC_SVR_FOCUS_DISABLE (1u << 9)
+#define VIPI_APIC_SVR_EOI_SUPPRESS (1u << 12)
+
+/* ESR (SDM 10.5.3, Figure 10-9) */
+#define VIPI_APIC_ESR_SEND_ILLEGAL_VECTOR (1u << 5)
+#define VIPI_APIC_ESR_RECV_ILLEGAL_VECTOR (1u << 6)
+#define VIPI_APIC_ESR_ILLEGAL_REGISTER (1u << 7)
+
+/* LVT entries (SDM 10.5.1, Figure 10-8) */
+#define VIPI_APIC_LVT_VECTOR 0xffu
+#define VIPI_APIC_LVT_DM_SHIFT 8
+#define VIPI_APIC_LVT_DM_MASK (7u << 8)
+#define VIPI_APIC_LVT_DM_FIXED 0u
+#define VIPI_APIC_LVT_DM_SMI 2u
+#define VIPI_APIC_LVT_DM_NMI 4u
+#define VIPI_APIC_LVT_DM_INIT 5u
+#define VIPI_APIC_LVT_DM_EXTINT 7u
+#define VIPI_APIC_LVT_DELIVERY_STATUS (1u << 12)
+#define VIPI_APIC_LVT_POLARITY_LOW (1u << 13) /* LINT: active low */
+#define VIPI_APIC_LVT_REMOTE_IRR (1u << 14) /* LINT: read-only */
+#define VIPI_APIC_LVT_LEVEL (1u << 15) /* LINT: level triggered */
+#define VIPI_APIC_LVT_MASKED (1u << 16)
+#define VIPI_APIC_LVT_TIMER_SHIFT 17 /* timer mode 18:17 */
+#define VIPI_APIC_LVT_TIMER_MASK (3u << 17)
+#define VIPI_APIC_LVT_TIMER_ONESHOT 0u
+#define VIPI_APIC_LVT_TIMER_PERIODIC 1u
+#define VIPI_APIC_LVT_TIMER_TSC_DEADLINE 2u
+
 /* Vectors 0..15 are illegal for fixed and lowest-priority (SDM 10.5.2) */
 #define VIPI_APIC_MIN_VECTOR 16u
 
