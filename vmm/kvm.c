@@ -220,22 +220,34 @@ int kvm_create_vm(struct vm *vm)
 		vm->mem = NULL;
 		return -ENOMEM;
 	}
-	region = (struct kvm_userspace_memory_region){
-		.slot = 0,
-		.guest_phys_addr = 0,
-		.memory_size = vm->mem_size,
-		.userspace_addr = (uint64_t)(uintptr_t)vm->mem,
-	};
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
-		r = -errno;
-		fprintf(stderr,
-			"vipi run: KVM_SET_USER_MEMORY_REGION failed: %s\n",
-			strerror(errno));
-		return r;
+	/* slot 0 from GPA 0; --kernel over 3 GiB: slot 1 from 4 GiB */
+	if (!vm->mem_low || vm->mem_low > vm->mem_size)
+		vm->mem_low = vm->mem_size;
+	for (uint32_t slot = 0; slot < 2; slot++) {
+		uint64_t size = slot ? vm->mem_size - vm->mem_low : vm->mem_low;
+
+		if (!size)
+			continue;
+		region = (struct kvm_userspace_memory_region){
+			.slot = slot,
+			.guest_phys_addr = slot ? 0x100000000ull : 0,
+			.memory_size = size,
+			.userspace_addr =
+				(uint64_t)(uintptr_t)(vm->mem +
+						      (slot ? vm->mem_low : 0)),
+		};
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+			r = -errno;
+			fprintf(stderr,
+				"vipi run: KVM_SET_USER_MEMORY_REGION (slot %u) failed: %s\n",
+				slot, strerror(errno));
+			return r;
+		}
 	}
+	/* the RAM below the hole; vm_mem_read() covers both ranges */
 	vm->flat = (struct vipi_flat_mem){ .hva = vm->mem,
 					   .gpa = 0,
-					   .size = vm->mem_size };
+					   .size = vm->mem_low };
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "../tools/cmds.h"
 #include "../tools/json.h"
 #include "../tools/util.h"
+#include "kernel.h"
 #include "vmm.h"
 
 static const char run_usage[] =
@@ -23,11 +24,18 @@ static const char run_usage[] =
 	"                --method METHOD --workload WORKLOAD [--targets CPULIST]\n"
 	"                [--ops K] [--xapic] [--mem MIB] [--timeout S] [--json] [-v]\n"
 	"                [--fanout N|off]\n"
+	"       vipi run --kernel FILE [--append CMDLINE] [--initrd FILE]\n"
+	"                [--vcpus N] [--topology TOPO] [--irqchip user|kernel]\n"
+	"                [--mem MIB] [--timeout S]\n"
 	"  WORKLOAD: boot pingpong multicast broadcast shootdown storm badinput\n"
 	"  METHOD:   the names of `vipi encode` (x2apic-phys, x2apic-cluster,\n"
 	"            kvm-pv, hv, vipi, ...)\n"
 	"  --fanout:  user mode: kicks a sender does itself per IPI before it\n"
-	"            hands the rest to the kicker thread (default 2; off)\n";
+	"            hands the rest to the kicker thread (default 2; off)\n"
+	"  --kernel: boot a Multiboot v1 image or a Linux bzImage instead of\n"
+	"            vipi's guest; its exit status is the guest's verdict\n"
+	"            (docs/vmm.md \"Booting other kernels\"; --mem default 512,\n"
+	"            up to 65536)\n";
 
 static const char *const workload_names[] = {
 	[VIPI_WL_BOOT] = "boot",	   [VIPI_WL_PINGPONG] = "pingpong",
@@ -276,6 +284,7 @@ static int parse_args(struct vm *vm, int argc, char **argv, uint32_t *nr,
 {
 	struct vm_options *o = &vm->opt;
 	uint64_t mib = 0;
+	const char *guest_only = NULL; /* an option of vipi's own guest */
 
 	o->irqchip = VIPI_IRQCHIP_KERNEL;
 	o->method = "x2apic-phys";
@@ -294,6 +303,7 @@ static int parse_args(struct vm *vm, int argc, char **argv, uint32_t *nr,
 			takes = false;
 		} else if (!strcmp(a, "--xapic")) {
 			o->xapic = true;
+			guest_only = a;
 			takes = false;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
 			o->verbose = true;
@@ -320,23 +330,35 @@ static int parse_args(struct vm *vm, int argc, char **argv, uint32_t *nr,
 					"--irqchip '%s': user or kernel", v);
 		} else if (!strcmp(a, "--method")) {
 			o->method = v;
+			guest_only = a;
 		} else if (!strcmp(a, "--workload")) {
 			if (parse_workload(v, &o->workload))
 				return util_usage_error("run", run_usage,
 							"unknown workload '%s'",
 							v);
+			guest_only = a;
 		} else if (!strcmp(a, "--targets")) {
 			o->targets = v;
+			guest_only = a;
+		} else if (!strcmp(a, "--kernel")) {
+			o->kernel = v;
+		} else if (!strcmp(a, "--append")) {
+			o->append = v;
+		} else if (!strcmp(a, "--initrd")) {
+			o->initrd = v;
 		} else if (!strcmp(a, "--ops")) {
+			guest_only = a;
 			if (util_parse_u32(v, &o->ops))
 				return util_usage_error("run", run_usage,
 							"--ops '%s': a count",
 							v);
 		} else if (!strcmp(a, "--mem")) {
-			if (util_parse_u64(v, 3072, &mib) || mib < 16)
+			if (util_parse_u64(v, KERNEL_MAX_MEM_MIB, &mib) ||
+			    mib < 16)
 				return util_usage_error(
 					"run", run_usage,
-					"--mem '%s': MiB, 16-3072", v);
+					"--mem '%s': MiB, 16-3072 (--kernel: 16-%llu)",
+					v, KERNEL_MAX_MEM_MIB);
 		} else if (!strcmp(a, "--fanout")) {
 			if (!strcmp(v, "off"))
 				o->fanout = UINT32_MAX;
@@ -360,6 +382,19 @@ static int parse_args(struct vm *vm, int argc, char **argv, uint32_t *nr,
 	if (strlen(o->method) >= sizeof(((struct vipi_boot_params *)0)->method))
 		return util_usage_error("run", run_usage, "unknown method '%s'",
 					o->method);
+	if (o->kernel && guest_only)
+		return util_usage_error(
+			"run", run_usage,
+			"%s is an option of vipi's own guest; with --kernel the kernel runs what it runs",
+			guest_only);
+	if (!o->kernel && (o->append || o->initrd))
+		return util_usage_error("run", run_usage, "%s needs --kernel",
+					o->append ? "--append" : "--initrd");
+	if (!o->kernel && mib > 3072)
+		return util_usage_error(
+			"run", run_usage,
+			"--mem %llu: vipi's guest takes at most 3072 MiB",
+			(unsigned long long)mib);
 	o->mem_size = mib << 20;
 	return 0;
 }
@@ -386,8 +421,23 @@ int cmd_run(int argc, char **argv)
 		return VIPI_EXIT_USAGE;
 	vm.mem_size = vm.opt.mem_size;
 	if (!vm.mem_size)
-		vm.mem_size = (64ull << 20) + (uint64_t)vm.nr * (64ull << 10);
+		vm.mem_size =
+			vm.opt.kernel ?
+				KERNEL_DEFAULT_MEM :
+				(64ull << 20) + (uint64_t)vm.nr * (64ull << 10);
 	vm.start_ns = now_ns();
+	if (vm.opt.kernel) {
+		/* the files are checked before any KVM object exists */
+		r = kernel_prepare(&vm);
+		if (r) {
+			if (r != -ENOEXEC)
+				fprintf(stderr, "vipi run: --kernel: %s\n",
+					strerror(-r));
+			kernel_free(&vm);
+			vipi_topo_destroy(vm.topo);
+			return r == -ENOEXEC ? VIPI_EXIT_USAGE : VIPI_EXIT_FAIL;
+		}
+	}
 
 	engine_kick_signal_init();
 	status = VIPI_EXIT_FAIL;
@@ -395,11 +445,13 @@ int cmd_run(int argc, char **argv)
 	if (!r)
 		r = kvm_create_vm(&vm);
 	if (!r)
-		r = x86_setup_memory(&vm);
+		r = vm.opt.kernel ? kernel_setup_memory(&vm) :
+				    x86_setup_memory(&vm);
 	if (!r)
 		r = kvm_create_vcpus(&vm);
 	if (!r)
-		r = x86_setup_bsp(&vm, &vm.vcpus[0]);
+		r = vm.opt.kernel ? kernel_setup_bsp(&vm, &vm.vcpus[0]) :
+				    x86_setup_bsp(&vm, &vm.vcpus[0]);
 	if (!r)
 		r = engine_init(&vm);
 	if (r) {
@@ -423,6 +475,7 @@ int cmd_run(int argc, char **argv)
 out:
 	engine_stop(&vm);
 	kvm_destroy(&vm);
+	kernel_free(&vm);
 	if (vm.topo)
 		vipi_topo_destroy(vm.topo);
 	return status;

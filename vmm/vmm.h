@@ -131,6 +131,13 @@ struct vm {
 	int run_size;
 	uint8_t *mem;
 	uint64_t mem_size;
+	/*
+	 * RAM below the MMIO hole: GPA [0, mem_low) is vm->mem[0, mem_low);
+	 * the rest, when mem_size is larger (--kernel with over 3 GiB), is
+	 * GPA [4 GiB, 4 GiB + mem_size - mem_low) (vmm/kernel.h). 0: all low.
+	 */
+	uint64_t mem_low;
+	struct kernel_boot *kboot; /* --kernel: the image (kernel.c) */
 	struct vipi_topo *topo;
 	uint32_t nr;
 	struct vcpu *vcpus;
@@ -191,6 +198,9 @@ uint64_t now_ns(void);
 
 /* x86-boot.c */
 int x86_setup_memory(struct vm *vm);
+void x86_build_page_tables(struct vm *vm); /* identity 4 GiB at VIPI_PT_GPA */
+/* struct vipi_guest_mem reader over both RAM ranges (opaque = vm) */
+int vm_mem_read(void *opaque, uint64_t gpa, void *buf, size_t len);
 int x86_setup_cpuid(struct vm *vm, struct vcpu *vcpu);
 int x86_setup_bsp(struct vm *vm, struct vcpu *vcpu);
 int x86_set_sipi_state(struct vcpu *vcpu, uint8_t vector);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "kernel.h"
 #include "vmm.h"
 
 /* The guest image, linked into the vipi binary (guest/blob.S) */
@@ -43,15 +44,35 @@ extern const uint8_t vipi_guest_image_end[];
 #define KVM_CPUID_FEATURES_LEAF 0x40000001u
 #define KVM_FEATURE_PV_SEND_IPI_BIT 11
 
+/*
+ * RAM is [0, mem_low) and, when mem_size is larger, [4 GiB, 4 GiB +
+ * mem_size - mem_low) (vmm/kernel.h); a range never spans the hole.
+ */
 void *gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len)
 {
-	if (gpa >= vm->mem_size || len > vm->mem_size - gpa)
+	uint64_t low = vm->mem_low ? vm->mem_low : vm->mem_size;
+	uint64_t high = vm->mem_size - low;
+
+	if (gpa < low)
+		return len <= low - gpa ? vm->mem + gpa : NULL;
+	if (gpa < KERNEL_HIGH_GPA || gpa - KERNEL_HIGH_GPA >= high ||
+	    len > high - (gpa - KERNEL_HIGH_GPA))
 		return NULL;
-	return vm->mem + gpa;
+	return vm->mem + low + (gpa - KERNEL_HIGH_GPA);
+}
+
+int vm_mem_read(void *opaque, uint64_t gpa, void *buf, size_t len)
+{
+	const void *p = gpa_to_hva(opaque, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(buf, p, len);
+	return 0;
 }
 
 /* Identity map of the low 4 GiB with 2 MiB pages (SDM 4.5). */
-static void build_page_tables(struct vm *vm)
+void x86_build_page_tables(struct vm *vm)
 {
 	uint64_t *pml4 = (uint64_t *)(vm->mem + VIPI_PT_GPA);
 	uint64_t *pdpt = pml4 + 512;
@@ -84,7 +105,7 @@ int x86_setup_memory(struct vm *vm)
 	(void)method_flags_unused;
 	if (VIPI_GUEST_LOAD_GPA + img > vm->mem_size)
 		return -ENOMEM;
-	build_page_tables(vm);
+	x86_build_page_tables(vm);
 	memcpy(vm->mem + VIPI_GUEST_LOAD_GPA, vipi_guest_image, img);
 
 	bp = (struct vipi_boot_params *)(vm->mem + VIPI_BOOT_PARAMS_GPA);
@@ -157,7 +178,8 @@ int x86_setup_cpuid(struct vm *vm, struct vcpu *vcpu)
 		if (r)
 			return r;
 	}
-	sz = sizeof(*c) + (vm->cpuid->nent + 2) * sizeof(c->entries[0]);
+	/* room for the two KVM leaves and kernel_cpuid's topology leaves */
+	sz = sizeof(*c) + (vm->cpuid->nent + 8) * sizeof(c->entries[0]);
 	c = calloc(1, sz);
 	if (!c)
 		return -ENOMEM;
@@ -214,6 +236,8 @@ int x86_setup_cpuid(struct vm *vm, struct vcpu *vcpu)
 			memcpy(&e->edx, "M\0\0\0", 4);
 		}
 	}
+	if (vm->opt.kernel)
+		kernel_cpuid(vm, vcpu, c, vm->cpuid->nent + 8);
 	r = ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0 ? -errno : 0;
 	if (r)
 		fprintf(stderr, "vipi run: KVM_SET_CPUID2 on vCPU %u: %s\n",
