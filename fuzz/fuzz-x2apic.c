@@ -56,9 +56,9 @@ static enum vipi_status reference(const uint32_t *ids, uint32_t nr,
 		else if (dest == 0xffffffffu)
 			hit = true;
 		else if (icr & VIPI_ICR_DEST_LOGICAL)
-			hit = ids[v] < VIPI_X2APIC_LOGICAL_ID_LIMIT &&
-			      ids[v] >> 4 == dest >> 16 &&
-			      ((dest >> (ids[v] & 0xf)) & 1);
+			/* 10.12.10.2, aliases of IDs >= 2^20 included */
+			hit = vipi_x2apic_ldr(ids[v]) >> 16 == dest >> 16 &&
+			      (vipi_x2apic_ldr(ids[v]) & dest & 0xffff);
 		else
 			hit = ids[v] == dest;
 		if (hit)

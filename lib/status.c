@@ -38,6 +38,9 @@ static const struct {
 	[VIPI_ERR_VIPI_ENOSYS] = { "VIPI_ENOSYS", -38 },
 	[VIPI_ERR_UD] = { "UD", 0 },
 	[VIPI_ERR_NOT_APIC] = { "NOT_APIC", 0 },
+	[VIPI_ERR_MSI_INVALID] = { "MSI_INVALID", 0 },
+	[VIPI_ERR_APIC_RECV_ILLEGAL_VECTOR] = { "APIC_ESR_RECV_ILLEGAL_VECTOR",
+						0 },
 };
 
 const char *vipi_status_name(enum vipi_status st)
@@ -60,6 +63,8 @@ const char *vipi_source_name(enum vipi_source src)
 		[VIPI_SRC_GICV3_ASGI1R] = "gicv3-asgi1r",
 		[VIPI_SRC_GICV3_SGI0R] = "gicv3-sgi0r",
 		[VIPI_SRC_VIPI] = "vipi",
+		[VIPI_SRC_IOAPIC] = "ioapic",
+		[VIPI_SRC_MSI] = "msi",
 	};
 
 	if ((unsigned int)src >= VIPI_ARRAY_SIZE(names) || !names[src])

@@ -32,6 +32,20 @@ struct id_map {
 	uint32_t max_probes;
 };
 
+/*
+ * x2APIC logical-ID index (SDM 10.12.10.2): the vCPUs grouped by APIC ID
+ * bits 19:0, which the logical ID is derived from (cluster field = bits
+ * 19:4, member bit = 3:0), so that IDs of 2^20 and above, which alias a
+ * lower cluster, are found in O(group) lookups. Built at creation, only
+ * when some APIC ID has bits above 19 (otherwise bits 19:0 are the ID).
+ */
+struct x2apic_lidx {
+	struct id_map map; /* bits 19:0 -> group number */
+	uint32_t *start; /* group g is vcpus[start[g] .. start[g + 1]) */
+	uint32_t *vcpus; /* every vCPU, grouped, ascending within a group */
+	uint32_t groups;
+};
+
 struct vipi_topo {
 	enum vipi_arch arch;
 	uint32_t nr;
@@ -40,7 +54,17 @@ struct vipi_topo {
 	uint32_t max_apic_id;
 	bool needs_rss;
 	struct id_map map;
+	struct x2apic_lidx *lidx; /* x86 with IDs >= 2^20, else NULL */
 };
+
+/*
+ * The vCPUs whose APIC ID has bits 19:0 equal to key (< 2^20): returns
+ * them (ascending) and their number in *n, or NULL with *n = 0. one is
+ * storage for a group of one the caller provides. O(1).
+ */
+const uint32_t *topo_x2apic_logical_group(const struct vipi_topo *t,
+					  uint32_t key, uint32_t *n,
+					  uint32_t *one);
 
 int id_map_build(struct id_map *m, const uint32_t *keys, uint32_t nr,
 		 uint32_t max_key);

@@ -308,6 +308,95 @@ static int topo_build_map(struct vipi_topo *t, const uint32_t *keys,
 	return check_dups(t, keys, err, errlen);
 }
 
+/* logical x2APIC IDs come from APIC ID bits 19:0 (SDM 10.12.10.2) */
+#define X2APIC_LOGICAL_LIMIT (1u << 20)
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void lidx_free(struct x2apic_lidx *x)
+{
+	if (!x)
+		return;
+	id_map_free(&x->map);
+	free(x->start);
+	free(x->vcpus);
+	free(x);
+}
+
+/* Group the vCPUs by APIC ID bits 19:0: one sort, O(vCPUs) memory. */
+static int lidx_build(struct vipi_topo *t)
+{
+	struct x2apic_lidx *x = calloc(1, sizeof(*x));
+	uint64_t *pairs = malloc((size_t)t->nr * sizeof(*pairs));
+	uint32_t *keys = malloc((size_t)t->nr * sizeof(*keys));
+	uint32_t i, g = 0;
+	int r = -ENOMEM;
+
+	if (!x || !pairs || !keys)
+		goto out;
+	x->start = malloc(((size_t)t->nr + 1) * sizeof(*x->start));
+	x->vcpus = malloc((size_t)t->nr * sizeof(*x->vcpus));
+	if (!x->start || !x->vcpus)
+		goto out;
+	for (i = 0; i < t->nr; i++)
+		pairs[i] =
+			(uint64_t)(t->apic_ids[i] & (X2APIC_LOGICAL_LIMIT - 1))
+				<< 32 |
+			i;
+	qsort(pairs, t->nr, sizeof(*pairs), cmp_u64);
+	for (i = 0; i < t->nr; i++) {
+		uint32_t key = (uint32_t)(pairs[i] >> 32);
+
+		if (!i || key != keys[g - 1]) {
+			keys[g] = key;
+			x->start[g++] = i;
+		}
+		x->vcpus[i] = (uint32_t)pairs[i];
+	}
+	x->start[g] = t->nr;
+	x->groups = g;
+	r = id_map_build(&x->map, keys, g, X2APIC_LOGICAL_LIMIT - 1);
+out:
+	free(pairs);
+	free(keys);
+	if (r) {
+		lidx_free(x);
+		return r;
+	}
+	t->lidx = x;
+	return 0;
+}
+
+const uint32_t *topo_x2apic_logical_group(const struct vipi_topo *t,
+					  uint32_t key, uint32_t *n,
+					  uint32_t *one)
+{
+	int32_t g;
+
+	*n = 0;
+	if (t->arch != VIPI_ARCH_X86 || key >= X2APIC_LOGICAL_LIMIT)
+		return NULL;
+	if (!t->lidx) {
+		/* every ID is below 2^20: bits 19:0 are the whole ID */
+		g = id_map_find(&t->map, key);
+		if (g < 0)
+			return NULL;
+		*one = (uint32_t)g;
+		*n = 1;
+		return one;
+	}
+	g = id_map_find(&t->lidx->map, key);
+	if (g < 0)
+		return NULL;
+	*n = t->lidx->start[g + 1] - t->lidx->start[g];
+	return &t->lidx->vcpus[t->lidx->start[g]];
+}
+
 int vipi_topo_create_x86(const uint32_t *apic_ids, uint32_t nr,
 			 struct vipi_topo **out, char *err, size_t errlen)
 {
@@ -339,7 +428,12 @@ int vipi_topo_create_x86(const uint32_t *apic_ids, uint32_t nr,
 			t->max_apic_id = apic_ids[i];
 	}
 	r = topo_build_map(t, t->apic_ids, t->max_apic_id, err, errlen);
+	if (!r && t->max_apic_id >= X2APIC_LOGICAL_LIMIT)
+		r = lidx_build(t);
 	if (r) {
+		if (r == -ENOMEM)
+			topo_err(err, errlen,
+				 "out of memory building the logical-ID index");
 		vipi_topo_destroy(t);
 		return r;
 	}
@@ -402,6 +496,7 @@ void vipi_topo_destroy(struct vipi_topo *t)
 	if (!t)
 		return;
 	id_map_free(&t->map);
+	lidx_free(t->lidx);
 	free(t->apic_ids);
 	free(t->mpidrs);
 	free(t);
@@ -468,7 +563,12 @@ uint8_t vipi_topo_xapic_cluster_ldr(const struct vipi_topo *t, uint32_t vcpu)
 
 size_t vipi_topo_bytes(const struct vipi_topo *t)
 {
-	return sizeof(*t) + id_map_bytes(&t->map) +
+	size_t lidx = 0;
+
+	if (t->lidx)
+		lidx = sizeof(*t->lidx) + id_map_bytes(&t->lidx->map) +
+		       ((size_t)t->lidx->groups + 1 + t->nr) * sizeof(uint32_t);
+	return sizeof(*t) + id_map_bytes(&t->map) + lidx +
 	       (t->apic_ids ? (size_t)t->nr * sizeof(uint32_t) : 0) +
 	       (t->mpidrs ? (size_t)t->nr * sizeof(uint64_t) : 0);
 }

@@ -61,8 +61,8 @@ static const struct x2apic_case {
 	  PHYS(0xffffffff) | 0x30, VIPI_OK, 0, "0-9" },
 	{ "physical 0xff is APIC ID 255, not a broadcast", 0, PHYS(0xff) | 0x30,
 	  VIPI_OK, 0, "" },
-	{ "logical cluster 0 bits 0,1,15 (not ID 0x100001, see docs)", 0,
-	  LOGICAL(0, 0x8003) | 0x30, VIPI_OK, 0, "0-1,3" },
+	{ "logical cluster 0 bits 0,1,15 reach alias 0x100001 (10.12.10.2)", 0,
+	  LOGICAL(0, 0x8003) | 0x30, VIPI_OK, 0, "0-1,3,8" },
 	{ "logical cluster 1 bits 0-1", 0, LOGICAL(1, 0x3) | 0x30, VIPI_OK, 0,
 	  "4-5" },
 	{ "logical cluster 2 bit 1 (sparse)", 0, LOGICAL(2, 0x2) | 0x30,
@@ -71,8 +71,8 @@ static const struct x2apic_case {
 	  LOGICAL(2, 0xfffd) | 0x30, VIPI_OK, 0, "" },
 	{ "logical cluster 0x100 bit 0", 0, LOGICAL(0x100, 0x1) | 0x30, VIPI_OK,
 	  0, "7" },
-	{ "logical cluster 0xffff bit 14 is APIC ID 0xffffe: nobody", 0,
-	  LOGICAL(0xffff, 0x4000) | 0x30, VIPI_OK, 0, "" },
+	{ "logical cluster 0xffff bit 14 reaches alias 0xfffffffe", 0,
+	  LOGICAL(0xffff, 0x4000) | 0x30, VIPI_OK, 0, "9" },
 	{ "logical empty bitmap reaches nobody", 0, LOGICAL(1, 0) | 0x30,
 	  VIPI_OK, 0, "" },
 	{ "logical broadcast 0xffffffff", 1, LOGICAL(0xffff, 0xffff) | 0x30,
@@ -181,6 +181,63 @@ static void test_decode_cases(void)
 				 "targets '%s' want '%s'",
 				 d.rc, vipi_status_name(d.ipi.status),
 				 d.ipi.mode, d.ipi.vector, d.ipi.flags,
+				 x86h_set_list(&d.set), c->targets);
+	}
+	vipi_cpuset_destroy(&d.set);
+	x86h_vm_fini(&vm);
+}
+
+/*
+ * SDM 10.12.10.2: the logical x2APIC ID is ((id >> 4) << 16) |
+ * (1 << (id & 0xf)) truncated to 32 bits, so an APIC ID of 2^20 or more
+ * has the cluster of its bits 19:4 and is reached with the lower IDs of
+ * that cluster and member bit. Physical destinations are not aliased.
+ */
+static const uint32_t alias_ids[] = { 0x5,	  0x100005, 0x6,       0x200015,
+				      0xfff00015, 0x10,	    0x12345678 };
+
+static const struct alias_case {
+	const char *name;
+	uint64_t icr;
+	const char *targets;
+} alias_cases[] = {
+	{ "IDs 0x5 and 0x100005 are both cluster 0 bit 5",
+	  LOGICAL(0, 0x20) | 0x30, "0-1" },
+	{ "cluster 0 bits 5-6: 0x5, 0x100005, 0x6", LOGICAL(0, 0x60) | 0x30,
+	  "0-2" },
+	{ "IDs 0x200015 and 0xfff00015 are cluster 1 bit 5",
+	  LOGICAL(1, 0x20) | 0x30, "3-4" },
+	{ "cluster 1 bit 0 is ID 0x10 only", LOGICAL(1, 0x1) | 0x30, "5" },
+	{ "ID 0x12345678 is cluster 0x4567 bit 8",
+	  LOGICAL(0x4567, 0x100) | 0x30, "6" },
+	{ "cluster 0x1234 (ID bits 23:8 of 0x12345678) is nobody",
+	  LOGICAL(0x1234, 0xffff) | 0x30, "" },
+	{ "cluster 0 bit 4 (no ID ends in 0x00004) is nobody",
+	  LOGICAL(0, 0x10) | 0x30, "" },
+	{ "physical 0x5 is not aliased", PHYS(0x5) | 0x30, "0" },
+	{ "physical 0x100005 is not aliased", PHYS(0x100005) | 0x30, "1" },
+	{ "physical 0x15 (bits 19:0 of 0x200015) is nobody", PHYS(0x15) | 0x30,
+	  "" },
+};
+
+static void test_alias_cases(void)
+{
+	const uint32_t nr = ARRAY_SIZE(alias_ids);
+	struct x86h_decoded d;
+	struct x86h_vm vm;
+	size_t i;
+
+	if (!x86h_vm_init(&vm, alias_ids, nr))
+		tap_bail("alias topology");
+	x86h_dec_init(&d, nr);
+	for (i = 0; i < ARRAY_SIZE(alias_cases); i++) {
+		const struct alias_case *c = &alias_cases[i];
+
+		d.rc = vipi_decode_x2apic_icr(&vm.host, 2, c->icr, &d.ipi);
+		if (!ok(d.rc == 0 && d.ipi.status == VIPI_OK &&
+				!strcmp(x86h_set_list(&d.set), c->targets),
+			"x2APIC alias: %s", c->name))
+			tap_diag("rc %d targets '%s' want '%s'", d.rc,
 				 x86h_set_list(&d.set), c->targets);
 	}
 	vipi_cpuset_destroy(&d.set);
@@ -700,8 +757,9 @@ static void test_property(void)
 
 /*
  * Property: the logical decoder equals a reference that scans every vCPU
- * with the SDM rule (ID bits 19:4 = cluster, bit 3:0 in the bitmap) for
- * the IDs below 2^20 (docs/x86.md: no aliases above).
+ * with the SDM rule: the logical ID ((id >> 4) << 16) | (1 << (id & 0xf))
+ * truncated to 32 bits has the destination's cluster and a bit of its
+ * bitmap (IDs of 2^20 and above alias a lower cluster).
  */
 static void test_logical_reference(void)
 {
@@ -726,8 +784,8 @@ static void test_logical_reference(void)
 		if ((cluster << 16 | bits) == 0xffffffff)
 			bits = 0x7fff;
 		for (i = 0; i < nr; i++)
-			if (ids[i] < 0x100000 && (ids[i] >> 4) == cluster &&
-			    (bits & (1u << (ids[i] & 0xf))))
+			if ((vipi_x2apic_ldr(ids[i]) >> 16) == cluster &&
+			    (bits & vipi_x2apic_ldr(ids[i]) & 0xffff))
 				vipi_cpuset_add(&want, i);
 		d.rc = vipi_decode_x2apic_icr(
 			&vm.host, 0, LOGICAL(cluster, bits) | 0x30, &d.ipi);
@@ -749,6 +807,7 @@ int main(void)
 {
 	tap_plan_lazy();
 	test_decode_cases();
+	test_alias_cases();
 	test_reserved_bits();
 	test_self_ipi();
 	test_misuse();

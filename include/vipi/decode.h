@@ -52,6 +52,10 @@ enum vipi_status {
 	/* an access to the xAPIC page while the local APIC does not decode
 	 * it (disabled or in x2APIC mode): not the APIC's (lapic.h) */
 	VIPI_ERR_NOT_APIC,
+	/* MSI: the address is not an interrupt message (not 0xfeexxxxx) */
+	VIPI_ERR_MSI_INVALID,
+	/* ESR bit 6: a received fixed/lowest message with vector < 16 */
+	VIPI_ERR_APIC_RECV_ILLEGAL_VECTOR,
 	VIPI_STATUS_COUNT
 };
 
@@ -70,6 +74,8 @@ enum vipi_source {
 	VIPI_SRC_GICV3_ASGI1R,
 	VIPI_SRC_GICV3_SGI0R,
 	VIPI_SRC_VIPI,
+	VIPI_SRC_IOAPIC, /* an IOAPIC redirection entry (vipi/ioapic.h) */
+	VIPI_SRC_MSI, /* a message-signalled interrupt write */
 };
 
 const char *vipi_source_name(enum vipi_source src);
@@ -82,6 +88,8 @@ enum vipi_dm {
 	VIPI_DM_NMI = 4,
 	VIPI_DM_INIT = 5,
 	VIPI_DM_SIPI = 6,
+	/* IOAPIC / MSI only: 8259-compatible external interrupt (111b) */
+	VIPI_DM_EXTINT = 7,
 };
 
 const char *vipi_dm_name(unsigned int dm);
@@ -138,6 +146,12 @@ void vipi_xapic_destroy(struct vipi_xapic *x);
 /* Register values as written to LDR (0xd0) and DFR (0xe0). 0 or -EINVAL. */
 int vipi_xapic_set_ldr(struct vipi_xapic *x, uint32_t vcpu, uint32_t ldr);
 int vipi_xapic_set_dfr(struct vipi_xapic *x, uint32_t vcpu, uint32_t dfr);
+/*
+ * The vCPU entered (on) or left x2APIC mode: it is then matched against
+ * its x2APIC logical ID, and an 8-bit logical destination (IOAPIC, MSI,
+ * xAPIC ICR) reaches it as cluster 0, member bits 7:0. 0 or -EINVAL.
+ */
+int vipi_xapic_set_x2apic_mode(struct vipi_xapic *x, uint32_t vcpu, bool on);
 uint32_t vipi_xapic_get_ldr(const struct vipi_xapic *x, uint32_t vcpu);
 uint32_t vipi_xapic_get_dfr(const struct vipi_xapic *x, uint32_t vcpu);
 
@@ -146,6 +160,14 @@ uint32_t vipi_xapic_get_dfr(const struct vipi_xapic *x, uint32_t vcpu);
 #define VIPI_HOST_HV_IPI (1u << 1) /* Hyper-V SEND_IPI(_EX) offered */
 #define VIPI_HOST_GIC_RSS (1u << 2) /* GICv3 range selector supported */
 #define VIPI_HOST_VIPI_ABI (1u << 3) /* vipi's ABI offered */
+/*
+ * MSI address formats (not in VIPI_HOST_ALL_FEATURES: they change how an
+ * address reads, they offer no ABI): destination bits 31:8 in address
+ * bits 63:40 (KVM_CAP_X2APIC_API's format), and the 15-bit "extended
+ * destination ID" in address bits 11:5 (KVM_FEATURE_MSI_EXT_DEST_ID).
+ */
+#define VIPI_HOST_MSI_X2APIC (1u << 4)
+#define VIPI_HOST_MSI_EXT_DEST (1u << 5)
 #define VIPI_HOST_ALL_FEATURES                                         \
 	(VIPI_HOST_KVM_PV_IPI | VIPI_HOST_HV_IPI | VIPI_HOST_GIC_RSS | \
 	 VIPI_HOST_VIPI_ABI)
@@ -168,6 +190,17 @@ int vipi_decode_x2apic_self_ipi(const struct vipi_host *h, uint32_t sender,
 int vipi_decode_xapic_icr(const struct vipi_host *h, uint32_t sender,
 			  uint32_t icr_lo, uint32_t icr_hi,
 			  struct vipi_ipi *ipi);
+
+/*
+ * A message-signalled interrupt (SDM 10.11): a write of data (bits 31:0
+ * used) to address (bits 31:0 the guest-physical address, 63:32 the upper
+ * address as the device holds it). Address 0xfeexxxxx: destination 19:12,
+ * RH 3, DM 2; h->features VIPI_HOST_MSI_X2APIC / _EXT_DEST widen the
+ * destination. Data: vector 7:0, mode 10:8, level 14, trigger 15. Any
+ * other address: VIPI_ERR_MSI_INVALID. ipi->source is VIPI_SRC_MSI.
+ */
+int vipi_decode_msi(const struct vipi_host *h, uint64_t address, uint32_t data,
+		    struct vipi_ipi *ipi);
 
 /* KVM_HC_SEND_IPI: the hypercall registers as the guest left them */
 struct vipi_kvm_hc {

@@ -13,6 +13,7 @@
 #include <vipi/hyperv.h>
 #include <vipi/gicv3.h>
 #include <vipi/abi.h>
+#include <vipi/ioapic.h>
 
 #define VIPI_VERSION_MAJOR 0
 #define VIPI_VERSION_MINOR 1

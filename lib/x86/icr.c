@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * The part of ICR decoding that xAPIC and x2APIC share: the low word's
- * vector, delivery mode, level, trigger and destination shorthand, read as
- * the Intel SDM Vol. 3A 10.6.1 (Figure 10-12, Table 10-3) defines them
- * for the Pentium 4 and later local APICs, which is what every x2APIC and
- * every xAPIC a VMM emulates today is. docs/x86.md lists each rule.
+ * The part of interrupt-message decoding that every x86 source shares:
+ * the ICR low word's vector, delivery mode, level, trigger and destination
+ * shorthand, read as the Intel SDM Vol. 3A 10.6.1 (Figure 10-12, Table
+ * 10-3) defines them for the Pentium 4 and later local APICs, which is
+ * what every x2APIC and every xAPIC a VMM emulates today is; and the
+ * resolution of a physical or logical destination field to vCPUs, used by
+ * the ICR decoders, the IOAPIC model and the MSI decoder alike.
+ * docs/x86.md and docs/ioapic.md list each rule.
  */
 #include "compat.h"
 
@@ -35,6 +38,15 @@ int vipi_x86_ipi_begin(const struct vipi_host *h, uint32_t sender,
 	ipi->flags = 0;
 	ipi->ret = 0;
 	return 0;
+}
+
+int vipi_x86_msg_begin(const struct vipi_host *h, struct vipi_ipi *ipi,
+		       enum vipi_source src)
+{
+	if (!h || !h->topo || vipi_topo_nr_vcpus(h->topo) == 0)
+		return -EINVAL;
+	/* sender 0 exists in every non-empty topology */
+	return vipi_x86_ipi_begin(h, 0, ipi, src);
 }
 
 void vipi_x86_ipi_status(struct vipi_ipi *ipi, enum vipi_status st)
@@ -125,4 +137,51 @@ int vipi_x86_icr_lo(const struct vipi_host *h, uint32_t sender, uint32_t lo,
 	default:
 		return 0;
 	}
+}
+
+int vipi_x86_resolve(const struct vipi_host *h, const struct vipi_x86_msg *m,
+		     struct vipi_ipi *ipi)
+{
+	uint32_t nr = vipi_topo_nr_vcpus(h->topo);
+	int32_t v;
+
+	ipi->vector = m->vector;
+	ipi->mode = m->mode;
+	ipi->level = m->level;
+	ipi->trigger = m->trigger;
+
+	if (m->fmt == VIPI_X86_DEST_XAPIC) {
+		uint32_t dest = m->dest & 0xff;
+
+		if (h->xapic && vipi_x86_xapic_topo(h->xapic) != h->topo)
+			return -EINVAL;
+		if (m->logical) {
+			/*
+			 * 10.6.2.2: 0xff is "all destination bits set" in
+			 * both models; a NULL xapic state means no logical
+			 * addressing at all.
+			 */
+			if (!h->xapic)
+				return 0;
+			if (dest == VIPI_XAPIC_BROADCAST)
+				return vipi_cpuset_add_range(ipi->targets, 0,
+							     nr);
+			return vipi_x86_xapic_add_logical(h->xapic, dest,
+							  ipi->targets);
+		}
+		/* 10.6.2.1: physical 0xff is a broadcast */
+		if (dest == VIPI_XAPIC_BROADCAST)
+			return vipi_cpuset_add_range(ipi->targets, 0, nr);
+		/* 8-bit IDs: a vCPU with an APIC ID above 0xfe is unreachable */
+		v = vipi_topo_find_apic(h->topo, dest);
+		return v < 0 ? 0 : vipi_cpuset_add(ipi->targets, (uint32_t)v);
+	}
+	/* 0xffffffff is broadcast in both destination modes (10.12.9) */
+	if (m->dest == VIPI_X2APIC_BROADCAST)
+		return vipi_cpuset_add_range(ipi->targets, 0, nr);
+	if (m->logical)
+		return vipi_x86_x2apic_add_logical(h->topo, m->dest,
+						   ipi->targets);
+	v = vipi_topo_find_apic(h->topo, m->dest);
+	return v < 0 ? 0 : vipi_cpuset_add(ipi->targets, (uint32_t)v);
 }

@@ -3,30 +3,27 @@
  * x2APIC IPI decoding: a WRMSR to the ICR (MSR 0x830, SDM Vol. 3A
  * 10.12.9) or to the SELF IPI register (MSR 0x83f, 10.12.11). Physical
  * destinations are one O(1) APIC-ID lookup; logical destinations are at
- * most 16 lookups (10.12.10.2); broadcasts and shorthands fill
- * the target set a word at a time.
+ * most 16 lookups plus one add per target, aliases included (10.12.10.2);
+ * broadcasts and shorthands fill the target set a word at a time.
  */
 #include "compat.h"
 
 #include <vipi/x86.h>
 
 #include "icr.h"
+#include "topo-internal.h"
 
 /*
- * Logical cluster destination (SDM 10.12.10.2): cluster C member b is the
- * CPU whose logical x2APIC ID is (C << 16) | (1 << b), derived from
- * x2APIC ID bits 19:0: APIC ID (C << 4) | b. At most 16 lookups.
- *
- * An APIC ID of 2^20 or more has the logical ID of its bits 19:0, an
- * alias the SDM's derivation gives it; it is not reached here (as in KVM,
- * whose logical map indexes its physical map by (C << 4) | b). Finding
- * aliases without a logical-ID index would cost one lookup per possible
- * value of bits 31:20 (up to 4096 per bit): unbounded host work for one
- * write. docs/x86.md has the details; the cluster encoder refuses guests
- * with such IDs.
+ * Logical cluster destination (SDM 10.12.10.2): cluster C member b is
+ * every CPU whose logical x2APIC ID ((id >> 4) << 16) | (1 << (id & 0xf)),
+ * truncated to 32 bits, has cluster C and bit b: the CPUs whose APIC ID
+ * bits 19:0 are (C << 4) | b. An APIC ID of 2^20 or more aliases the
+ * cluster of its bits 19:4 and is a target too: the topology groups the
+ * vCPUs by bits 19:0 (topo_x2apic_logical_group), so a destination costs
+ * at most 16 lookups plus one add per target.
  */
-static int x2apic_add_logical(const struct vipi_topo *t, uint32_t dest,
-			      struct vipi_cpuset *targets)
+int vipi_x86_x2apic_add_logical(const struct vipi_topo *t, uint32_t dest,
+				struct vipi_cpuset *targets)
 {
 	uint32_t cluster = dest >> VIPI_X2APIC_CLUSTER_SHIFT;
 	uint64_t left = dest & 0xffff;
@@ -35,16 +32,17 @@ static int x2apic_add_logical(const struct vipi_topo *t, uint32_t dest,
 	vipi_cpuset_acc_init(&acc, targets);
 	while (left) {
 		unsigned int b = vipi_ctz64(left);
-		int32_t v;
+		const uint32_t *v;
+		uint32_t i, n, one;
 		int r;
 
 		left &= left - 1;
-		v = vipi_topo_find_apic(t, (cluster << 4) | b);
-		if (v < 0)
-			continue;
-		r = vipi_cpuset_acc_add(&acc, (uint32_t)v);
-		if (r < 0)
-			return r;
+		v = topo_x2apic_logical_group(t, (cluster << 4) | b, &n, &one);
+		for (i = 0; i < n; i++) {
+			r = vipi_cpuset_acc_add(&acc, v[i]);
+			if (r < 0)
+				return r;
+		}
 	}
 	return vipi_cpuset_acc_flush(&acc);
 }
@@ -52,9 +50,7 @@ static int x2apic_add_logical(const struct vipi_topo *t, uint32_t dest,
 int vipi_decode_x2apic_icr(const struct vipi_host *h, uint32_t sender,
 			   uint64_t icr, struct vipi_ipi *ipi)
 {
-	uint32_t dest = (uint32_t)(icr >> VIPI_X2APIC_ICR_DEST_SHIFT);
-	uint32_t nr;
-	int32_t v;
+	struct vipi_x86_msg m;
 	int r;
 
 	r = vipi_x86_ipi_begin(h, sender, ipi, VIPI_SRC_X2APIC_ICR);
@@ -69,17 +65,14 @@ int vipi_decode_x2apic_icr(const struct vipi_host *h, uint32_t sender,
 	if (r)
 		return vipi_x86_ipi_finish(ipi, r < 0 ? r : 0);
 
-	nr = vipi_topo_nr_vcpus(h->topo);
-	/* 0xffffffff is broadcast in both destination modes (10.12.9) */
-	if (dest == VIPI_X2APIC_BROADCAST) {
-		r = vipi_cpuset_add_range(ipi->targets, 0, nr);
-	} else if (icr & VIPI_ICR_DEST_LOGICAL) {
-		r = x2apic_add_logical(h->topo, dest, ipi->targets);
-	} else {
-		v = vipi_topo_find_apic(h->topo, dest);
-		r = v < 0 ? 0 : vipi_cpuset_add(ipi->targets, (uint32_t)v);
-	}
-	return vipi_x86_ipi_finish(ipi, r);
+	m.dest = (uint32_t)(icr >> VIPI_X2APIC_ICR_DEST_SHIFT);
+	m.logical = icr & VIPI_ICR_DEST_LOGICAL;
+	m.fmt = VIPI_X86_DEST_X2APIC;
+	m.mode = ipi->mode;
+	m.vector = ipi->vector;
+	m.level = ipi->level;
+	m.trigger = ipi->trigger;
+	return vipi_x86_ipi_finish(ipi, vipi_x86_resolve(h, &m, ipi));
 }
 
 int vipi_decode_x2apic_self_ipi(const struct vipi_host *h, uint32_t sender,

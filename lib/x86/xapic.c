@@ -11,6 +11,11 @@
  * lists, and a vCPU sits in at most 8 of them. The index is rebuilt,
  * O(vCPUs), on the first logical decode after an LDR or DFR change.
  *
+ * A vCPU the embedder marks as in x2APIC mode is matched against its
+ * x2APIC logical ID instead (SDM 10.12.10.2): an 8-bit MDA (IOAPIC, MSI)
+ * reads as cluster 0 with member bits 7:0, as KVM does; it sits in the
+ * flat list of its member bit when its cluster field is 0.
+ *
  * Thread safety: LDR/DFR writes must be serialized by the embedder with
  * each other and with decodes (KVM does the same under its APIC map
  * lock). Decodes may run concurrently with each other: the lazy rebuild
@@ -38,6 +43,7 @@ struct vipi_xapic {
 	uint32_t nr;
 	uint32_t *ldr; /* as read back: logical ID in 31:24, 23:0 zero */
 	uint32_t *dfr; /* as read back: model in 31:28, 27:0 all ones */
+	uint8_t *x2apic; /* 1: the vCPU is in x2APIC mode */
 	uint32_t *entries; /* the lists, back to back, vCPUs ascending */
 	uint32_t start[XAPIC_NR_LISTS + 1];
 	atomic_bool stale; /* an LDR or DFR changed since the last build */
@@ -58,6 +64,14 @@ static void xapic_vcpu_lists(const struct vipi_xapic *x, uint32_t v,
 	unsigned int b;
 
 	lists[0] = lists[1] = 0;
+	if (x->x2apic[v]) {
+		/* x2APIC logical ID: cluster 0, members 0..7 only */
+		uint32_t ldr = vipi_x2apic_ldr(vipi_topo_apic_id(x->topo, v));
+
+		if (!(ldr >> VIPI_X2APIC_CLUSTER_SHIFT) && (ldr & 0xff))
+			lists[0] = ldr & 0xff;
+		return;
+	}
 	if (model == VIPI_XAPIC_DFR_FLAT) {
 		lists[0] = id;
 	} else if (model == VIPI_XAPIC_DFR_CLUSTER) {
@@ -137,12 +151,14 @@ int vipi_xapic_create(const struct vipi_topo *t, struct vipi_xapic **out)
 	x->nr = nr;
 	x->ldr = calloc(nr, sizeof(*x->ldr));
 	x->dfr = calloc(nr, sizeof(*x->dfr));
+	x->x2apic = calloc(nr, sizeof(*x->x2apic));
 	x->entries = calloc((size_t)nr * XAPIC_MAX_LISTS_PER_VCPU,
 			    sizeof(*x->entries));
-	if (!x->ldr || !x->dfr || !x->entries ||
+	if (!x->ldr || !x->dfr || !x->x2apic || !x->entries ||
 	    pthread_mutex_init(&x->lock, NULL)) {
 		free(x->ldr);
 		free(x->dfr);
+		free(x->x2apic);
 		free(x->entries);
 		free(x);
 		return -ENOMEM;
@@ -164,6 +180,7 @@ void vipi_xapic_destroy(struct vipi_xapic *x)
 	pthread_mutex_destroy(&x->lock);
 	free(x->ldr);
 	free(x->dfr);
+	free(x->x2apic);
 	free(x->entries);
 	free(x);
 }
@@ -192,6 +209,22 @@ int vipi_xapic_set_dfr(struct vipi_xapic *x, uint32_t vcpu, uint32_t dfr)
 		atomic_store_explicit(&x->stale, true, memory_order_relaxed);
 	}
 	return 0;
+}
+
+int vipi_xapic_set_x2apic_mode(struct vipi_xapic *x, uint32_t vcpu, bool on)
+{
+	if (!x || vcpu >= x->nr)
+		return -EINVAL;
+	if (x->x2apic[vcpu] != on) {
+		x->x2apic[vcpu] = on;
+		atomic_store_explicit(&x->stale, true, memory_order_relaxed);
+	}
+	return 0;
+}
+
+const struct vipi_topo *vipi_x86_xapic_topo(const struct vipi_xapic *x)
+{
+	return x->topo;
 }
 
 uint32_t vipi_xapic_get_ldr(const struct vipi_xapic *x, uint32_t vcpu)
@@ -228,8 +261,8 @@ static int xapic_add_list(const struct vipi_xapic *x, unsigned int l,
  * every cluster) and 3:0 the members. Each vCPU is matched under its own
  * DFR model, as each local APIC decides acceptance by itself.
  */
-static int xapic_add_logical(struct vipi_xapic *x, uint32_t mda,
-			     struct vipi_cpuset *targets)
+int vipi_x86_xapic_add_logical(struct vipi_xapic *x, uint32_t mda,
+			       struct vipi_cpuset *targets)
 {
 	unsigned int c, c_first, c_last, b;
 	int r;
@@ -262,8 +295,7 @@ int vipi_decode_xapic_icr(const struct vipi_host *h, uint32_t sender,
 			  uint32_t icr_lo, uint32_t icr_hi,
 			  struct vipi_ipi *ipi)
 {
-	uint32_t dest = icr_hi >> VIPI_XAPIC_ICR_HI_DEST_SHIFT;
-	int32_t v;
+	struct vipi_x86_msg m;
 	int r;
 
 	r = vipi_x86_ipi_begin(h, sender, ipi, VIPI_SRC_XAPIC_ICR);
@@ -280,24 +312,12 @@ int vipi_decode_xapic_icr(const struct vipi_host *h, uint32_t sender,
 	if (r)
 		return vipi_x86_ipi_finish(ipi, r < 0 ? r : 0);
 
-	if (dest == VIPI_XAPIC_BROADCAST) {
-		/*
-		 * 0xff is a broadcast in physical mode (10.6.2.1) and, "all
-		 * destination bits set", in both logical models (10.6.2.2).
-		 * A NULL xapic state means no logical addressing at all.
-		 */
-		if ((icr_lo & VIPI_ICR_DEST_LOGICAL) && !h->xapic)
-			r = 0;
-		else
-			r = vipi_cpuset_add_range(ipi->targets, 0,
-						  vipi_topo_nr_vcpus(h->topo));
-	} else if (icr_lo & VIPI_ICR_DEST_LOGICAL) {
-		r = h->xapic ? xapic_add_logical(h->xapic, dest, ipi->targets) :
-			       0;
-	} else {
-		/* 8-bit IDs: a vCPU with an APIC ID above 0xfe is unreachable */
-		v = vipi_topo_find_apic(h->topo, dest);
-		r = v < 0 ? 0 : vipi_cpuset_add(ipi->targets, (uint32_t)v);
-	}
-	return vipi_x86_ipi_finish(ipi, r);
+	m.dest = icr_hi >> VIPI_XAPIC_ICR_HI_DEST_SHIFT;
+	m.logical = icr_lo & VIPI_ICR_DEST_LOGICAL;
+	m.fmt = VIPI_X86_DEST_XAPIC;
+	m.mode = ipi->mode;
+	m.vector = ipi->vector;
+	m.level = ipi->level;
+	m.trigger = ipi->trigger;
+	return vipi_x86_ipi_finish(ipi, vipi_x86_resolve(h, &m, ipi));
 }
