@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * Port I/O from the guest: the console (COM1's transmit register, with a
- * line-status register that always reads "ready"), the ucall channel
- * (the guest writes the GPA of a struct vipi_ucall to VIPI_PORT_UCALL;
- * see guest/boot-abi.h) and the PV doorbells, which go to the engine.
- * Every ucall field is copied out of guest memory and bounded before use.
+ * Port I/O from the guest: the ucall channel (vipi's guest writes the GPA
+ * of a struct vipi_ucall to VIPI_PORT_UCALL with an outl; see
+ * guest/boot-abi.h; under --kernel that port is fw_cfg's selector), the
+ * PV doorbells, which go to the engine, and every other port to the PC
+ * devices (pc.h, pc-*.c), COM1 included: vipi's guest's bytes reach the
+ * line-buffered console below through the UART. Every ucall field is
+ * copied out of guest memory and bounded before use.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,13 +14,10 @@
 
 #include <vipi/abi.h>
 
+#include "pc.h"
 #include "vmm.h"
 
-#define COM1_LSR (VIPI_PORT_SERIAL + 5)
-#define LSR_THRE 0x20
-#define LSR_TEMT 0x40
-
-static void console_putc(struct vm *vm, char c)
+void io_console_putc(struct vm *vm, char c)
 {
 	FILE *f = vm->opt.json ? stderr : stdout;
 
@@ -120,16 +119,13 @@ int io_handle(struct vcpu *v)
 	uint32_t n = run->io.count * run->io.size;
 	uint16_t port = run->io.port;
 
+	bool out = run->io.direction == KVM_EXIT_IO_OUT;
+
 	if (run->io.data_offset + (uint64_t)n > (uint64_t)v->vm->run_size)
 		return -EIO;
-	if (run->io.direction == KVM_EXIT_IO_OUT) {
-		if (port == VIPI_PORT_SERIAL) {
-			for (uint32_t i = 0; i < n; i++)
-				console_putc(v->vm, (char)data[i]);
-			return 0;
-		}
+	if (out) {
 		if (port == VIPI_PORT_UCALL && run->io.size == 4 &&
-		    run->io.count == 1) {
+		    run->io.count == 1 && !v->vm->opt.kernel) {
 			uint32_t gpa;
 
 			memcpy(&gpa, data, 4);
@@ -143,11 +139,22 @@ int io_handle(struct vcpu *v)
 		if (port == VIPI_ABI_PORT && run->io.size == 4 &&
 		    run->io.count == 1)
 			return engine_doorbell(v, port);
-		return 0;
 	}
-	/* reads: COM1 is always ready to send; nothing else is there */
-	memset(data, 0xff, n);
-	if (port == COM1_LSR && n == 1)
-		data[0] = LSR_THRE | LSR_TEMT;
+	/* the PC devices: each of a string instruction's items in turn */
+	for (uint32_t i = 0; i < run->io.count; i++) {
+		uint8_t *d = data + (size_t)i * run->io.size;
+		uint32_t val = 0;
+		int r;
+
+		if (run->io.size > sizeof(val))
+			return -EIO;
+		if (out)
+			memcpy(&val, d, run->io.size);
+		r = pc_pio(v->vm, port, run->io.size, out, &val);
+		if (r)
+			return r;
+		if (!out)
+			memcpy(d, &val, run->io.size);
+	}
 	return 0;
 }

@@ -28,6 +28,7 @@ static const char run_usage[] =
 	"                [--vcpus N] [--topology TOPO] [--irqchip user|kernel]\n"
 	"                [--mem MIB] [--timeout S]\n"
 	"  WORKLOAD: boot pingpong multicast broadcast shootdown storm badinput\n"
+	"            emulate\n"
 	"  METHOD:   the names of `vipi encode` (x2apic-phys, x2apic-cluster,\n"
 	"            kvm-pv, hv, vipi, ...)\n"
 	"  --fanout:  user mode: kicks a sender does itself per IPI before it\n"
@@ -42,6 +43,7 @@ static const char *const workload_names[] = {
 	[VIPI_WL_MULTICAST] = "multicast", [VIPI_WL_BROADCAST] = "broadcast",
 	[VIPI_WL_SHOOTDOWN] = "shootdown", [VIPI_WL_STORM] = "storm",
 	[VIPI_WL_BADINPUT] = "badinput",
+	[VIPI_WL_EMULATE] = "emulate",
 };
 
 static int parse_workload(const char *s, enum vipi_workload *w)
@@ -187,6 +189,8 @@ static void report(struct vm *vm)
 		json_object_end(&j);
 		json_kv_u64(&j, "guest_error_lines_suppressed",
 			    vm->errlog_suppressed);
+		json_key(&j, "emulation_fixups");
+		emul_report_json(vm, &j);
 		json_kv_double(&j, "wall_s",
 			       (double)(now_ns() - vm->start_ns) / 1e9, 3);
 		json_object_end(&j);
@@ -211,6 +215,10 @@ static void report(struct vm *vm)
 		fprintf(stderr,
 			"vipi run: guest errors answered: %s (%llu log lines suppressed)\n",
 			errs, (unsigned long long)vm->errlog_suppressed);
+	emul_summary(vm, errs, sizeof(errs));
+	if (errs[0])
+		fprintf(vm->opt.json ? stderr : stdout,
+			"vipi run: instructions completed for KVM: %s\n", errs);
 }
 
 /* On a timeout: where each vCPU is, for the person debugging it. */
@@ -229,10 +237,10 @@ static void dump_engine(struct vm *vm)
 			(unsigned long long)(v->pi ? atomic_load(
 							     &v->pi->pir[2]) :
 						     0),
-			(unsigned long long)v->irr[3],
-			(unsigned long long)v->irr[2],
-			(unsigned long long)v->isr[3],
-			(unsigned long long)v->isr[2],
+			(unsigned long long)v->lapic.irr[3],
+			(unsigned long long)v->lapic.irr[2],
+			(unsigned long long)v->lapic.isr[3],
+			(unsigned long long)v->lapic.isr[2],
 			(unsigned long long)atomic_load(&v->exits[VMM_EXIT_IO]),
 			(unsigned long long)atomic_load(
 				&v->exits[VMM_EXIT_WRMSR]),
@@ -454,6 +462,8 @@ int cmd_run(int argc, char **argv)
 				    x86_setup_bsp(&vm, &vm.vcpus[0]);
 	if (!r)
 		r = engine_init(&vm);
+	if (!r)
+		r = pc_init(&vm);
 	if (r) {
 		fprintf(stderr, "vipi run: cannot set up the VM: %s\n",
 			strerror(-r));
@@ -473,6 +483,7 @@ int cmd_run(int argc, char **argv)
 	status = wait_done(&vm);
 	report(&vm);
 out:
+	pc_stop(&vm);
 	engine_stop(&vm);
 	kvm_destroy(&vm);
 	kernel_free(&vm);

@@ -19,11 +19,14 @@
 #include <vipi/decode.h>
 #include <vipi/deliver.h>
 #include <vipi/encode.h>
+#include <vipi/ioapic.h>
+#include <vipi/lapic.h>
 #include <vipi/method.h>
 #include <vipi/topo.h>
 
 #include "../guest/boot-abi.h"
 #include "../tools/util.h"
+#include "emulate.h"
 
 /* Exit reasons the VMM counts, per vCPU (user-space exits) */
 enum vmm_exit {
@@ -45,10 +48,26 @@ enum vmm_exit {
 	VMM_CNT_DEFERRED,
 	VMM_CNT_FANNED, /* kicks and wake-ups handed to the kicker thread */
 	VMM_CNT_FLUSH,
+	/* exits by what the guest did (user mode), for --json "exits" */
+	VMM_SRC_X2APIC_ICR, /* wrmsr 0x830 */
+	VMM_SRC_SELF_IPI, /* wrmsr 0x83f */
+	VMM_SRC_XAPIC_ICR, /* MMIO ICR_HI or ICR_LO */
+	VMM_SRC_EOI, /* x2APIC or xAPIC EOI */
+	VMM_SRC_APIC, /* any other local APIC register, IA32_APIC_BASE,
+			 TSC_DEADLINE */
+	VMM_SRC_IOAPIC, /* the IOAPIC's MMIO window */
+	VMM_SRC_KVM_HC, /* the KVM hypercall doorbell */
+	VMM_SRC_HV_HC, /* the Hyper-V hypercall page */
+	VMM_SRC_VIPI, /* vipi's ABI doorbell */
+	VMM_SRC_HV_MSR, /* Hyper-V synthetic MSRs */
+	/* interrupts the engine injected; LAPIC timer interrupts raised */
+	VMM_CNT_INJECT,
+	VMM_CNT_TIMER,
 	VMM_EXIT_NR
 };
 
 struct vm;
+struct pc;
 
 struct vcpu {
 	struct vm *vm;
@@ -62,19 +81,14 @@ struct vcpu {
 	/* posted-interrupt descriptor in libvipi's delivery (engine.c,
 	 * lib/deliver.c): written by any sender */
 	struct vipi_pi *pi;
-	/* owned by the vCPU thread */
-	uint64_t irr[4]; /* taken from the PIR, not yet injected */
-	uint64_t isr[4]; /* in service (user-mode LAPIC) */
+	/* owned by the vCPU thread: libvipi's local APIC model (user mode;
+	 * include/vipi/lapic.h) and the INIT/SIPI state around it */
+	struct vipi_lapic lapic;
+	bool have_lapic;
 	bool wait_sipi; /* INIT'ed: waiting for a SIPI (SDM 8.4) */
 	bool nmi, init; /* taken, not yet acted on */
 	uint32_t sipi; /* 0x100 | vector of a SIPI taken */
-	uint32_t xapic_icr_hi, xapic_icr_lo;
-	uint32_t svr, tpr, ldr_xapic, dfr;
-	/* ESR (SDM 10.5.3): errors since the last ESR write, and what that
-	 * write latched for reads */
-	uint32_t esr_pending, esr;
-	bool x2apic; /* guest set IA32_APIC_BASE.EXTD */
-	uint64_t apic_base;
+	int64_t tsc_offset; /* guest TSC - host TSC (user mode) */
 	struct vipi_cpuset targets; /* decode scratch, reserved up front */
 	struct vipi_ipi ipi;
 
@@ -143,12 +157,16 @@ struct vm {
 	struct vcpu *vcpus;
 	int32_t *vcpu_of_id; /* unused with sparse IDs: see topo */
 	struct kvm_cpuid2 *cpuid;
+	struct pc *pc; /* the PC devices (vmm/pc.h) */
 	struct kvm_sregs reset_sregs; /* an AP's state after INIT */
 	bool have_reset_sregs;
 
 	struct vipi_flat_mem flat;
 	struct vipi_host host;
 	struct vipi_xapic *xapic;
+	struct vipi_ioapic *ioapic; /* --irqchip=user */
+	struct vm_timers *timers; /* --irqchip=user: LAPIC timers (timer.c) */
+	uint64_t tsc_hz; /* the guest TSC rate (KVM_GET_TSC_KHZ) */
 	struct vipi_delivery dl; /* --irqchip=user */
 	bool have_dl;
 	/* the kicker thread (fan-out): pending kicks / wake-ups by vCPU */
@@ -177,6 +195,8 @@ struct vm {
 	uint32_t line_len;
 	uint64_t start_ns;
 	uint64_t cpu_mark_ns; /* process CPU time at VIPI_PROBE_EXITS_BEGIN */
+	/* emulate.c: instructions the VMM completed for KVM, per kind */
+	_Atomic uint64_t emul[EMUL_NR];
 };
 
 #define EFER_LMA (1ull << 10) /* long mode active (SDM 2.2.1) */
@@ -187,6 +207,9 @@ struct vm {
 
 /* Exit status of `vipi run` when the guest skipped (kselftest's 4) */
 #define VMM_EXIT_SKIP 4
+/* ... when the guest reset the machine (port 0x92, 0xcf9, 0x64): even,
+ * so never an isa-debug-exit status ((v << 1) | 1) */
+#define VMM_EXIT_RESET 6
 
 /* kvm.c */
 int kvm_open(struct vm *vm);
@@ -206,8 +229,14 @@ int x86_setup_bsp(struct vm *vm, struct vcpu *vcpu);
 int x86_set_sipi_state(struct vcpu *vcpu, uint8_t vector);
 void x86_dump_regs(struct vcpu *vcpu, const char *why);
 
-/* acpi.c: RSDP/XSDT/MADT at VIPI_ACPI_GPA from the topology */
+/* acpi.c: RSDP/RSDT/XSDT/FADT/FACS/DSDT/MADT at VIPI_ACPI_GPA from the
+ * topology, and the MP table (mptable.c) in 0xf0000-0xfffff */
 int acpi_build(struct vm *vm);
+int mptable_build(struct vm *vm);
+
+/* pc-misc.c: the PC devices (pc.h), before the vCPUs start / after */
+int pc_init(struct vm *vm);
+void pc_stop(struct vm *vm);
 
 /* vcpu.c */
 int vcpu_start_all(struct vm *vm);
@@ -237,9 +266,13 @@ void vcpu_kick(struct vcpu *vcpu);
 /* io.c: console, ucall, doorbells; 0 = handled */
 int io_handle(struct vcpu *vcpu);
 void *gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
+/* io.c: vipi's guest's console (line-buffered, as COM1's THR was) */
+void io_console_putc(struct vm *vm, char c);
 
 /* engine.c: --irqchip=user */
 int engine_init(struct vm *vm);
+/* on the vCPU's own thread, before its first KVM_RUN */
+void engine_vcpu_start(struct vcpu *v);
 int engine_rdmsr(struct vcpu *vcpu);
 int engine_wrmsr(struct vcpu *vcpu);
 int engine_mmio(struct vcpu *vcpu);
@@ -249,6 +282,15 @@ int engine_pre_run(struct vcpu *vcpu);
 int engine_halt(struct vcpu *vcpu);
 void engine_kick_signal_init(void);
 void engine_wake_all(struct vm *vm);
+/* vCPU idx has something to look at (its timer): flag, then kick/wake */
+void engine_notify(struct vm *vm, uint32_t idx);
+/* user mode's half of vm_irq_line(): an IOAPIC input pin */
+int engine_irq_line(struct vm *vm, uint32_t gsi, bool level);
+
+/* timer.c: per-vCPU LAPIC timer deadlines (--irqchip=user) */
+int vm_timers_init(struct vm *vm);
+int vm_timer_arm(struct vm *vm, uint32_t idx, uint64_t deadline_ns);
+void vm_timers_stop(struct vm *vm);
 int engine_start(struct vm *vm); /* after the vCPU threads: the kicker */
 void engine_stop(struct vm *vm);
 
@@ -259,6 +301,9 @@ void engine_stop(struct vm *vm);
  * devices pulse it (level 1 then 0). Callable from any thread. 0 or -errno.
  */
 int vm_irq_line(struct vm *vm, uint32_t gsi, bool level);
+/* engine.c: its user-mode half (the engine's IOAPIC), same contract;
+ * called with the device's mutex held: must not call back into a device */
+int engine_irq_line(struct vm *vm, uint32_t gsi, bool level);
 
 /* stats.c */
 void stats_mark(struct vm *vm);
