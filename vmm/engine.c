@@ -38,29 +38,8 @@
 #include <vipi/abi.h>
 #include <vipi/x86.h>
 
+#include "pc.h"
 #include "vmm.h"
-
-#define MSR_X2APIC_FIRST 0x800u
-#define MSR_X2APIC_LAST 0x8ffu
-#define X2APIC_ID 0x802u
-#define X2APIC_VERSION 0x803u
-#define X2APIC_TPR 0x808u
-#define X2APIC_PPR 0x80au
-#define X2APIC_EOI 0x80bu
-#define X2APIC_LDR 0x80du
-#define X2APIC_SVR 0x80fu
-#define X2APIC_ISR0 0x810u
-#define X2APIC_IRR0 0x820u
-#define X2APIC_ESR 0x828u
-#define X2APIC_ICR 0x830u
-#define X2APIC_LVT_FIRST 0x832u
-#define X2APIC_LVT_LAST 0x837u
-#define X2APIC_TMICT 0x838u
-#define X2APIC_TMCCT 0x839u
-#define X2APIC_TDCR 0x83eu
-#define X2APIC_SELF_IPI 0x83fu
-#define APIC_VERSION_VALUE 0x00050014u /* 6 LVTs, version 0x14 */
-#define APIC_ESR_SEND_ILLEGAL_VECTOR (1u << 5) /* SDM 10.5.3 */
 
 #define MSR_HV_GUEST_OS_ID 0x40000000u
 #define MSR_HV_HYPERCALL 0x40000001u
@@ -186,6 +165,15 @@ void engine_stop(struct vm *vm)
 	free(vm->fan_kick);
 	free(vm->fan_wake);
 	vm->fan_kick = vm->fan_wake = NULL;
+	vm_timers_stop(vm);
+	for (uint32_t i = 0; vm->vcpus && i < vm->nr; i++) {
+		if (vm->vcpus[i].have_lapic)
+			vipi_lapic_destroy(&vm->vcpus[i].lapic);
+		vm->vcpus[i].have_lapic = false;
+	}
+	if (vm->ioapic)
+		vipi_ioapic_destroy(vm->ioapic);
+	vm->ioapic = NULL;
 	if (vm->xapic)
 		vipi_xapic_destroy(vm->xapic);
 	vm->xapic = NULL;
@@ -216,7 +204,8 @@ static void count(struct vcpu *v, enum vmm_exit k, uint64_t n)
  * notification per target, kicks by where the target is, lowest priority
  * round robin, TLB-flush deferral. O(targets).
  */
-static int deliver(struct vcpu *v, struct vipi_deliver_stats *st)
+static int deliver(struct vcpu *v, const struct vipi_ipi *ipi,
+		   struct vipi_deliver_stats *st)
 {
 	struct vm *vm = v->vm;
 	struct send_ctx sc = { .vm = vm };
@@ -224,11 +213,10 @@ static int deliver(struct vcpu *v, struct vipi_deliver_stats *st)
 
 	memset(st, 0, sizeof(*st));
 	/* INIT level de-assert (SDM 10.6.1): no effect on modern APICs */
-	if (v->ipi.mode == VIPI_DM_INIT &&
-	    (v->ipi.flags & VIPI_IPI_INIT_DEASSERT))
+	if (ipi->mode == VIPI_DM_INIT && (ipi->flags & VIPI_IPI_INIT_DEASSERT))
 		return 0;
 	cur_send = &sc;
-	r = vipi_deliver(&vm->dl, &v->ipi, st);
+	r = vipi_deliver(&vm->dl, ipi, st);
 	cur_send = NULL;
 	if (sc.fanned) {
 		atomic_fetch_add(&vm->fan_seq, 1);
@@ -243,23 +231,13 @@ static int deliver(struct vcpu *v, struct vipi_deliver_stats *st)
 	return r;
 }
 
-/* A refused operation: counted and logged rate-limited (vcpu.c). */
+/* A refused PV call: counted and logged rate-limited (vcpu.c). APIC
+ * register errors are logged by lapic_guest_error(). */
 static void guest_error(struct vcpu *v)
 {
 	struct kvm_regs *r = &v->run->s.regs.regs;
 
 	switch (v->ipi.source) {
-	case VIPI_SRC_X2APIC_ICR:
-	case VIPI_SRC_X2APIC_SELF_IPI:
-		vm_guest_error(v, v->ipi.status, "%s 0x%llx",
-			       vipi_source_name(v->ipi.source),
-			       (unsigned long long)v->run->msr.data);
-		break;
-	case VIPI_SRC_XAPIC_ICR:
-		vm_guest_error(v, v->ipi.status, "%s 0x%x:0x%x",
-			       vipi_source_name(v->ipi.source), v->xapic_icr_hi,
-			       v->xapic_icr_lo);
-		break;
 	case VIPI_SRC_KVM_PV:
 		vm_guest_error(
 			v, v->ipi.status,
@@ -304,7 +282,7 @@ static int finish_ipi(struct vcpu *v, int r, struct vipi_deliver_stats *st)
 		return r;
 	}
 	if (v->ipi.status == VIPI_OK) {
-		r = deliver(v, st);
+		r = deliver(v, &v->ipi, st);
 		if (r < 0) {
 			vm_finish(v->vm, VIPI_EXIT_FAIL,
 				  "vCPU %u: vipi_deliver: %s", v->idx,
@@ -317,25 +295,127 @@ static int finish_ipi(struct vcpu *v, int r, struct vipi_deliver_stats *st)
 	return 0;
 }
 
-static int highest_bit(const uint64_t w[4])
+/* --- the local APIC model's embedder side (include/vipi/lapic.h) --- */
+
+static uint64_t host_tsc(void)
 {
-	for (int i = 3; i >= 0; i--)
-		if (w[i])
-			return i * 64 + (int)vipi_fls64(w[i]);
-	return -1;
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
 }
 
-static void eoi(struct vcpu *v)
+static uint64_t lapic_now(void *opaque)
 {
-	int isr = highest_bit(v->isr);
+	(void)opaque;
+	return now_ns();
+}
 
-	if (isr >= 0)
-		v->isr[isr / 64] &= ~(1ull << (isr % 64));
+/* The guest's TSC: the host's plus the offset KVM gave this vCPU,
+ * measured once at start (KVM scales nothing here: tsc_hz is the
+ * host's). */
+static uint64_t lapic_read_tsc(void *opaque, uint32_t idx)
+{
+	struct vm *vm = opaque;
+
+	return host_tsc() + (uint64_t)vm->vcpus[idx].tsc_offset;
+}
+
+static void lapic_timer_arm(void *opaque, uint32_t idx, uint64_t deadline)
+{
+	struct vm *vm = opaque;
+	int r = vm_timer_arm(vm, idx, deadline);
+
+	if (r)
+		vm_finish(vm, VIPI_EXIT_FAIL, "vCPU %u: LAPIC timer: %s", idx,
+			  strerror(-r));
+}
+
+static void lapic_eoi_level(void *opaque, uint32_t idx, uint8_t vector)
+{
+	struct vm *vm = opaque;
+
+	(void)idx;
+	if (vm->ioapic)
+		vipi_ioapic_eoi(vm->ioapic, vector);
+}
+
+static int lapic_send_ipi(void *opaque, uint32_t idx, const struct vipi_ipi *ipi)
+{
+	struct vm *vm = opaque;
+	struct vipi_deliver_stats st;
+
+	return deliver(&vm->vcpus[idx], ipi, &st);
+}
+
+static const struct vipi_lapic_ops lapic_ops = {
+	.now_ns = lapic_now,
+	.read_tsc = lapic_read_tsc,
+	.timer_arm = lapic_timer_arm,
+	.eoi_level = lapic_eoi_level,
+	.send_ipi = lapic_send_ipi,
+};
+
+/* IOAPIC messages come from device threads: deliver and kick directly */
+static int ioapic_deliver(void *opaque, const struct vipi_ipi *ipi)
+{
+	struct vm *vm = opaque;
+
+	if (ipi->mode == VIPI_DM_EXTINT)
+		return 0; /* no 8259 in user mode */
+	return vipi_deliver(&vm->dl, ipi, NULL);
+}
+
+int engine_irq_line(struct vm *vm, uint32_t gsi, bool level)
+{
+	if (!vm->ioapic)
+		return -ENODEV;
+	return vipi_ioapic_set_irq(vm->ioapic, gsi, level);
+}
+
+/* The same rule as a sender's notification (lib/deliver.c): take the
+ * flag; only the one who set it kicks, by where the vCPU is. */
+void engine_notify(struct vm *vm, uint32_t idx)
+{
+	struct vipi_pi *pi = &vm->dl.pi[idx];
+	uint32_t state;
+
+	if (atomic_exchange(&pi->notify, 1))
+		return;
+	state = atomic_load(&pi->state);
+	if (state == VIPI_VCPU_IN_GUEST)
+		kick_now(vm, idx, false);
+	else if (state == VIPI_VCPU_HALTED)
+		kick_now(vm, idx, true);
+}
+
+static int engine_init_lapic(struct vm *vm, struct vcpu *v)
+{
+	struct vipi_lapic_config cfg = {
+		.vcpu = v->idx,
+		.host = &vm->host,
+		.dl = &vm->dl,
+		.ops = &lapic_ops,
+		.opaque = vm,
+		.tsc_hz = vm->tsc_hz,
+		.bsp = v->idx == 0,
+		.x2apic = true,
+	};
+	int r = vipi_lapic_init(&v->lapic, &cfg);
+
+	if (!r)
+		v->have_lapic = true;
+	return r;
 }
 
 int engine_init(struct vm *vm)
 {
-	int r;
+	struct vipi_ioapic_config io = {
+		.id = 0,
+		.deliver = ioapic_deliver,
+		.opaque = vm,
+	};
+	int r, khz;
 
 	if (vm->opt.irqchip != VIPI_IRQCHIP_USER)
 		return 0;
@@ -361,12 +441,23 @@ int engine_init(struct vm *vm)
 		if (!vm->fan_kick || !vm->fan_wake)
 			return -ENOMEM;
 	}
+	r = vm_timers_init(vm);
+	if (r)
+		return r;
+	io.id = (uint8_t)pc_ioapic_id(vm);
+	r = vipi_ioapic_create(&vm->host, &io, &vm->ioapic);
+	if (r)
+		return r;
+	/* api.rst KVM_GET_TSC_KHZ: the rate TSC-deadline mode counts in */
+	khz = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
+	vm->tsc_hz = khz > 0 ? (uint64_t)khz * 1000 : 0;
 	for (uint32_t i = 0; i < vm->nr; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
 		v->pi = &vm->dl.pi[i];
-		v->svr = 0xff;
-		v->dfr = VIPI_XAPIC_DFR_RESET;
+		r = engine_init_lapic(vm, v);
+		if (r)
+			return r;
 		/* APs start in wait-for-SIPI (SDM 8.4.1) */
 		v->wait_sipi = i != 0;
 	}
@@ -374,16 +465,37 @@ int engine_init(struct vm *vm)
 }
 
 /*
- * Take what senders posted: vectors into irr, events into the vCPU's own
- * flags. A SIPI counts only in wait-for-SIPI, or after an INIT taken in
- * the same batch (INIT, SIPI sent back to back); otherwise it is ignored
- * (SDM 10.6.1: a SIPI to a running processor has no effect).
+ * Guest TSC minus host TSC, from KVM's IA32_TSC (0x10) for this vCPU: the
+ * LAPIC's TSC-deadline mode compares against it without an ioctl per
+ * look. Called once on the vCPU's own thread.
+ */
+void engine_vcpu_start(struct vcpu *v)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} m = { .h = { .nmsrs = 1 }, .e = { .index = 0x10 } };
+
+	if (!v->have_lapic)
+		return;
+	if (ioctl(v->fd, KVM_GET_MSRS, &m) == 1)
+		v->tsc_offset = (int64_t)(m.e.data - host_tsc());
+}
+
+/*
+ * Take what senders, the IOAPIC and the timer posted into the LAPIC
+ * model, and the events it returns into the vCPU's own flags. A SIPI
+ * counts only in wait-for-SIPI, or after an INIT taken in the same batch
+ * (INIT, SIPI sent back to back); otherwise it is ignored (SDM 10.6.1: a
+ * SIPI to a running processor has no effect).
  */
 static void absorb(struct vcpu *v)
 {
 	uint32_t vec = 0;
-	uint32_t ev = vipi_pi_take(v->pi, v->irr, &vec);
+	uint64_t fires = v->lapic.stats.timer_fires;
+	uint32_t ev = vipi_lapic_poll(&v->lapic, &vec);
 
+	count(v, VMM_CNT_TIMER, v->lapic.stats.timer_fires - fires);
 	if (ev & VIPI_PI_NMI)
 		v->nmi = true;
 	if (ev & VIPI_PI_INIT) {
@@ -417,7 +529,6 @@ static int wait_for_sipi(struct vcpu *v)
 	while (!atomic_load(&vm->done)) {
 		absorb(v);
 		/* interrupts and INIT are ignored in wait-for-SIPI */
-		memset(v->irr, 0, sizeof(v->irr));
 		v->nmi = v->init = false;
 		if (v->sipi & 0x100u) {
 			int r = x86_set_sipi_state(v, (uint8_t)v->sipi);
@@ -429,7 +540,6 @@ static int wait_for_sipi(struct vcpu *v)
 					  strerror(-r));
 				return r;
 			}
-			memset(v->isr, 0, sizeof(v->isr));
 			v->wait_sipi = false;
 			return 0;
 		}
@@ -438,30 +548,29 @@ static int wait_for_sipi(struct vcpu *v)
 	return -ECANCELED;
 }
 
-/* Inject the highest pending vector above the in-service priority class
- * (SDM 10.8.3.1) when the guest can take it, else ask for the window. */
+/* Inject the highest pending vector above the PPR (SDM 10.8.3.1) when the
+ * guest can take it, else ask for the window. */
 static int inject(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
-	int vec, isr;
+	int vec;
 
 	if (v->nmi) {
 		if (ioctl(v->fd, KVM_NMI) < 0)
 			return -errno;
 		v->nmi = false;
 	}
-	vec = highest_bit(v->irr);
-	isr = highest_bit(v->isr);
 	run->request_interrupt_window = 0;
-	if (vec < 0 || (isr >= 0 && (vec >> 4) <= (isr >> 4)))
+	vec = vipi_lapic_pending(&v->lapic);
+	if (vec < 0)
 		return 0;
 	if (run->ready_for_interrupt_injection && run->if_flag) {
 		struct kvm_interrupt irq = { .irq = (uint32_t)vec };
 
 		if (ioctl(v->fd, KVM_INTERRUPT, &irq) < 0)
 			return -errno;
-		v->irr[vec / 64] &= ~(1ull << (vec % 64));
-		v->isr[vec / 64] |= 1ull << (vec % 64);
+		vipi_lapic_accept(&v->lapic, (uint8_t)vec);
+		count(v, VMM_CNT_INJECT, 1);
 		return 0;
 	}
 	run->request_interrupt_window = 1;
@@ -498,18 +607,24 @@ int engine_pre_run(struct vcpu *v)
 			if (r)
 				return r;
 		}
+		/* MOV to CR8 is KVM's without an in-kernel LAPIC: it lands in
+		 * kvm_run.cr8, which is TPR[7:4] (SDM 10.8.6.1) */
+		if (v->run->cr8 != vipi_lapic_cr8(&v->lapic))
+			vipi_lapic_set_cr8(&v->lapic, v->run->cr8);
 		absorb(v);
 		if (v->init) {
-			/* INIT: back to wait-for-SIPI (SDM 10.4.7.3); a SIPI
-			 * taken with it starts the vCPU again at once */
+			/* INIT: the APIC's INIT state (SDM 10.4.7.3), then
+			 * wait-for-SIPI; a SIPI taken with it starts the vCPU
+			 * again at once */
 			v->init = false;
 			v->wait_sipi = true;
-			memset(v->irr, 0, sizeof(v->irr));
+			vipi_lapic_init_signal(&v->lapic);
 			continue;
 		}
 		r = inject(v);
 		if (r)
 			return r;
+		v->run->cr8 = vipi_lapic_cr8(&v->lapic);
 		/* publish IN_GUEST, then take a deferred flush: a sender
 		 * either sees us in the guest and interrupts, or its mark is
 		 * seen here (deliver.h's safety rule) */
@@ -525,20 +640,14 @@ int engine_pre_run(struct vcpu *v)
 	}
 }
 
-static bool halt_done(struct vcpu *v)
-{
-	return v->nmi || v->init || v->irr[0] || v->irr[1] || v->irr[2] ||
-	       v->irr[3];
-}
-
-/* HLT: park the thread in user space until something is pending. */
+/* HLT: park the thread in user space until something can be taken. */
 int engine_halt(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 
 	while (!atomic_load(&vm->done)) {
 		absorb(v);
-		if (halt_done(v))
+		if (v->nmi || v->init || vipi_lapic_has_interrupt(&v->lapic))
 			break;
 		park(v);
 	}
@@ -563,71 +672,99 @@ static int hv_enable_page(struct vcpu *v, uint64_t val)
 	return 0;
 }
 
+/* The Hyper-V MSRs the engine serves: 0, or -EPERM for a #GP. */
+static int hv_msr(struct vcpu *v, uint32_t msr, bool write, uint64_t *val)
+{
+	struct vm *vm = v->vm;
+
+	switch (msr) {
+	case MSR_HV_GUEST_OS_ID:
+		if (write)
+			vm->hv_guest_os_id = *val;
+		else
+			*val = vm->hv_guest_os_id;
+		return 0;
+	case MSR_HV_HYPERCALL:
+		if (!write) {
+			*val = 0;
+			return 0;
+		}
+		return hv_enable_page(v, *val) ? -EPERM : 0;
+	case MSR_HV_VP_INDEX:
+		if (write)
+			return -EPERM;
+		*val = v->idx;
+		return 0;
+	default:
+		return -EPERM;
+	}
+}
+
+/* Which exit counter a LAPIC MSR access belongs to. */
+static enum vmm_exit msr_source(uint32_t msr, bool write)
+{
+	if (write && msr == VIPI_MSR_X2APIC_ICR)
+		return VMM_SRC_X2APIC_ICR;
+	if (write && msr == VIPI_MSR_X2APIC_SELF_IPI)
+		return VMM_SRC_SELF_IPI;
+	if (msr == VIPI_MSR_X2APIC_BASE + (VIPI_APIC_EOI >> 4))
+		return VMM_SRC_EOI;
+	return VMM_SRC_APIC;
+}
+
+/* The guest's last LAPIC access failed: count and log it (rate-limited). */
+static void lapic_guest_error(struct vcpu *v, enum vipi_status st,
+			      const char *what, uint32_t reg, uint64_t val)
+{
+	const struct vipi_ipi *ipi = &v->lapic.ipi;
+
+	if (st == VIPI_OK && (reg == VIPI_MSR_X2APIC_ICR ||
+			      reg == VIPI_MSR_X2APIC_SELF_IPI ||
+			      reg == VIPI_XAPIC_ICR_LO) &&
+	    ipi->status == VIPI_ERR_APIC_SEND_ILLEGAL_VECTOR)
+		st = ipi->status; /* no fault: an APIC error (ESR bit 5) */
+	if (st != VIPI_OK)
+		vm_guest_error(v, st, "%s 0x%x value 0x%llx", what, reg,
+			       (unsigned long long)val);
+}
+
+static int lapic_msr(struct vcpu *v, bool write)
+{
+	struct kvm_run *run = v->run;
+	uint32_t msr = run->msr.index;
+	enum vmm_exit src = msr_source(msr, write);
+	enum vipi_status st;
+
+	count(v, src, 1);
+	/* exits that send an IPI, what `sender_exits` counts */
+	if (src == VMM_SRC_X2APIC_ICR || src == VMM_SRC_SELF_IPI)
+		count(v, VMM_EXIT_SEND, 1);
+	if (write) {
+		st = vipi_lapic_wrmsr(&v->lapic, msr, run->msr.data);
+	} else {
+		uint64_t val = 0;
+
+		st = vipi_lapic_rdmsr(&v->lapic, msr, &val);
+		run->msr.data = val;
+	}
+	run->msr.error = st != VIPI_OK;
+	lapic_guest_error(v, st, write ? "wrmsr" : "rdmsr", msr,
+			  write ? run->msr.data : 0);
+	return 0;
+}
+
 int engine_rdmsr(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
 	uint32_t msr = run->msr.index;
 	uint64_t val = 0;
 
-	run->msr.error = 0;
-	if (msr >= X2APIC_ISR0 && msr < X2APIC_ISR0 + 8) {
-		uint32_t i = msr - X2APIC_ISR0;
-
-		val = (uint32_t)(v->isr[i / 2] >> (32 * (i % 2)));
-	} else if (msr >= X2APIC_IRR0 && msr < X2APIC_IRR0 + 8) {
-		uint32_t i = msr - X2APIC_IRR0;
-
-		/* taken and still posted */
-		val = (uint32_t)((v->irr[i / 2] |
-				  atomic_load(&v->pi->pir[i / 2])) >>
-				 (32 * (i % 2)));
-	} else {
-		switch (msr) {
-		case X2APIC_ID:
-			val = v->apic_id;
-			break;
-		case X2APIC_VERSION:
-			val = APIC_VERSION_VALUE;
-			break;
-		case X2APIC_TPR:
-		case X2APIC_PPR:
-			val = v->tpr;
-			break;
-		case X2APIC_LDR:
-			val = vipi_x2apic_ldr(v->apic_id);
-			break;
-		case X2APIC_SVR:
-			val = v->svr;
-			break;
-		case X2APIC_ESR:
-			val = v->esr;
-			break;
-		case X2APIC_TMCCT:
-		case X2APIC_TMICT:
-		case X2APIC_TDCR:
-			val = 0;
-			break;
-		case X2APIC_ICR:
-			val = 0;
-			break;
-		case MSR_HV_GUEST_OS_ID:
-			val = v->vm->hv_guest_os_id;
-			break;
-		case MSR_HV_VP_INDEX:
-			val = v->idx;
-			break;
-		default:
-			if (msr >= X2APIC_LVT_FIRST && msr <= X2APIC_LVT_LAST) {
-				val = 1u << 16; /* masked */
-				break;
-			}
-			/* SDM 10.12.1.2: other x2APIC MSRs #GP; so do
-			 * MSRs nobody implements */
-			run->msr.error = 1;
-			vm_guest_error(v, VIPI_ERR_GP, "rdmsr 0x%x", msr);
-			break;
-		}
-	}
+	if (v->have_lapic && vipi_lapic_owns_msr(msr))
+		return lapic_msr(v, false);
+	count(v, VMM_SRC_HV_MSR, 1);
+	run->msr.error = hv_msr(v, msr, false, &val) != 0;
+	if (run->msr.error)
+		vm_guest_error(v, VIPI_ERR_GP, "rdmsr 0x%x", msr);
 	run->msr.data = val;
 	return 0;
 }
@@ -635,173 +772,76 @@ int engine_rdmsr(struct vcpu *v)
 int engine_wrmsr(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
-	struct vm *vm = v->vm;
 	uint32_t msr = run->msr.index;
 	uint64_t val = run->msr.data;
 
-	run->msr.error = 0;
-	switch (msr) {
-	case X2APIC_ICR:
-	case X2APIC_SELF_IPI: {
-		int r = msr == X2APIC_ICR ?
-				vipi_decode_x2apic_icr(&vm->host, v->idx, val,
-						       &v->ipi) :
-				vipi_decode_x2apic_self_ipi(&vm->host, v->idx,
-							    val, &v->ipi);
-
-		r = finish_ipi(v, r, NULL);
-		if (r)
-			return r;
-		/* an illegal vector is an APIC error (ESR bit 5, SDM
-		 * 10.5.3), not a fault; reserved bits #GP (SDM 10.12.9) */
-		if (v->ipi.status == VIPI_ERR_APIC_SEND_ILLEGAL_VECTOR)
-			v->esr_pending |= APIC_ESR_SEND_ILLEGAL_VECTOR;
-		else if (v->ipi.status != VIPI_OK)
-			run->msr.error = 1;
-		return 0;
-	}
-	case X2APIC_EOI:
-		/* SDM 10.12.1.2: a non-zero EOI write #GPs */
-		if (val) {
-			run->msr.error = 1;
-			vm_guest_error(v, VIPI_ERR_GP, "EOI write 0x%llx",
-				       (unsigned long long)val);
-		} else {
-			eoi(v);
-		}
-		return 0;
-	case X2APIC_TPR:
-		v->tpr = (uint32_t)val & 0xff;
-		return 0;
-	case X2APIC_SVR:
-		v->svr = (uint32_t)val;
-		return 0;
-	case X2APIC_ESR:
-		/* SDM 10.5.3: a write latches the errors seen since the last
-		 * one; x2APIC mode takes only 0 (10.12.1.2) */
-		if (val) {
-			run->msr.error = 1;
-			vm_guest_error(v, VIPI_ERR_GP, "ESR write 0x%llx",
-				       (unsigned long long)val);
-			return 0;
-		}
-		v->esr = v->esr_pending;
-		v->esr_pending = 0;
-		return 0;
-	case X2APIC_TMICT:
-	case X2APIC_TDCR:
-		return 0;
-	case MSR_HV_GUEST_OS_ID:
-		vm->hv_guest_os_id = val;
-		return 0;
-	case MSR_HV_HYPERCALL:
-		if (hv_enable_page(v, val)) {
-			run->msr.error = 1;
-			vm_guest_error(v, VIPI_ERR_GP,
-				       "HV_X64_MSR_HYPERCALL write 0x%llx",
-				       (unsigned long long)val);
-		}
-		return 0;
-	default:
-		if (msr >= X2APIC_LVT_FIRST && msr <= X2APIC_LVT_LAST)
-			return 0;
-		run->msr.error = 1;
+	if (v->have_lapic && vipi_lapic_owns_msr(msr))
+		return lapic_msr(v, true);
+	count(v, VMM_SRC_HV_MSR, 1);
+	run->msr.error = hv_msr(v, msr, true, &val) != 0;
+	if (run->msr.error)
 		vm_guest_error(v, VIPI_ERR_GP, "wrmsr 0x%x value 0x%llx", msr,
 			       (unsigned long long)val);
-		return 0;
-	}
+	return 0;
+}
+
+/* An MMIO access to no device: reads see ones, writes vanish. */
+static int mmio_unassigned(struct kvm_run *run)
+{
+	if (!run->mmio.is_write)
+		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+	return 0;
+}
+
+static int ioapic_mmio(struct vcpu *v, uint64_t off)
+{
+	struct kvm_run *run = v->run;
+	int r;
+
+	count(v, VMM_SRC_IOAPIC, 1);
+	if (run->mmio.is_write)
+		r = vipi_ioapic_mmio_write(v->vm->ioapic, off, run->mmio.data,
+					   run->mmio.len);
+	else
+		r = vipi_ioapic_mmio_read(v->vm->ioapic, off, run->mmio.data,
+					  run->mmio.len);
+	return r ? mmio_unassigned(run) : 0;
 }
 
 int engine_mmio(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
-	struct vm *vm = v->vm;
-	uint64_t off = run->mmio.phys_addr - VIPI_APIC_MMIO_GPA;
-	uint32_t val = 0;
+	uint64_t gpa = run->mmio.phys_addr;
+	uint64_t page = vipi_lapic_page_gpa(&v->lapic);
+	enum vipi_status st;
+	uint32_t off;
 
-	if (run->mmio.phys_addr < VIPI_APIC_MMIO_GPA || off >= 0x1000 ||
-	    run->mmio.len != 4) {
-		if (!run->mmio.is_write)
-			memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
-		return 0;
+	if (v->vm->ioapic && gpa >= PC_IOAPIC_GPA &&
+	    gpa - PC_IOAPIC_GPA < VIPI_IOAPIC_MMIO_SIZE)
+		return ioapic_mmio(v, gpa - PC_IOAPIC_GPA);
+	if (gpa < page || gpa - page >= 0x1000)
+		return mmio_unassigned(run);
+	off = (uint32_t)(gpa - page);
+	if (!run->mmio.is_write) {
+		count(v, VMM_SRC_APIC, 1);
+		st = vipi_lapic_mmio_read(&v->lapic, off, run->mmio.data,
+					  run->mmio.len);
+		return st == VIPI_OK ? 0 : mmio_unassigned(run);
 	}
-	if (run->mmio.is_write) {
-		memcpy(&val, run->mmio.data, 4);
-		switch (off) {
-		case VIPI_XAPIC_ICR_HI:
-			atomic_fetch_add_explicit(&v->exits[VMM_EXIT_SEND], 1,
-						  memory_order_relaxed);
-			v->xapic_icr_hi = val;
-			return 0;
-		case VIPI_XAPIC_ICR_LO: {
-			int r;
-
-			v->xapic_icr_lo = val;
-			r = finish_ipi(
-				v,
-				vipi_decode_xapic_icr(&vm->host, v->idx, val,
-						      v->xapic_icr_hi, &v->ipi),
-				NULL);
-			/* an MMIO write cannot fault; an illegal vector is an
-			 * APIC error, reserved bits are ignored (SDM 10.6.1) */
-			if (!r &&
-			    v->ipi.status == VIPI_ERR_APIC_SEND_ILLEGAL_VECTOR)
-				v->esr_pending |= APIC_ESR_SEND_ILLEGAL_VECTOR;
-			return r;
-		}
-		case 0x280: /* ESR: latch (SDM 10.5.3) */
-			v->esr = v->esr_pending;
-			v->esr_pending = 0;
-			return 0;
-		case 0xb0: /* EOI */
-			eoi(v);
-			return 0;
-		case VIPI_XAPIC_LDR:
-			vipi_xapic_set_ldr(vm->xapic, v->idx, val);
-			return 0;
-		case VIPI_XAPIC_DFR:
-			vipi_xapic_set_dfr(vm->xapic, v->idx, val);
-			return 0;
-		case 0x80:
-			v->tpr = val & 0xff;
-			return 0;
-		case 0xf0:
-			v->svr = val;
-			return 0;
-		default:
-			return 0;
-		}
+	if ((off & ~0xfu) == VIPI_XAPIC_ICR_LO ||
+	    (off & ~0xfu) == VIPI_XAPIC_ICR_HI) {
+		count(v, VMM_SRC_XAPIC_ICR, 1);
+		count(v, VMM_EXIT_SEND, 1);
+	} else {
+		count(v, (off & ~0xfu) == VIPI_APIC_EOI ? VMM_SRC_EOI :
+							  VMM_SRC_APIC,
+		      1);
 	}
-	switch (off) {
-	case VIPI_XAPIC_ID:
-		val = v->apic_id << 24;
-		break;
-	case 0x30:
-		val = APIC_VERSION_VALUE;
-		break;
-	case 0x80:
-		val = v->tpr;
-		break;
-	case VIPI_XAPIC_LDR:
-		val = vipi_xapic_get_ldr(vm->xapic, v->idx);
-		break;
-	case VIPI_XAPIC_DFR:
-		val = vipi_xapic_get_dfr(vm->xapic, v->idx);
-		break;
-	case 0xf0:
-		val = v->svr;
-		break;
-	case VIPI_XAPIC_ICR_HI:
-		val = v->xapic_icr_hi;
-		break;
-	case 0x280:
-		val = v->esr;
-		break;
-	default:
-		val = 0;
-		break;
-	}
-	memcpy(run->mmio.data, &val, 4);
+	st = vipi_lapic_mmio_write(&v->lapic, off, run->mmio.data,
+				   run->mmio.len);
+	if (st == VIPI_OK && (off & ~0xfu) == VIPI_XAPIC_ICR_LO)
+		lapic_guest_error(v, st, "xAPIC ICR", VIPI_XAPIC_ICR_LO,
+				  v->lapic.icr);
 	return 0;
 }
 
@@ -825,6 +865,11 @@ int engine_doorbell(struct vcpu *v, uint16_t port)
 
 	if (vm->opt.irqchip != VIPI_IRQCHIP_USER)
 		return 0;
+	count(v,
+	      port == VIPI_PORT_KVM_DOORBELL ? VMM_SRC_KVM_HC :
+	      port == VIPI_PORT_HV_DOORBELL  ? VMM_SRC_HV_HC :
+					       VMM_SRC_VIPI,
+	      1);
 	if (port == VIPI_PORT_KVM_DOORBELL) {
 		struct vipi_kvm_hc hc = {
 			.nr = regs->rax,

@@ -88,31 +88,39 @@ static int enable_cap(int fd, uint32_t cap, uint64_t arg0, const char *name)
 }
 
 /*
- * KVM answers the Hyper-V MSRs itself (#GP when Hyper-V is not enabled)
- * instead of reporting them "inval", so an MSR filter (api.rst
- * KVM_X86_SET_MSR_FILTER) sends the three the engine implements to user
- * space. The x2APIC MSRs cannot be filtered; "inval" covers them.
+ * MSRs KVM would answer itself without an in-kernel LAPIC, which the
+ * engine's models own: IA32_APIC_BASE (KVM keeps a copy it never acts
+ * on), IA32_TSC_DEADLINE (KVM ignores it without its LAPIC) and the
+ * Hyper-V MSRs the engine serves (KVM #GPs them when its Hyper-V support
+ * is off). An MSR filter (api.rst KVM_X86_SET_MSR_FILTER) with a range
+ * that denies them sends them to user space. The x2APIC MSRs cannot be
+ * filtered; the "inval" reason covers them.
  */
-static int filter_hv_msrs(struct vm *vm)
+static int filter_engine_msrs(struct vm *vm)
 {
-	static uint8_t deny; /* bits 0..2 clear: deny, i.e. exit */
+	static uint8_t deny; /* bits clear: deny, i.e. exit */
 	struct kvm_msr_filter f = {
 		.flags = KVM_MSR_FILTER_DEFAULT_ALLOW,
-		.ranges = { {
-			.flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
-			.nmsrs = 3,
-			.base = 0x40000000u,
-			.bitmap = &deny,
-		} },
+		.ranges = {
+			{ .flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
+			  .nmsrs = 1, .base = 0x1bu, .bitmap = &deny },
+			{ .flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
+			  .nmsrs = 1, .base = 0x6e0u, .bitmap = &deny },
+			{ .flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
+			  .nmsrs = 3, .base = 0x40000000u, .bitmap = &deny },
+		},
 	};
 
-	if (!kvm_check_cap(vm, KVM_CAP_X86_MSR_FILTER))
-		return 0; /* hv then fails in the guest with a #GP */
+	if (!kvm_check_cap(vm, KVM_CAP_X86_MSR_FILTER)) {
+		fprintf(stderr,
+			"vipi run: KVM_CAP_X86_MSR_FILTER not supported by this kernel: run with --irqchip=kernel\n");
+		return -ENOTSUP;
+	}
 	if (ioctl(vm->vm_fd, KVM_X86_SET_MSR_FILTER, &f) < 0) {
 		int e = errno;
 
 		fprintf(stderr,
-			"vipi run: KVM_X86_SET_MSR_FILTER for the Hyper-V MSRs failed: %s\n",
+			"vipi run: KVM_X86_SET_MSR_FILTER for the engine's MSRs failed: %s\n",
 			strerror(e));
 		return -e;
 	}
@@ -168,7 +176,7 @@ int kvm_create_vm(struct vm *vm)
 			       "KVM_CAP_X86_USER_SPACE_MSR");
 		if (r)
 			return r;
-		r = filter_hv_msrs(vm);
+		r = filter_engine_msrs(vm);
 		if (r)
 			return r;
 	} else {

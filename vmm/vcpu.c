@@ -372,6 +372,8 @@ static void *vcpu_thread(void *arg)
 	/* registers and segments at every exit: the doorbells read the
 	 * arguments, the caller's CPL and mode without an extra ioctl */
 	v->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+	if (user)
+		engine_vcpu_start(v);
 	while (!atomic_load(&vm->done)) {
 		if (user) {
 			r = engine_pre_run(v);
