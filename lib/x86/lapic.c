@@ -48,7 +48,9 @@ static void sync_xapic(struct vipi_lapic *l)
 		return;
 	vipi_xapic_set_ldr(x, l->cfg.vcpu, l->ldr);
 	vipi_xapic_set_dfr(x, l->cfg.vcpu, l->dfr);
-	/* LAPIC_SYNC_X2APIC_MODE */
+	/* x2APIC: matched by its x2APIC logical ID (IOAPIC, MSI, ICR) */
+	vipi_xapic_set_x2apic_mode(x, l->cfg.vcpu,
+				   l->mode == VIPI_LAPIC_X2APIC);
 }
 
 void lapic_reset_regs(struct vipi_lapic *l)
