@@ -181,24 +181,6 @@ int pc_pio(struct vm *vm, uint16_t port, uint32_t size, bool write,
 	return 0;
 }
 
-uint8_t pc_ioapic_id(struct vm *vm)
-{
-	uint64_t used[4] = { 0 };
-
-	/* the lowest ID no vCPU has (APIC and I/O APIC IDs share the
-	 * APIC bus's namespace: MP spec 3.6.6) */
-	for (uint32_t i = 0; i < vm->nr; i++) {
-		uint32_t id = vipi_topo_apic_id(vm->topo, i);
-
-		if (id < 256)
-			used[id / 64] |= 1ull << (id % 64);
-	}
-	for (uint32_t id = 0; id < 255; id++)
-		if (!(used[id / 64] & (1ull << (id % 64))))
-			return (uint8_t)id;
-	return 0;
-}
-
 int pc_init(struct vm *vm)
 {
 	struct pc *pc = calloc(1, sizeof(*pc));

@@ -429,10 +429,10 @@ static void *pit_thread(void *arg)
 	return NULL;
 }
 
-int pc_pit_init(struct vm *vm, struct pc_pit *p)
+/* the state at power-on, without the IRQ 0 thread */
+static void pit_setup(struct pc_pit *p)
 {
 	pthread_condattr_t a;
-	int r;
 
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_init(&a);
@@ -446,6 +446,13 @@ int pc_pit_init(struct vm *vm, struct pc_pit *p)
 		c->gate = i < 2; /* channel 2's gate is port 0x61 bit 0 */
 		c->out_frozen = true;
 	}
+}
+
+int pc_pit_init(struct vm *vm, struct pc_pit *p)
+{
+	int r;
+
+	pit_setup(p);
 	r = pthread_create(&p->thread, NULL, pit_thread, vm->pc);
 	if (r)
 		return -r;

@@ -158,7 +158,7 @@ struct pc {
  * fill *val. 0, or -ECANCELED when the access ended the run. */
 int pc_pio(struct vm *vm, uint16_t port, uint32_t size, bool write,
 	   uint32_t *val);
-/* the IOAPIC ID the MADT and MP table announce */
+/* acpi.c: the IOAPIC ID the MADT and MP table announce */
 uint8_t pc_ioapic_id(struct vm *vm);
 
 /* irq.c: kernel mode: the PC's GSI routing and the IOAPIC's ID */
