@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target for vipi_decode_hv(): an arbitrary control word, RDX,
+ * libFuzzer target for vipi_decode_hv() (cluster IPIs and the four remote
+ * TLB flush calls, their rep fields included): an arbitrary control word, RDX,
  * R8, XMM0..5, CPL, VM size and host features, and a guest RAM built from
  * the rest of the input (its exact size, so ASan sees any read past it).
  * Checks: targets are vCPUs, errors leave no targets, the decoder agrees
- * with the plain reference model (tests/lib/hv-ref.h), and, as a second
+ * with the plain reference model (tests/lib/hv-ref.h) on the status, the
+ * targets, the vector and RAX (a List flush's reps completed), a flush
+ * carries VIPI_IPI_TLB_FLUSH and no vector, and, as a second
  * differential, a set taken from the input survives encode (both
  * encoders) then decode.
  *
@@ -126,6 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vipi_ipi ipi;
 	enum vipi_status want_st;
 	uint32_t nr, vec = 0, v, w = 0;
+	uint64_t want_ret = 0;
 	size_t ram_len = size > HDR_BYTES ? size - HDR_BYTES : 0;
 	uint8_t *ram = NULL, flags;
 	unsigned int i;
@@ -176,12 +180,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&ipi, 0, sizeof(ipi));
 	ipi.targets = &set;
 	check(vipi_decode_hv(&h, nr - 1, &hc, &ipi) == 0);
-	want_st = hv_ref_decode(nr, h.features, &rr, &hc, hit, &vec);
+	want_st = hv_ref_decode(nr, h.features, &rr, &hc, hit, &vec, &want_ret);
 	check(ipi.status == want_st);
 	if (want_st != VIPI_OK) {
 		check(vipi_cpuset_weight(&set) == 0);
+		/* an error completes no reps: RAX is the bare status */
+		check(want_st == VIPI_ERR_UD || ((uint64_t)ipi.ret >> 16) == 0);
 	} else {
-		check(ipi.vector == vec && ipi.ret == 0);
+		check(ipi.vector == vec && (uint64_t)ipi.ret == want_ret);
+		check(!!(ipi.flags & VIPI_IPI_TLB_FLUSH) ==
+		      (ipi.source == VIPI_SRC_HV_FLUSH ||
+		       ipi.source == VIPI_SRC_HV_FLUSH_EX));
 		for (v = 0; v < nr; v++) {
 			check(hit[v] == vipi_cpuset_test(&set, v));
 			w += hit[v];

@@ -210,8 +210,8 @@ static void test_misuse(void)
 
 static void test_control_word(void)
 {
-	static const unsigned int codes[] = { 0x0000, 0x0001, 0x0002, 0x000a,
-					      0x000c, 0x0014, 0x0016, 0x0099,
+	static const unsigned int codes[] = { 0x0000, 0x0001, 0x0004, 0x000a,
+					      0x000c, 0x0012, 0x0016, 0x0099,
 					      0x8001, 0xffff };
 	struct vipi_hv_hc hc;
 	struct env e;
@@ -244,7 +244,7 @@ static void test_control_word(void)
 			 codes[i]);
 		expect(&e, &hc, ST_CODE, "", what);
 	}
-	hc = hc_regs(0x0002 | FAST | (1ull << 62), HDR(0x30), 1);
+	hc = hc_regs(0x0004 | FAST | (1ull << 62), HDR(0x30), 1);
 	expect(&e, &hc, ST_INPUT, "",
 	       "RsvdZ bit beats an unknown call code (KVM order)");
 
@@ -929,10 +929,335 @@ static void test_roundtrip_property(void)
 	   forms[0], forms[2], forms[3]);
 }
 
+/* --- Remote TLB flushes (0x0002, 0x0003, 0x0013, 0x0014) --- */
+
+#define CODE_FSPACE VIPI_HV_CALL_FLUSH_SPACE
+#define CODE_FLIST VIPI_HV_CALL_FLUSH_LIST
+#define CODE_FSPACE_EX VIPI_HV_CALL_FLUSH_SPACE_EX
+#define CODE_FLIST_EX VIPI_HV_CALL_FLUSH_LIST_EX
+#define REPS(n) VIPI_HV_CTL_REP_COUNT(n)
+#define START(n) VIPI_HV_CTL_REP_START(n)
+#define F_ALLCPU VIPI_HV_FLUSH_ALL_PROCESSORS
+#define F_ALLAS VIPI_HV_FLUSH_ALL_VIRTUAL_ADDRESS_SPACES
+#define F_NONGLOBAL VIPI_HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY
+#define F_EXTRANGE VIPI_HV_FLUSH_USE_EXTENDED_RANGE_FORMAT
+
+/* Space/List input: AddressSpace, Flags, ProcessorMask */
+static void put_flush(uint64_t gpa, uint64_t flags, uint64_t mask)
+{
+	put64(gpa, 0x1234000);
+	put64(gpa + 8, flags);
+	put64(gpa + 16, mask);
+}
+
+/* Space/List Ex input: AddressSpace, Flags, format, mask, banks */
+static void put_flush_ex(uint64_t gpa, uint64_t flags, uint64_t fmt,
+			 uint64_t valid, const uint64_t *banks, unsigned int n)
+{
+	unsigned int i;
+
+	put64(gpa, 0x1234000);
+	put64(gpa + 8, flags);
+	put64(gpa + 16, fmt);
+	put64(gpa + 24, valid);
+	for (i = 0; i < n; i++)
+		put64(gpa + 32 + 8 * i, banks[i]);
+}
+
+/*
+ * A flush: status, and on success the VPs to flush, RAX (status 0 and
+ * the reps completed at 43:32), no vector, the TLB_FLUSH flag and the
+ * source; on failure no targets and RAX the bare status code.
+ */
+static void expect_flush(struct env *e, const struct vipi_hv_hc *hc,
+			 enum vipi_status st, const char *cpus, uint64_t rax,
+			 const char *what)
+{
+	enum vipi_source src = (hc->control & 0xffff) >= 0x13 ?
+				       VIPI_SRC_HV_FLUSH_EX :
+				       VIPI_SRC_HV_FLUSH;
+	struct vipi_ipi ipi;
+	char got[256];
+
+	memset(&ipi, 0, sizeof(ipi));
+	ipi.targets = &e->set;
+	vipi_cpuset_add(&e->set, e->nr - 1);
+	if (!is_i64(vipi_decode_hv(&e->h, 0, hc, &ipi), 0, "%s: handled", what))
+		return;
+	if (!is_u64(ipi.status, st, "%s: status %s (got %s)", what,
+		    vipi_status_name(st), vipi_status_name(ipi.status)))
+		return;
+	if (st != VIPI_OK) {
+		ok(vipi_cpuset_weight(&e->set) == 0 && (uint64_t)ipi.ret == rax,
+		   "  no targets, RAX 0x%llx (got 0x%llx)",
+		   (unsigned long long)rax, (unsigned long long)ipi.ret);
+		return;
+	}
+	vipi_cpuset_format(&e->set, got, sizeof(got));
+	vipi_cpuset_clear(&e->want);
+	vipi_cpuset_parse(&e->want, cpus);
+	ok(vipi_cpuset_equal(&e->set, &e->want) && (uint64_t)ipi.ret == rax &&
+		   ipi.vector == 0 && ipi.flags == VIPI_IPI_TLB_FLUSH &&
+		   ipi.source == src,
+	   "  flush %s (got %s), RAX 0x%llx (got 0x%llx), no vector, %s", cpus,
+	   got, (unsigned long long)rax, (unsigned long long)ipi.ret,
+	   vipi_source_name(src));
+}
+
+static void test_flush_space(void)
+{
+	const uint64_t in = RAM_GPA + PAGE;
+	struct vipi_hv_hc hc;
+	struct env e;
+
+	env_init(&e, 130);
+	/* TLFS example: mask 0x51 flushes VPs 0, 4 and 6 */
+	put_flush(in, 0, 0x51);
+	hc = hc_regs(CODE_FSPACE, in, 0);
+	expect_flush(&e, &hc, VIPI_OK, "0,4,6", 0, "Space: mask 0x51");
+	put_flush(in, F_ALLCPU, 0x1);
+	expect_flush(&e, &hc, VIPI_OK, "0-129", 0,
+		     "Space: ALL_PROCESSORS ignores the mask");
+	put_flush(in, F_ALLAS | F_NONGLOBAL, 0x3);
+	expect_flush(
+		&e, &hc, VIPI_OK, "0-1", 0,
+		"Space: ALL_VIRTUAL_ADDRESS_SPACES | NON_GLOBAL_MAPPINGS_ONLY");
+	put_flush(in, 0, 0);
+	expect_flush(&e, &hc, VIPI_OK, "", 0, "Space: empty mask succeeds");
+	put_flush(in, 1ull << 4, 0x1);
+	expect_flush(&e, &hc, ST_PARAM, "", 5, "Space: reserved flag bit 4");
+	put_flush(in, 1ull << 63, 0x1);
+	expect_flush(&e, &hc, ST_PARAM, "", 5, "Space: reserved flag bit 63");
+	put_flush(in, F_EXTRANGE, 0x1);
+	expect_flush(&e, &hc, ST_PARAM, "", 5,
+		     "Space: extended range format is a List flag");
+
+	put_flush(in, 0, 0x1);
+	hc = hc_regs(CODE_FSPACE | REPS(1), in, 0);
+	expect_flush(&e, &hc, ST_INPUT, "", 3, "Space: rep count 1 (simple)");
+	hc = hc_regs(CODE_FSPACE | START(1), in, 0);
+	expect_flush(&e, &hc, ST_INPUT, "", 3, "Space: rep start 1 (simple)");
+	hc = hc_regs(CODE_FSPACE | VAR(1), in, 0);
+	expect_flush(&e, &hc, ST_INPUT, "", 3, "Space: variable header 1");
+	hc = hc_regs(CODE_FSPACE, in + 4, 0);
+	expect_flush(&e, &hc, ST_ALIGN, "", 4, "Space: input not 8-aligned");
+	hc = hc_regs(CODE_FSPACE, in + PAGE - 16, 0);
+	expect_flush(&e, &hc, ST_ALIGN, "", 4, "Space: 24 bytes cross a page");
+	put_flush(in + PAGE - 24, 0, 0x2);
+	hc = hc_regs(CODE_FSPACE, in + PAGE - 24, 0);
+	expect_flush(&e, &hc, VIPI_OK, "1", 0, "Space: ends on the page end");
+	hc = hc_regs(CODE_FSPACE, RAM_GPA + RAM_PAGES * PAGE, 0);
+	expect_flush(&e, &hc, ST_INPUT, "", 3, "Space: input not in RAM");
+
+	/* XMM fast: RDX AddressSpace, R8 Flags, XMM0 low ProcessorMask */
+	hc = hc_regs(CODE_FSPACE | FAST, 0x1234000, 0);
+	hc.xmm[0] = 0x8000000000000001ull;
+	expect_flush(&e, &hc, VIPI_OK, "0,63", 0, "Space XMM fast: 0 and 63");
+	hc.out = F_NONGLOBAL | 0x100;
+	expect_flush(&e, &hc, ST_PARAM, "", 5, "Space XMM fast: reserved flag");
+
+	/* the caller may flush itself; VPs >= 64 need the Ex call */
+	put_flush(in, 0, 0x1);
+	hc = hc_regs(CODE_FSPACE, in, 0);
+	expect_flush(&e, &hc, VIPI_OK, "0", 0, "Space: the caller itself");
+	env_fini(&e);
+
+	env_init(&e, 8);
+	put_flush(in, 0, 0xff00000000000081ull);
+	hc = hc_regs(CODE_FSPACE, in, 0);
+	expect_flush(&e, &hc, VIPI_OK, "0,7", 0,
+		     "Space: mask bits past the VM ignored");
+	put_flush(in, F_ALLCPU, 0);
+	expect_flush(&e, &hc, VIPI_OK, "0-7", 0,
+		     "Space: ALL_PROCESSORS is every vCPU (8)");
+	env_fini(&e);
+}
+
+static void test_flush_list(void)
+{
+	const uint64_t in = RAM_GPA + PAGE;
+	struct vipi_hv_hc hc;
+	struct env e;
+
+	env_init(&e, 130);
+	put_flush(in, 0, 0x6);
+	hc = hc_regs(CODE_FLIST | REPS(3), in, 0);
+	expect_flush(&e, &hc, VIPI_OK, "1-2", 3ull << 32,
+		     "List: 3 GVA ranges, reps completed 3");
+	hc = hc_regs(CODE_FLIST | REPS(3) | START(2), in, 0);
+	expect_flush(&e, &hc, VIPI_OK, "1-2", 3ull << 32,
+		     "List: restarted at rep 2 of 3, reps completed 3");
+	hc = hc_regs(CODE_FLIST | REPS(3) | START(3), in, 0);
+	expect_flush(&e, &hc, ST_INPUT, "", 3, "List: rep start == rep count");
+	hc = hc_regs(CODE_FLIST | REPS(1) | START(0xfff), in, 0);
+	expect_flush(&e, &hc, ST_INPUT, "", 3,
+		     "List: rep start past the count");
+	hc = hc_regs(CODE_FLIST, in, 0);
+	expect_flush(&e, &hc, ST_INPUT, "", 3, "List: rep count 0");
+	hc = hc_regs(CODE_FLIST | REPS(1) | VAR(1), in, 0);
+	expect_flush(&e, &hc, ST_INPUT, "", 3, "List: variable header 1");
+	put_flush(in, F_NONGLOBAL, 0x6);
+	hc = hc_regs(CODE_FLIST | REPS(1), in, 0);
+	expect_flush(&e, &hc, ST_PARAM, "", 5,
+		     "List: NON_GLOBAL_MAPPINGS_ONLY is invalid (TLFS)");
+	put_flush(in, F_EXTRANGE | F_ALLAS, 0x6);
+	expect_flush(&e, &hc, VIPI_OK, "1-2", 1ull << 32,
+		     "List: extended range format accepted");
+	put_flush(in, F_ALLCPU, 0);
+	hc = hc_regs(CODE_FLIST | REPS(0xfff) | START(0x800), RAM_GPA, 0);
+	put_flush(RAM_GPA, F_ALLCPU, 0);
+	expect_flush(&e, &hc, ST_ALIGN, "", 4,
+		     "List: 4095 ranges cannot fit a page");
+
+	/* The page bound: 24 bytes + 8 per range from the input GPA */
+	put_flush(in, F_ALLCPU, 0);
+	hc = hc_regs(CODE_FLIST | REPS(509), in, 0);
+	expect_flush(&e, &hc, VIPI_OK, "0-129", 509ull << 32,
+		     "List: 509 ranges fill the page exactly");
+	hc = hc_regs(CODE_FLIST | REPS(510), in, 0);
+	expect_flush(&e, &hc, ST_ALIGN, "", 4,
+		     "List: 510 ranges cross the page");
+	put_flush(in + PAGE - 32, 0, 0x1);
+	hc = hc_regs(CODE_FLIST | REPS(1), in + PAGE - 32, 0);
+	expect_flush(&e, &hc, VIPI_OK, "0", 1ull << 32,
+		     "List: header and 1 range end on the page end");
+	hc = hc_regs(CODE_FLIST | REPS(2), in + PAGE - 32, 0);
+	expect_flush(&e, &hc, ST_ALIGN, "", 4,
+		     "List: the second range would cross the page");
+
+	/* XMM fast: 3 header words, then at most 11 ranges */
+	hc = hc_regs(CODE_FLIST | FAST | REPS(11), 0x1234000, F_ALLAS);
+	hc.xmm[0] = 0x10;
+	expect_flush(&e, &hc, VIPI_OK, "4", 11ull << 32,
+		     "List XMM fast: 11 ranges fit the registers");
+	hc = hc_regs(CODE_FLIST | FAST | REPS(12), 0x1234000, F_ALLAS);
+	hc.xmm[0] = 0x10;
+	expect_flush(&e, &hc, ST_INPUT, "", 3,
+		     "List XMM fast: 12 ranges do not fit");
+	env_fini(&e);
+}
+
+static void test_flush_ex(void)
+{
+	const uint64_t in = RAM_GPA + PAGE;
+	uint64_t banks[64];
+	struct vipi_hv_hc hc;
+	struct env e;
+	unsigned int i;
+
+	env_init(&e, 130);
+	/* banks 0 and 2: VPs 0, 1 and 128 */
+	banks[0] = 0x3;
+	banks[1] = 0x1;
+	put_flush_ex(in, 0, 0, 0x5, banks, 2);
+	hc = hc_regs(CODE_FSPACE_EX | VAR(2), in, 0);
+	expect_flush(&e, &hc, VIPI_OK, "0-1,128", 0, "SpaceEx: banks 0 and 2");
+	put_flush_ex(in, 0, 1, 0, NULL, 0);
+	hc = hc_regs(CODE_FSPACE_EX, in, 0);
+	expect_flush(&e, &hc, VIPI_OK, "0-129", 0,
+		     "SpaceEx: HV_GENERIC_SET_ALL");
+	put_flush_ex(in, 0, 2, 0, NULL, 0);
+	expect_flush(&e, &hc, ST_PARAM, "", 5, "SpaceEx: format 2");
+	put_flush_ex(in, 0, 0, 0x5, banks, 2);
+	hc = hc_regs(CODE_FSPACE_EX | VAR(1), in, 0);
+	expect_flush(&e, &hc, ST_INPUT, "", 3,
+		     "SpaceEx: 1 bank word for 2 valid banks");
+	hc = hc_regs(CODE_FSPACE_EX | VAR(65), in, 0);
+	expect_flush(&e, &hc, ST_INPUT, "", 3, "SpaceEx: 65 bank words");
+	hc = hc_regs(CODE_FSPACE_EX | VAR(2) | REPS(1), in, 0);
+	expect_flush(&e, &hc, ST_INPUT, "", 3, "SpaceEx: rep count 1 (simple)");
+	put_flush_ex(in, F_ALLCPU, 0, 0x1, banks, 1);
+	hc = hc_regs(CODE_FSPACE_EX | VAR(1), in, 0);
+	expect_flush(&e, &hc, VIPI_OK, "0-129", 0,
+		     "SpaceEx: ALL_PROCESSORS ignores the VP set");
+	put_flush_ex(in, 1ull << 5, 0, 0x1, banks, 1);
+	expect_flush(&e, &hc, ST_PARAM, "", 5, "SpaceEx: reserved flag bit 5");
+
+	/* ListEx: the ranges follow the bank words */
+	banks[0] = 0x1;
+	put_flush_ex(in, 0, 0, 0x2, banks, 1);
+	hc = hc_regs(CODE_FLIST_EX | VAR(1) | REPS(2), in, 0);
+	expect_flush(&e, &hc, VIPI_OK, "64", 2ull << 32,
+		     "ListEx: VP 64, 2 ranges, reps completed 2");
+	hc = hc_regs(CODE_FLIST_EX | VAR(1), in, 0);
+	expect_flush(&e, &hc, ST_INPUT, "", 3, "ListEx: rep count 0");
+	/* 32 + 8 header bytes, then (4096 - 40) / 8 = 507 ranges */
+	hc = hc_regs(CODE_FLIST_EX | VAR(1) | REPS(507), in, 0);
+	expect_flush(&e, &hc, VIPI_OK, "64", 507ull << 32,
+		     "ListEx: 1 bank word and 507 ranges fill the page");
+	hc = hc_regs(CODE_FLIST_EX | VAR(1) | REPS(508), in, 0);
+	expect_flush(&e, &hc, ST_ALIGN, "", 4,
+		     "ListEx: 508 ranges cross the page");
+	for (i = 0; i < 64; i++)
+		banks[i] = 0;
+	banks[2] = 0x2;
+	put_flush_ex(in, 0, 0, ~0ull, banks, 64);
+	hc = hc_regs(CODE_FLIST_EX | VAR(64) | REPS(1), in, 0);
+	expect_flush(&e, &hc, VIPI_OK, "129", 1ull << 32,
+		     "ListEx: 64 bank words (vCPU 129 in bank 2)");
+
+	/* XMM fast Ex: R8 flags, XMM0 format, XMM0 high mask, then banks */
+	hc = hc_regs(CODE_FSPACE_EX | FAST | VAR(1), 0x1234000, 0);
+	hc.xmm[0] = 0;
+	hc.xmm[1] = 0x4;
+	hc.xmm[2] = 0x3;
+	expect_flush(&e, &hc, VIPI_OK, "128-129", 0,
+		     "SpaceEx XMM fast: bank 2 from the registers");
+	hc = hc_regs(CODE_FLIST_EX | FAST | VAR(10) | REPS(1), 0x1234000, 0);
+	hc.xmm[1] = 0x3ff;
+	expect_flush(&e, &hc, ST_INPUT, "", 3,
+		     "ListEx XMM fast: 4 + 10 words leave no room for a range");
+	hc = hc_regs(CODE_FLIST_EX | FAST | VAR(9) | REPS(1), 0x1234000, 0);
+	hc.xmm[1] = 0x1ff;
+	for (i = 0; i < 9; i++)
+		hc.xmm[2 + i] = 0;
+	hc.xmm[2] = 0x1;
+	expect_flush(&e, &hc, VIPI_OK, "0", 1ull << 32,
+		     "ListEx XMM fast: 4 + 9 words and 1 range");
+	env_fini(&e);
+}
+
+static void test_flush_environment(void)
+{
+	const uint64_t in = RAM_GPA + PAGE;
+	struct vipi_hv_hc hc;
+	struct env e;
+
+	env_init(&e, 8);
+	put_flush(in, 0, 0x2);
+	hc = hc_regs(CODE_FSPACE, in, 0);
+	hc.cpl = 3;
+	expect_flush(&e, &hc, VIPI_ERR_UD, "", 0, "flush at CPL 3: #UD");
+	hc.cpl = 0;
+	e.h.features = VIPI_HOST_ALL_FEATURES & ~VIPI_HOST_HV_FLUSH;
+	expect_flush(&e, &hc, ST_CODE, "", 2,
+		     "flush not offered: unknown call code");
+	hc = hc_regs(CODE_FLIST | REPS(1) | (1ull << 31), in, 0);
+	expect_flush(&e, &hc, ST_INPUT, "", 3,
+		     "flush not offered, RsvdZ bit 31: invalid input first");
+	e.h.features = VIPI_HOST_HV_FLUSH;
+	hc = hc_regs(CODE_FSPACE, in, 0);
+	expect_flush(&e, &hc, VIPI_OK, "1", 0,
+		     "flush offered without SEND_IPI");
+	hc = hc_regs(CODE_IPI | FAST, HDR(0x30), 1);
+	expect(&e, &hc, ST_CODE, "", "SEND_IPI not offered beside flushes");
+	e.h.features = 0;
+	hc = hc_regs(CODE_FSPACE | (1ull << 31), in, 0);
+	expect_flush(&e, &hc, ST_CODE, "", 2,
+		     "no Hyper-V call offered: unknown code before RsvdZ");
+	e.h.mem.read = NULL;
+	e.h.features = VIPI_HOST_ALL_FEATURES;
+	hc = hc_regs(CODE_FSPACE, in, 0);
+	expect_flush(&e, &hc, ST_INPUT, "", 3,
+		     "no memory accessor: memory input fails");
+	env_fini(&e);
+}
+
 /* Random hypercalls: the decoder agrees with the reference model. */
 static void random_hc(struct vipi_hv_hc *hc, uint64_t *rng)
 {
-	static const unsigned int codes[] = { 0x0b, 0x15, 0x15, 0x02, 0x14 };
+	static const unsigned int codes[] = { 0x0b, 0x15, 0x15, 0x02,
+					      0x03, 0x13, 0x14, 0x04 };
 	uint64_t r = tap_rand(rng), valid, in;
 	unsigned int var, i;
 	bool fast = r & 1;
@@ -942,6 +1267,19 @@ static void random_hc(struct vipi_hv_hc *hc, uint64_t *rng)
 				       (unsigned int)tap_rand_below(rng, 1024);
 	hc->control = codes[tap_rand_below(rng, ARRAY_SIZE(codes))] |
 		      (fast ? FAST : 0) | VAR(var);
+	/* rep fields: mostly what the call wants, sometimes anything */
+	if ((hc->control & 0xffff) == 0x03 || (hc->control & 0xffff) == 0x14) {
+		uint64_t n = tap_rand_below(rng, 4) ?
+				     1 + tap_rand_below(rng, 12) :
+				     tap_rand_below(rng, 4096);
+
+		hc->control |= VIPI_HV_CTL_REP_COUNT(n);
+		if (!tap_rand_below(rng, 4))
+			hc->control |= VIPI_HV_CTL_REP_START(
+				tap_rand_below(rng, n + 2));
+	} else if (!tap_rand_below(rng, 32)) {
+		hc->control |= VIPI_HV_CTL_REP_COUNT(1);
+	}
 	if (!tap_rand_below(rng, 16))
 		hc->control |= 1ull << tap_rand_below(rng, 64);
 	if (!tap_rand_below(rng, 64))
@@ -967,20 +1305,39 @@ static void random_hc(struct vipi_hv_hc *hc, uint64_t *rng)
 						   tap_rand(rng);
 		if ((hc->control & 0xffff) == CODE_IPI)
 			hc->out = tap_rand(rng);
+		if ((hc->control & 0xffff) != CODE_IPI &&
+		    (hc->control & 0xffff) != CODE_EX) {
+			/* XMM fast flush: flags in R8, VP set from XMM0 */
+			hc->out = tap_rand_below(rng, 4) ?
+					  tap_rand_below(rng, 16) :
+					  tap_rand(rng);
+			hc->xmm[0] = tap_rand_below(rng, 3);
+			hc->xmm[1] = valid;
+		}
 		return;
 	}
 	/* memory: somewhere in or near RAM, mostly aligned */
 	hc->in = RAM_GPA - PAGE + tap_rand_below(rng, sizeof(ram) + 2 * PAGE);
 	if (tap_rand_below(rng, 8))
 		hc->in &= ~7ull;
-	if (hc->in >= RAM_GPA && hc->in + 24 <= RAM_GPA + sizeof(ram)) {
-		put64(hc->in, in);
-		put64(hc->in + 8, tap_rand_below(rng, 4) ?
-					  tap_rand_below(rng, 3) :
-					  tap_rand(rng));
-		put64(hc->in + 16, (hc->control & 0xffff) == CODE_EX ?
-					   valid :
-					   tap_rand(rng));
+	if (hc->in >= RAM_GPA && hc->in + 32 <= RAM_GPA + sizeof(ram)) {
+		unsigned int code = hc->control & 0xffff;
+		bool flush = code != CODE_IPI && code != CODE_EX;
+
+		/* flush: AddressSpace, Flags (mostly valid), format, mask */
+		put64(hc->in, flush ? tap_rand(rng) : in);
+		put64(hc->in + 8,
+		      flush ? (tap_rand_below(rng, 4) ?
+				       tap_rand_below(rng, 16) :
+				       tap_rand(rng)) :
+			      (tap_rand_below(rng, 4) ? tap_rand_below(rng, 3) :
+							tap_rand(rng)));
+		put64(hc->in + 16, code == CODE_EX ? valid :
+				   flush && code >= 0x13 ?
+						     tap_rand_below(rng, 3) :
+						     tap_rand(rng));
+		if (code >= 0x13 && code != CODE_EX)
+			put64(hc->in + 24, valid);
 	}
 }
 
@@ -1007,11 +1364,12 @@ static void test_reference_property(void)
 		for (it = 0; it < 6000; it++) {
 			enum vipi_status want;
 			uint32_t vec = 0, v;
+			uint64_t ret = 0;
 			bool same = true;
 
 			random_hc(&hc, &rng);
 			want = hv_ref_decode(e.nr, e.h.features, &rr, &hc, hit,
-					     &vec);
+					     &vec, &ret);
 			memset(&ipi, 0, sizeof(ipi));
 			ipi.targets = &e.set;
 			if (vipi_decode_hv(&e.h, 0, &hc, &ipi))
@@ -1029,7 +1387,8 @@ static void test_reference_property(void)
 						same = false;
 				}
 				if (w != vipi_cpuset_weight(&e.set) ||
-				    ipi.vector != vec)
+				    ipi.vector != vec ||
+				    (uint64_t)ipi.ret != ret)
 					same = false;
 			} else if (vipi_cpuset_weight(&e.set)) {
 				same = false;
@@ -1060,6 +1419,10 @@ int main(void)
 	test_send_ipi();
 	test_send_ipi_ex();
 	test_bounded_reads();
+	test_flush_space();
+	test_flush_list();
+	test_flush_ex();
+	test_flush_environment();
 	test_encode_shapes();
 	test_roundtrip_property();
 	test_reference_property();

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Hyper-V synthetic cluster IPIs as the guest issues them (Hyper-V TLFS,
- * "Hypercall Interface", "HvCallSendSyntheticClusterIpi",
- * "HvCallSendSyntheticClusterIpiEx", "HV_VP_SET"): call codes, the fields
- * of the hypercall input value (RCX), the status codes returned in RAX,
- * the VP set formats and the byte layout of both inputs. The host decoder
+ * Hyper-V synthetic cluster IPIs and remote TLB flushes as the guest
+ * issues them (Hyper-V TLFS, "Hypercall Interface",
+ * "HvCallSendSyntheticClusterIpi(Ex)", "HvCallFlushVirtualAddressSpace(Ex)",
+ * "HvCallFlushVirtualAddressList(Ex)", "HV_VP_SET"): call codes, the fields
+ * of the hypercall input value (RCX) and result value (RAX), the status
+ * codes, the VP set formats and the byte layout of every input. The host decoder
  * (lib/x86/hyperv.c) and the guest encoders (lib/encode/hyperv.c) share
  * these; docs/hyperv.md says what is accepted and rejected and why.
  */
@@ -16,6 +17,10 @@
 /* Call codes (TLFS appendix "Hypercall Code Reference") */
 #define VIPI_HV_CALL_SEND_IPI 0x000bu /* HvCallSendSyntheticClusterIpi */
 #define VIPI_HV_CALL_SEND_IPI_EX 0x0015u /* ...SyntheticClusterIpiEx */
+#define VIPI_HV_CALL_FLUSH_SPACE 0x0002u /* HvCallFlushVirtualAddressSpace */
+#define VIPI_HV_CALL_FLUSH_LIST 0x0003u /* ...VirtualAddressList (rep) */
+#define VIPI_HV_CALL_FLUSH_SPACE_EX 0x0013u /* ...VirtualAddressSpaceEx */
+#define VIPI_HV_CALL_FLUSH_LIST_EX 0x0014u /* ...VirtualAddressListEx (rep) */
 
 /*
  * Hypercall input value in RCX (TLFS "Hypercall Inputs"): call code 15:0,
@@ -33,6 +38,23 @@
 #define VIPI_HV_CTL_REP_START_MASK (0xfffull << VIPI_HV_CTL_REP_START_SHIFT)
 #define VIPI_HV_CTL_RSVD_MASK \
 	((0x1full << 27) | (0xfull << 44) | (0xfull << 60))
+
+/* The rep count and rep start index fields of a control word */
+#define VIPI_HV_CTL_REP_COUNT(n)                          \
+	(((uint64_t)(n) << VIPI_HV_CTL_REP_COUNT_SHIFT) & \
+	 VIPI_HV_CTL_REP_COUNT_MASK)
+#define VIPI_HV_CTL_REP_START(n)                          \
+	(((uint64_t)(n) << VIPI_HV_CTL_REP_START_SHIFT) & \
+	 VIPI_HV_CTL_REP_START_MASK)
+
+/*
+ * Hypercall result value in RAX (TLFS "Hypercall Outputs"): status 15:0,
+ * reps completed 43:32 (rep calls: the index of the first rep not done,
+ * counted from 0, so the guest re-issues with that rep start index).
+ */
+#define VIPI_HV_RET_STATUS_MASK 0xffffull
+#define VIPI_HV_RET_REP_COMP_SHIFT 32
+#define VIPI_HV_RET_REP_COMP_MASK (0xfffull << VIPI_HV_RET_REP_COMP_SHIFT)
 
 /* The variable header size field of a control word */
 #define VIPI_HV_CTL_VARHEAD(n)                          \
@@ -95,6 +117,34 @@
 #define VIPI_HV_IPI_EX_OFF_BANKS 24u
 #define VIPI_HV_IPI_EX_SIZE(nr_banks) (24u + 8u * (uint32_t)(nr_banks))
 #define VIPI_HV_IPI_EX_MAX_SIZE VIPI_HV_IPI_EX_SIZE(VIPI_HV_MAX_BANKS)
+
+/*
+ * HV_FLUSH_FLAGS (TLFS "HvCallFlushVirtualAddressSpace"): every other bit
+ * is reserved and must be zero. NON_GLOBAL_MAPPINGS_ONLY is for the Space
+ * calls only (the List pages call it invalid there); the extended GVA
+ * range format is for the List calls only.
+ */
+#define VIPI_HV_FLUSH_ALL_PROCESSORS (1ull << 0)
+#define VIPI_HV_FLUSH_ALL_VIRTUAL_ADDRESS_SPACES (1ull << 1)
+#define VIPI_HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY (1ull << 2)
+#define VIPI_HV_FLUSH_USE_EXTENDED_RANGE_FORMAT (1ull << 3)
+
+/*
+ * Flush inputs, little-endian. Space/List: AddressSpace (0), Flags (8),
+ * ProcessorMask (16): 24 bytes. Space/List Ex: AddressSpace (0), Flags
+ * (8), then the HV_VP_SET: Format (16), ValidBanksMask (24), one bank
+ * word per valid bank (32, the variable header). The List calls' rep
+ * list of 8-byte GVA ranges follows the fixed and variable header.
+ */
+#define VIPI_HV_FLUSH_OFF_ADDRESS_SPACE 0u
+#define VIPI_HV_FLUSH_OFF_FLAGS 8u
+#define VIPI_HV_FLUSH_OFF_MASK 16u
+#define VIPI_HV_FLUSH_SIZE 24u
+#define VIPI_HV_FLUSH_EX_OFF_FORMAT 16u
+#define VIPI_HV_FLUSH_EX_OFF_VALID_BANKS 24u
+#define VIPI_HV_FLUSH_EX_OFF_BANKS 32u
+#define VIPI_HV_FLUSH_EX_SIZE(nr_banks) (32u + 8u * (uint32_t)(nr_banks))
+#define VIPI_HV_GVA_RANGE_SIZE 8u
 
 /* The first input QWORD (fast forms: RDX): vector 31:0, VTL 39:32 */
 static inline uint64_t vipi_hv_ipi_hdr(uint32_t vector, uint8_t vtl)
