@@ -65,6 +65,8 @@ const char *vipi_source_name(enum vipi_source src)
 		[VIPI_SRC_VIPI] = "vipi",
 		[VIPI_SRC_IOAPIC] = "ioapic",
 		[VIPI_SRC_MSI] = "msi",
+		[VIPI_SRC_HV_FLUSH] = "hv-flush",
+		[VIPI_SRC_HV_FLUSH_EX] = "hv-flush-ex",
 	};
 
 	if ((unsigned int)src >= VIPI_ARRAY_SIZE(names) || !names[src])

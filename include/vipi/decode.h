@@ -76,6 +76,10 @@ enum vipi_source {
 	VIPI_SRC_VIPI,
 	VIPI_SRC_IOAPIC, /* an IOAPIC redirection entry (vipi/ioapic.h) */
 	VIPI_SRC_MSI, /* a message-signalled interrupt write */
+	/* Hyper-V remote TLB flushes: ...VirtualAddressSpace/List (0x2, 0x3)
+	 * and their Ex forms (0x13, 0x14); ipi->flags has VIPI_IPI_TLB_FLUSH */
+	VIPI_SRC_HV_FLUSH,
+	VIPI_SRC_HV_FLUSH_EX,
 };
 
 const char *vipi_source_name(enum vipi_source src);
@@ -95,7 +99,12 @@ enum vipi_dm {
 const char *vipi_dm_name(unsigned int dm);
 
 /* ipi->flags */
-#define VIPI_IPI_TLB_FLUSH (1u << 0) /* vipi ABI: PV TLB-shootdown request */
+/*
+ * vipi ABI: PV TLB-shootdown request; Hyper-V flush calls: a flush with no
+ * guest vector (ipi->vector 0), which the VMM delivers itself
+ * (docs/hyperv.md "Flush delivery"), not through vipi_deliver()
+ */
+#define VIPI_IPI_TLB_FLUSH (1u << 0)
 #define VIPI_IPI_INIT_DEASSERT (1u << 1) /* xAPIC INIT level de-assert */
 
 /* One decoded IPI. The caller owns targets (sized for the VM's vCPUs). */
@@ -160,6 +169,7 @@ uint32_t vipi_xapic_get_dfr(const struct vipi_xapic *x, uint32_t vcpu);
 #define VIPI_HOST_HV_IPI (1u << 1) /* Hyper-V SEND_IPI(_EX) offered */
 #define VIPI_HOST_GIC_RSS (1u << 2) /* GICv3 range selector supported */
 #define VIPI_HOST_VIPI_ABI (1u << 3) /* vipi's ABI offered */
+#define VIPI_HOST_HV_FLUSH (1u << 6) /* Hyper-V remote TLB flush calls */
 /*
  * MSI address formats (not in VIPI_HOST_ALL_FEATURES: they change how an
  * address reads, they offer no ABI): destination bits 31:8 in address
@@ -170,7 +180,7 @@ uint32_t vipi_xapic_get_dfr(const struct vipi_xapic *x, uint32_t vcpu);
 #define VIPI_HOST_MSI_EXT_DEST (1u << 5)
 #define VIPI_HOST_ALL_FEATURES                                         \
 	(VIPI_HOST_KVM_PV_IPI | VIPI_HOST_HV_IPI | VIPI_HOST_GIC_RSS | \
-	 VIPI_HOST_VIPI_ABI)
+	 VIPI_HOST_VIPI_ABI | VIPI_HOST_HV_FLUSH)
 
 /* What a decoder needs to know about the VM. */
 struct vipi_host {
@@ -220,7 +230,13 @@ struct vipi_hv_hc {
 	uint64_t xmm[12]; /* XMM0..XMM5 as low/high qwords (XMM fast) */
 	uint8_t cpl;
 };
-/* HvCallSendSyntheticClusterIpi(Ex), every form; other codes fail */
+/*
+ * HvCallSendSyntheticClusterIpi(Ex) and, with VIPI_HOST_HV_FLUSH, the four
+ * HvCallFlushVirtualAddress{Space,List}(Ex) calls, every form; other codes
+ * fail. A flush's targets are the VPs to flush; for the List calls
+ * ipi->ret also carries the reps completed (bits 43:32), which
+ * vipi_ipi_ret() does not (docs/hyperv.md).
+ */
 int vipi_decode_hv(const struct vipi_host *h, uint32_t sender,
 		   const struct vipi_hv_hc *hc, struct vipi_ipi *ipi);
 
