@@ -95,6 +95,7 @@ enum vipi_workload {
 	VIPI_WL_SHOOTDOWN,
 	VIPI_WL_STORM,
 	VIPI_WL_BADINPUT, /* garbage in: check the architectural errors */
+	VIPI_WL_EMULATE, /* instructions the VMM completes (guest/emulate.c) */
 };
 
 enum vipi_irqchip_mode {

@@ -91,6 +91,7 @@ void nmi_handler_body(void)
 }
 
 static void storm_rounds(struct percpu *pc);
+void run_emulate(void); /* guest/emulate.c */
 
 static bool busy_target(uint32_t cpu)
 {
@@ -526,6 +527,9 @@ void workload_run(void)
 		break;
 	case VIPI_WL_BADINPUT:
 		run_badinput(pc);
+		break;
+	case VIPI_WL_EMULATE:
+		run_emulate();
 		break;
 	default:
 		GUEST_SKIP("workload %u is not implemented in this guest",

@@ -160,6 +160,14 @@ int kvm_create_vm(struct vm *vm)
 		return -EINVAL;
 	if (need_cap(vm, KVM_CAP_SYNC_REGS, "KVM_CAP_SYNC_REGS", NULL))
 		return -ENOTSUP;
+	/*
+	 * api.rst 7.29: every emulation failure exits with the instruction
+	 * bytes, which emulate.c completes. Optional: without it, KVM gives
+	 * the bytes where it can and injects #UD elsewhere.
+	 */
+	if (kvm_check_cap(vm, KVM_CAP_EXIT_ON_EMULATION_FAILURE))
+		(void)enable_cap(vm->vm_fd, KVM_CAP_EXIT_ON_EMULATION_FAILURE,
+				 1, "KVM_CAP_EXIT_ON_EMULATION_FAILURE");
 	if (user) {
 		r = need_cap(vm, KVM_CAP_X86_USER_SPACE_MSR,
 			     "KVM_CAP_X86_USER_SPACE_MSR",

@@ -282,9 +282,13 @@ static const char *exit_name(uint32_t r)
 static int handle_internal_error(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
-	char why[160];
+	char why[160], insn[160] = "";
 	int n;
 
+	/* emulate.c completes what this host's KVM cannot emulate */
+	if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
+	    emul_complete(v, insn, sizeof(insn)) > 0)
+		return 0;
 	n = snprintf(why, sizeof(why),
 		     "KVM_EXIT_INTERNAL_ERROR suberror %u (%s), data",
 		     run->internal.suberror,
@@ -297,7 +301,11 @@ static int handle_internal_error(struct vcpu *v)
 		n += snprintf(why + n, sizeof(why) - (size_t)n, " %llx",
 			      (unsigned long long)run->internal.data[i]);
 	x86_dump_regs(v, why);
-	vm_finish(v->vm, VIPI_EXIT_FAIL, "vCPU %u: %s", v->idx, why);
+	if (insn[0])
+		fprintf(stderr, "  instruction: %s\n", insn);
+	vm_finish(v->vm, VIPI_EXIT_FAIL, "vCPU %u: %s%s%s", v->idx,
+		  insn[0] ? insn : why, insn[0] ? "; " : "",
+		  insn[0] ? why : "");
 	return -EIO;
 }
 

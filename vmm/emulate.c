@@ -1,0 +1,1266 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Completing the instructions this host's KVM cannot emulate. Guest code
+ * at CPL 0 runs in KVM's instruction emulator here, which stops with
+ * KVM_EXIT_INTERNAL_ERROR / KVM_INTERNAL_ERROR_EMULATION on instructions
+ * it lacks (int3, lock cmpxchg16b, clac/stac, fwait, popcnt, rdtscp,
+ * xgetbv, ldmxcsr, verw, invpcid: /work/shared/docs/this-host-kvm.md);
+ * the vCPU's state is intact, so the VMM completes the instruction and
+ * runs the vCPU again (api.rst, KVM_CAP_EXIT_ON_EMULATION_FAILURE).
+ *
+ * Everything is decoded from the bytes KVM reports (prefixes, REX,
+ * ModRM/SIB/displacement, RIP-relative) and checked as the SDM's
+ * "Protected Mode Exceptions" and "64-Bit Mode Exceptions" lists say:
+ * what raises an exception gets that exception injected (#GP, #PF with
+ * CR2, #UD, #NM, #MF), never a guess. Guest-virtual addresses go through
+ * KVM_TRANSLATE page by page (an access that crosses a page translates
+ * both before touching either) and every host pointer through gpa_to_hva
+ * with the access's length. Registers come from KVM_CAP_SYNC_REGS and go
+ * back through kvm_dirty_regs, which costs no ioctl.
+ *
+ * Limits (docs/vmm.md): 64-bit and 32-bit protected-mode code only (no
+ * 16-bit addressing); no segment limit checks in 32-bit mode; write
+ * protection of a page is not checked (KVM_TRANSLATE does not report it)
+ * and accessed/dirty bits are not set; single-step (RFLAGS.TF) after a
+ * completed instruction raises no #DB; memory outside guest RAM (MMIO)
+ * is not handled.
+ */
+#include <cpuid.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "../tools/json.h"
+#include "emulate.h"
+#include "vmm.h"
+
+/* RFLAGS (SDM 3.4.3) */
+#define FL_CF (1ull << 0)
+#define FL_PF (1ull << 2)
+#define FL_AF (1ull << 4)
+#define FL_ZF (1ull << 6)
+#define FL_SF (1ull << 7)
+#define FL_TF (1ull << 8)
+#define FL_OF (1ull << 11)
+#define FL_RF (1ull << 16)
+#define FL_AC (1ull << 18)
+#define FL_ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
+
+/* control registers (SDM 2.5) */
+#define CR0_PE (1ull << 0)
+#define CR0_MP (1ull << 1)
+#define CR0_EM (1ull << 2)
+#define CR0_TS (1ull << 3)
+#define CR0_NE (1ull << 5)
+#define CR4_TSD (1ull << 2)
+#define CR4_PGE (1ull << 7)
+#define CR4_OSFXSR (1ull << 9)
+#define CR4_LA57 (1ull << 12)
+#define CR4_PCIDE (1ull << 17)
+#define CR4_OSXSAVE (1ull << 18)
+
+/* exception vectors (SDM 6.3.1) and #PF error code bits (SDM 4.7) */
+#define VEC_BP 3
+#define VEC_OF 4
+#define VEC_UD 6
+#define VEC_NM 7
+#define VEC_SS 12
+#define VEC_GP 13
+#define VEC_PF 14
+#define VEC_MF 16
+#define PF_W (1u << 1)
+#define PF_U (1u << 2)
+
+#define MSR_IA32_TSC 0x10
+#define MSR_TSC_AUX 0xc0000103
+
+#define PAGE_SIZE 4096ull
+
+enum seg { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_NONE };
+
+/* What the handlers return besides -errno */
+#define DONE 0 /* completed: advance RIP */
+#define FAULTED 1 /* an exception was injected: RIP stays */
+#define RETRY 2 /* an event is already in flight: run again unchanged */
+#define DECLINE 3 /* not handled: why says it */
+
+struct insn {
+	uint8_t b[15];
+	unsigned int nbytes; /* valid bytes in b */
+	unsigned int len; /* bytes decoded */
+	bool mode64;
+	unsigned int opsize, adsize; /* bytes */
+	bool p66, lock;
+	uint8_t rep; /* the last of F2/F3, or 0 */
+	enum seg seg; /* override, or SEG_NONE */
+	uint8_t rex;
+	unsigned int map; /* 0: one byte, 1: 0F, 2: 0F 38, 3: 0F 3A */
+	uint8_t op;
+	uint8_t modrm, mod, reg, rm; /* reg and rm with REX.R / REX.B */
+	bool mem, riprel;
+	enum seg ea_seg;
+	uint64_t ea; /* offset, without RIP for riprel */
+};
+
+struct emul {
+	struct vcpu *v;
+	struct kvm_regs *r;
+	struct kvm_sregs *s;
+	struct insn in;
+	unsigned int cpl;
+	const char *name; /* of the decoded instruction, for messages */
+	char *why;
+	size_t whysize;
+};
+
+static const char *const kind_names[EMUL_NR] = {
+	[EMUL_INT3] = "int3",
+	[EMUL_INT_N] = "int_n",
+	[EMUL_INTO] = "into",
+	[EMUL_CMPXCHG8B] = "cmpxchg8b",
+	[EMUL_CMPXCHG16B] = "cmpxchg16b",
+	[EMUL_CLAC] = "clac",
+	[EMUL_STAC] = "stac",
+	[EMUL_FWAIT] = "fwait",
+	[EMUL_POPCNT] = "popcnt",
+	[EMUL_LZCNT] = "lzcnt",
+	[EMUL_TZCNT] = "tzcnt",
+	[EMUL_RDTSCP] = "rdtscp",
+	[EMUL_RDPID] = "rdpid",
+	[EMUL_XGETBV] = "xgetbv",
+	[EMUL_LDMXCSR] = "ldmxcsr",
+	[EMUL_STMXCSR] = "stmxcsr",
+	[EMUL_VERR] = "verr",
+	[EMUL_VERW] = "verw",
+	[EMUL_INVPCID] = "invpcid",
+	[EMUL_FAULTS] = "faults",
+};
+
+const char *emul_kind_name(enum emul_kind kind)
+{
+	return (unsigned int)kind < EMUL_NR ? kind_names[kind] : "?";
+}
+
+static int decline(struct emul *e, const char *what)
+{
+	const struct insn *in = &e->in;
+	unsigned int shown = in->len ? in->len : in->nbytes;
+	size_t n = 0;
+
+	for (unsigned int i = 0; i < shown && n + 4 < e->whysize; i++)
+		n += (size_t)snprintf(e->why + n, e->whysize - n, "%s%02x",
+				      i ? " " : "", in->b[i]);
+	snprintf(e->why + n, e->whysize - n, " = %s: %s",
+		 e->name ? e->name : "?", what);
+	return DECLINE;
+}
+
+/* ---- registers ---- */
+
+static __u64 *gpr(struct emul *e, unsigned int n)
+{
+	struct kvm_regs *r = e->r;
+	__u64 *const t[16] = {
+		&r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp,
+		&r->rsi, &r->rdi, &r->r8,  &r->r9,  &r->r10, &r->r11,
+		&r->r12, &r->r13, &r->r14, &r->r15,
+	};
+
+	return t[n & 15];
+}
+
+static uint64_t size_mask(unsigned int bytes)
+{
+	return bytes >= 8 ? ~0ull : (1ull << (8 * bytes)) - 1;
+}
+
+/* SDM 3.4.1.1: 32-bit results zero-extend, 16-bit ones merge */
+static void gpr_write(struct emul *e, unsigned int n, unsigned int bytes,
+		      uint64_t val)
+{
+	__u64 *p = gpr(e, n);
+
+	if (bytes == 2)
+		*p = (*p & ~0xffffull) | (val & 0xffff);
+	else
+		*p = val & size_mask(bytes);
+}
+
+static struct kvm_segment *segment(struct emul *e, enum seg s)
+{
+	switch (s) {
+	case SEG_ES:
+		return &e->s->es;
+	case SEG_CS:
+		return &e->s->cs;
+	case SEG_SS:
+		return &e->s->ss;
+	case SEG_FS:
+		return &e->s->fs;
+	case SEG_GS:
+		return &e->s->gs;
+	default:
+		return &e->s->ds;
+	}
+}
+
+/*
+ * Does the CPU have leaf.sub reg bit? The host's CPUID, not the vCPU's
+ * table: the guest runs on this CPU, which executes the instruction at
+ * CPL 3 whatever the table says (and this host's CPL 0 CPUID shows the
+ * host's leaf 1 and 7 bits anyway: this-host-kvm.md).
+ */
+static bool cpu_has(uint32_t leaf, uint32_t sub, int reg, unsigned int bit)
+{
+	uint32_t r[4] = { 0, 0, 0, 0 };
+
+	if (__get_cpuid_max(leaf & 0x80000000u, NULL) < leaf)
+		return false;
+	__cpuid_count(leaf, sub, r[0], r[1], r[2], r[3]);
+	return (r[reg] >> bit) & 1;
+}
+
+#define EBX 1
+#define ECX 2
+
+/* ---- events ---- */
+
+/*
+ * Inject an exception (api.rst KVM_SET_VCPU_EVENTS, exception.injected;
+ * without KVM_CAP_EXCEPTION_PAYLOAD, CR2 of a #PF is set by the VMM). If
+ * an event is already in flight, leave it and retry the instruction after.
+ * The engine must not inject over it in this entry: the exit's
+ * ready_for_interrupt_injection no longer holds.
+ */
+static int inject_exception(struct emul *e, uint8_t vec, bool has_err,
+			    uint32_t err)
+{
+	struct kvm_vcpu_events ev;
+
+	if (ioctl(e->v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return -errno;
+	if (ev.exception.injected || ev.interrupt.injected || ev.nmi.injected)
+		return RETRY;
+	ev.exception.injected = 1;
+	ev.exception.nr = vec;
+	ev.exception.has_error_code = has_err;
+	ev.exception.error_code = err;
+	ev.flags = 0;
+	if (ioctl(e->v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+		return -errno;
+	e->v->run->ready_for_interrupt_injection = 0;
+	return FAULTED;
+}
+
+static int fault(struct emul *e, uint8_t vec, uint32_t err)
+{
+	bool has_err = vec == VEC_GP || vec == VEC_SS || vec == VEC_PF;
+	int r = inject_exception(e, vec, has_err, err);
+
+	if (r == FAULTED)
+		atomic_fetch_add_explicit(&e->v->vm->emul[EMUL_FAULTS], 1,
+					  memory_order_relaxed);
+	return r;
+}
+
+static int page_fault(struct emul *e, uint64_t la, uint32_t err)
+{
+	struct kvm_sregs s = *e->s;
+
+	s.cr2 = la;
+	if (ioctl(e->v->fd, KVM_SET_SREGS, &s) < 0)
+		return -errno;
+	e->s->cr2 = la;
+	return fault(e, VEC_PF, err | (e->cpl == 3 ? PF_U : 0));
+}
+
+/* ---- memory ---- */
+
+static bool canonical(struct emul *e, uint64_t la)
+{
+	unsigned int bits = (e->s->cr4 & CR4_LA57) ? 57 : 48;
+	int64_t x = (int64_t)(la << (64 - bits)) >> (64 - bits);
+
+	return !e->in.mode64 || (uint64_t)x == la;
+}
+
+/* The linear address of the memory operand, offset off bytes into it */
+static uint64_t linear(struct emul *e, uint64_t off)
+{
+	const struct insn *in = &e->in;
+	uint64_t ea = in->ea + off;
+
+	if (in->riprel)
+		ea += e->r->rip + in->len;
+	if (in->adsize == 4)
+		ea = (uint32_t)ea;
+	if (in->mode64) {
+		if (in->ea_seg == SEG_FS || in->ea_seg == SEG_GS)
+			ea += segment(e, in->ea_seg)->base;
+		return ea;
+	}
+	return (uint32_t)(ea + segment(e, in->ea_seg)->base);
+}
+
+/* #GP(0), or #SS(0) for a stack-segment access (SDM 6.15) */
+static int bad_address(struct emul *e, enum seg s)
+{
+	return fault(e, s == SEG_SS ? VEC_SS : VEC_GP, 0);
+}
+
+/*
+ * Translate [la, la + len) (len <= 16) for an access: *hva is the host
+ * address when the range is contiguous in guest RAM. Every page is
+ * translated before anything is touched; a page that does not translate
+ * raises #PF with CR2 at its first byte in the access.
+ */
+static int map_range(struct emul *e, uint64_t la, unsigned int len, bool write,
+		     enum seg s, uint8_t **hva)
+{
+	uint8_t *h[2] = { NULL, NULL };
+	uint64_t gpa[2];
+	unsigned int first = (unsigned int)(PAGE_SIZE - (la & (PAGE_SIZE - 1)));
+	unsigned int n = first >= len ? 1 : 2;
+
+	if (!canonical(e, la) || !canonical(e, la + len - 1))
+		return bad_address(e, s);
+	for (unsigned int i = 0; i < n; i++) {
+		struct kvm_translation tr = { .linear_address = i ? la + first :
+								    la };
+
+		if (!e->in.mode64)
+			tr.linear_address = (uint32_t)tr.linear_address;
+		if (ioctl(e->v->fd, KVM_TRANSLATE, &tr) < 0)
+			return -errno;
+		if (!tr.valid)
+			return page_fault(e, tr.linear_address,
+					  write ? PF_W : 0);
+		gpa[i] = tr.physical_address;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int l = i ? len - first : (n == 1 ? len : first);
+
+		h[i] = gpa_to_hva(e->v->vm, gpa[i], l);
+		if (!h[i]) {
+			char m[96];
+
+			snprintf(
+				m, sizeof(m),
+				"GPA 0x%llx is outside guest RAM (MMIO): not handled",
+				(unsigned long long)gpa[i]);
+			return decline(e, m);
+		}
+	}
+	if (n == 2 && h[1] != h[0] + first)
+		return decline(
+			e,
+			"access over two pages not contiguous in RAM: not handled");
+	*hva = h[0];
+	return DONE;
+}
+
+static int mem_read(struct emul *e, uint64_t la, void *buf, unsigned int len,
+		    enum seg s)
+{
+	uint8_t *h;
+	int r = map_range(e, la, len, false, s, &h);
+
+	if (r == DONE)
+		memcpy(buf, h, len);
+	return r;
+}
+
+static int mem_write(struct emul *e, uint64_t la, const void *buf,
+		     unsigned int len, enum seg s)
+{
+	uint8_t *h;
+	int r = map_range(e, la, len, true, s, &h);
+
+	if (r == DONE)
+		memcpy(h, buf, len);
+	return r;
+}
+
+/* the r/m operand, register or memory, of bytes <= 8 */
+static int rm_read(struct emul *e, unsigned int bytes, uint64_t *val)
+{
+	uint64_t x = 0;
+	int r;
+
+	if (!e->in.mem) {
+		*val = *gpr(e, e->in.rm) & size_mask(bytes);
+		return DONE;
+	}
+	r = mem_read(e, linear(e, 0), &x, bytes, e->in.ea_seg);
+	*val = x;
+	return r;
+}
+
+/* ---- decoding (SDM vol. 2, chapter 2) ---- */
+
+static int fetch(struct emul *e, uint8_t *c)
+{
+	struct insn *in = &e->in;
+
+	if (in->len >= in->nbytes)
+		return decline(e, in->len >= 15 ?
+					  "longer than 15 bytes" :
+					  "instruction bytes truncated");
+	*c = in->b[in->len++];
+	return DONE;
+}
+
+static int fetch_disp(struct emul *e, unsigned int bytes, int64_t *d)
+{
+	uint8_t c[4] = { 0 };
+	int r;
+
+	for (unsigned int i = 0; i < bytes; i++) {
+		r = fetch(e, &c[i]);
+		if (r)
+			return r;
+	}
+	if (bytes == 1)
+		*d = (int8_t)c[0];
+	else
+		*d = (int32_t)((uint32_t)c[0] | (uint32_t)c[1] << 8 |
+			       (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24);
+	return DONE;
+}
+
+static int decode_modrm(struct emul *e)
+{
+	struct insn *in = &e->in;
+	uint8_t m = 0, sib = 0;
+	int base = -1, index = -1;
+	unsigned int scale = 0;
+	int64_t disp = 0;
+	uint64_t ea;
+	int r;
+
+	r = fetch(e, &m);
+	if (r)
+		return r;
+	in->modrm = m;
+	in->mod = m >> 6;
+	in->reg = (uint8_t)(((m >> 3) & 7) | (in->rex & 4 ? 8 : 0));
+	in->rm = (uint8_t)((m & 7) | (in->rex & 1 ? 8 : 0));
+	if (in->mod == 3)
+		return DONE;
+	in->mem = true;
+	if (in->adsize == 2)
+		return decline(e, "16-bit addressing: not handled");
+	if ((m & 7) == 4) {
+		r = fetch(e, &sib);
+		if (r)
+			return r;
+		scale = sib >> 6;
+		index = ((sib >> 3) & 7) | (in->rex & 2 ? 8 : 0);
+		if (index == 4)
+			index = -1; /* no index (SDM table 2-3) */
+		base = (sib & 7) | (in->rex & 1 ? 8 : 0);
+		if ((sib & 7) == 5 && in->mod == 0) {
+			base = -1;
+			r = fetch_disp(e, 4, &disp);
+		}
+	} else if ((m & 7) == 5 && in->mod == 0) {
+		in->riprel = in->mode64; /* SDM 2.2.1.6 */
+		r = fetch_disp(e, 4, &disp);
+	} else {
+		base = in->rm;
+	}
+	if (r)
+		return r;
+	if (in->mod == 1)
+		r = fetch_disp(e, 1, &disp);
+	else if (in->mod == 2)
+		r = fetch_disp(e, 4, &disp);
+	if (r)
+		return r;
+	ea = (uint64_t)disp;
+	if (base >= 0)
+		ea += *gpr(e, (unsigned int)base);
+	if (index >= 0)
+		ea += *gpr(e, (unsigned int)index) << scale;
+	in->ea = ea;
+	/* SDM 3.7.4: SS is the default with rBP or rSP as the base */
+	in->ea_seg = in->seg != SEG_NONE      ? in->seg :
+		     (base == 4 || base == 5) ? SEG_SS :
+						SEG_DS;
+	return DONE;
+}
+
+static int decode(struct emul *e)
+{
+	struct insn *in = &e->in;
+	uint8_t c = 0;
+	int r;
+
+	in->mode64 = (e->s->efer & EFER_LMA) && e->s->cs.l;
+	in->seg = SEG_NONE;
+	if (!(e->s->cr0 & CR0_PE) || (!in->mode64 && !e->s->cs.db))
+		return decline(e, "16-bit code: not handled");
+	for (;;) {
+		r = fetch(e, &c);
+		if (r)
+			return r;
+		switch (c) {
+		case 0x66:
+			in->p66 = true;
+			break;
+		case 0x67:
+			in->adsize = 1; /* resolved below */
+			break;
+		case 0xf0:
+			in->lock = true;
+			break;
+		case 0xf2:
+		case 0xf3:
+			in->rep = c;
+			break;
+		case 0x26:
+		case 0x2e:
+		case 0x36:
+		case 0x3e:
+			/* SDM 3.3.7.1: ignored in 64-bit mode */
+			if (!in->mode64)
+				in->seg = c == 0x26 ? SEG_ES :
+					  c == 0x2e ? SEG_CS :
+					  c == 0x36 ? SEG_SS :
+						      SEG_DS;
+			break;
+		case 0x64:
+			in->seg = SEG_FS;
+			break;
+		case 0x65:
+			in->seg = SEG_GS;
+			break;
+		default:
+			if (in->mode64 && (c & 0xf0) == 0x40) {
+				in->rex = c;
+				continue; /* must be last: checked below */
+			}
+			goto opcode;
+		}
+		in->rex = 0; /* a REX before a legacy prefix is ignored */
+	}
+opcode:
+	in->opsize = in->rex & 8 ? 8 : in->p66 ? 2 : 4;
+	if (in->mode64)
+		in->adsize = in->adsize ? 4 : 8;
+	else
+		in->adsize = in->adsize ? 2 : 4;
+	in->op = c;
+	if (in->op == 0xc4 || in->op == 0xc5 || in->op == 0x62) {
+		if (in->mode64) {
+			e->name = "VEX/EVEX-encoded";
+			return decline(e, "not handled");
+		}
+	}
+	if (in->op == 0x0f) {
+		r = fetch(e, &in->op);
+		if (r)
+			return r;
+		in->map = 1;
+		if (in->op == 0x38 || in->op == 0x3a) {
+			in->map = in->op == 0x38 ? 2 : 3;
+			r = fetch(e, &in->op);
+			if (r)
+				return r;
+		}
+	}
+	return DONE;
+}
+
+/* ---- the instructions ---- */
+
+static int do_int3(struct emul *e)
+{
+	int r = inject_exception(e, VEC_BP, false, 0);
+
+	/* a trap (SDM 6.5): the handler sees RIP after the int3 */
+	return r == FAULTED ? DONE : r;
+}
+
+static int do_int_n(struct emul *e, uint8_t vec)
+{
+	struct kvm_vcpu_events ev;
+
+	if (ioctl(e->v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return -errno;
+	if (ev.exception.injected || ev.interrupt.injected || ev.nmi.injected)
+		return RETRY;
+	/* api.rst: a software interrupt, pushed RIP after the instruction */
+	ev.interrupt.injected = 1;
+	ev.interrupt.nr = vec;
+	ev.interrupt.soft = 1;
+	ev.flags = 0;
+	if (ioctl(e->v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+		return -errno;
+	e->v->run->ready_for_interrupt_injection = 0;
+	return DONE;
+}
+
+/* CMPXCHG8B/16B (SDM vol. 2A): one locked access on the host */
+static int do_cmpxchg(struct emul *e, bool wide)
+{
+	struct insn *in = &e->in;
+	unsigned int len = wide ? 16 : 8;
+	uint64_t la;
+	uint8_t *h;
+	bool eq;
+	int r;
+
+	la = linear(e, 0);
+	if (wide && (la & 15))
+		return bad_address(e, in->ea_seg);
+	/* a write access whatever the outcome (SDM: the destination gets a
+	 * write cycle); an 8-byte operand may not be aligned */
+	r = map_range(e, la, len, true, in->ea_seg, &h);
+	if (r != DONE)
+		return r;
+	if (wide) {
+		uint64_t lo = e->r->rax, hi = e->r->rdx;
+
+		__asm__ volatile("lock cmpxchg16b %[m]"
+				 : "=@ccz"(eq), [m] "+m"(*(struct {
+					   uint64_t q[2];
+				   } *)h),
+				   "+a"(lo), "+d"(hi)
+				 : "b"(e->r->rbx), "c"(e->r->rcx)
+				 : "memory");
+		if (!eq) {
+			e->r->rax = lo;
+			e->r->rdx = hi;
+		}
+	} else {
+		uint32_t lo = (uint32_t)e->r->rax, hi = (uint32_t)e->r->rdx;
+
+		__asm__ volatile("lock cmpxchg8b %[m]"
+				 : "=@ccz"(eq), [m] "+m"(*(uint64_t *)h),
+				   "+a"(lo), "+d"(hi)
+				 : "b"((uint32_t)e->r->rbx),
+				   "c"((uint32_t)e->r->rcx)
+				 : "memory");
+		if (!eq) {
+			e->r->rax = lo; /* 32-bit writes zero-extend */
+			e->r->rdx = hi;
+		}
+	}
+	e->r->rflags = (e->r->rflags & ~FL_ZF) | (eq ? FL_ZF : 0);
+	return DONE;
+}
+
+/* POPCNT / LZCNT / TZCNT r, r/m (F3 0F B8 / BD / BC) */
+static int do_bitcount(struct emul *e, enum emul_kind k)
+{
+	unsigned int bytes = e->in.opsize, bits = 8 * bytes, n = 0;
+	uint64_t src, fl = e->r->rflags;
+	int r;
+
+	if (e->in.lock)
+		return fault(e, VEC_UD, 0);
+	r = rm_read(e, bytes, &src);
+	if (r != DONE)
+		return r;
+	if (k == EMUL_POPCNT) {
+		n = (unsigned int)__builtin_popcountll(src);
+		fl = (fl & ~FL_ARITH) | (src ? 0 : FL_ZF);
+	} else {
+		if (!src)
+			n = bits;
+		else if (k == EMUL_LZCNT)
+			n = (unsigned int)__builtin_clzll(src) - (64 - bits);
+		else
+			n = (unsigned int)__builtin_ctzll(src);
+		fl &= ~(FL_CF | FL_ZF);
+		fl |= (src ? 0 : FL_CF) | (n ? 0 : FL_ZF);
+	}
+	gpr_write(e, e->in.reg, bytes, n);
+	e->r->rflags = fl;
+	return DONE;
+}
+
+/*
+ * The guest's TSC and TSC_AUX (KVM_GET_MSRS: IA32_TSC is the guest's own,
+ * offset included). KVM keeps TSC_AUX only where the vCPU's CPUID has
+ * RDTSCP or RDPID and the host can back it: NO_AUX when it does not.
+ */
+#define NO_AUX 4
+static int get_msrs(struct emul *e, uint64_t *tsc, uint64_t *aux)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e[2];
+	} m;
+	int r;
+
+	memset(&m, 0, sizeof(m));
+	m.h.nmsrs = 2;
+	m.e[0].index = MSR_TSC_AUX;
+	m.e[1].index = MSR_IA32_TSC;
+	r = ioctl(e->v->fd, KVM_GET_MSRS, &m);
+	if (r < 0)
+		return -errno;
+	if (r == 0)
+		return NO_AUX;
+	if (r != 2)
+		return -EIO;
+	*aux = m.e[0].data;
+	if (tsc)
+		*tsc = m.e[1].data;
+	return DONE;
+}
+
+/* RDTSCP / RDPID need TSC_AUX: without it, they are not in this CPU */
+static int do_rdtscp(struct emul *e)
+{
+	uint64_t tsc, aux;
+	int r;
+
+	if ((e->s->cr4 & CR4_TSD) && e->cpl)
+		return fault(e, VEC_GP, 0);
+	r = get_msrs(e, &tsc, &aux);
+	if (r == NO_AUX)
+		return fault(e, VEC_UD, 0);
+	if (r)
+		return r;
+	e->r->rax = (uint32_t)tsc;
+	e->r->rdx = tsc >> 32;
+	e->r->rcx = (uint32_t)aux;
+	return DONE;
+}
+
+static int do_rdpid(struct emul *e)
+{
+	uint64_t aux;
+	int r = get_msrs(e, NULL, &aux);
+
+	if (r == NO_AUX)
+		return fault(e, VEC_UD, 0);
+	if (r)
+		return r;
+	gpr_write(e, e->in.rm, e->in.mode64 ? 8 : 4, (uint32_t)aux);
+	return DONE;
+}
+
+static int do_xgetbv(struct emul *e)
+{
+	struct kvm_xcrs x;
+	uint32_t ecx = (uint32_t)e->r->rcx;
+	uint64_t val = 0;
+	bool found = false;
+
+	if (!(e->s->cr4 & CR4_OSXSAVE))
+		return fault(e, VEC_UD, 0);
+	/* XCR0; XCR1 (XINUSE) where CPUID.(0DH,1):EAX[2] says it exists */
+	if (ecx > 1 || (ecx == 1 && !cpu_has(0xd, 1, 0, 2)))
+		return fault(e, VEC_GP, 0);
+	if (ioctl(e->v->fd, KVM_GET_XCRS, &x) < 0)
+		return -errno;
+	for (uint32_t i = 0; i < x.nr_xcrs && i < KVM_MAX_XCRS; i++) {
+		if (x.xcrs[i].xcr == 0) {
+			val = x.xcrs[i].value;
+			found = true;
+		}
+	}
+	if (!found)
+		return decline(e, "KVM_GET_XCRS has no XCR0");
+	/* XINUSE: a 1 means "may be in use", so XCR0 is a valid answer */
+	e->r->rax = (uint32_t)val;
+	e->r->rdx = val >> 32;
+	return DONE;
+}
+
+/* MXCSR_MASK (SDM 10.5.1.2) from the host's FXSAVE image */
+static uint32_t mxcsr_mask(void)
+{
+	static uint32_t mask;
+	uint8_t area[512] __attribute__((aligned(16)));
+
+	if (!mask) {
+		uint32_t m;
+
+		memset(area, 0, sizeof(area));
+		__asm__ volatile("fxsave %0" : "=m"(area));
+		memcpy(&m, area + 28, 4);
+		mask = m ? m : 0xffbf;
+	}
+	return mask;
+}
+
+/*
+ * The guest's FPU state as KVM_GET_XSAVE's image: MXCSR at byte 24 and
+ * FSW at byte 2 of the legacy region, XSTATE_BV at byte 512 (SDM 13.4).
+ * (KVM_GET_FPU reads MXCSR as 0 on this host while the XSAVE image has
+ * the guest's 0x1f80.)
+ */
+#define XS_FSW 2
+#define XS_MXCSR 24
+#define XS_BV 512
+
+static int do_mxcsr(struct emul *e, bool load)
+{
+	struct kvm_xsave xs;
+	uint8_t *img = (uint8_t *)xs.region;
+	uint32_t val;
+	uint64_t bv;
+	int r;
+
+	if (e->in.lock || e->in.rep || e->in.p66 || !e->in.mem)
+		return fault(e, VEC_UD, 0);
+	if ((e->s->cr0 & CR0_EM) || !(e->s->cr4 & CR4_OSFXSR))
+		return fault(e, VEC_UD, 0);
+	if (e->s->cr0 & CR0_TS)
+		return fault(e, VEC_NM, 0);
+	if (ioctl(e->v->fd, KVM_GET_XSAVE, &xs) < 0)
+		return -errno;
+	if (!load) {
+		memcpy(&val, img + XS_MXCSR, 4);
+		return mem_write(e, linear(e, 0), &val, 4, e->in.ea_seg);
+	}
+	r = mem_read(e, linear(e, 0), &val, 4, e->in.ea_seg);
+	if (r != DONE)
+		return r;
+	if (val & ~mxcsr_mask())
+		return fault(e, VEC_GP, 0);
+	memcpy(img + XS_MXCSR, &val, 4);
+	/* XRSTOR takes MXCSR with the SSE component requested (SDM 13.8) */
+	memcpy(&bv, img + XS_BV, 8);
+	bv |= 2;
+	memcpy(img + XS_BV, &bv, 8);
+	if (ioctl(e->v->fd, KVM_SET_XSAVE, &xs) < 0)
+		return -errno;
+	return DONE;
+}
+
+/* WAIT/FWAIT: #NM with CR0.MP and TS; #MF with an unmasked x87
+ * exception pending (FSW.ES) and CR0.NE; else nothing */
+static int do_fwait(struct emul *e)
+{
+	struct kvm_xsave xs;
+	uint16_t fsw;
+
+	if ((e->s->cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS))
+		return fault(e, VEC_NM, 0);
+	if (ioctl(e->v->fd, KVM_GET_XSAVE, &xs) < 0)
+		return -errno;
+	memcpy(&fsw, (uint8_t *)xs.region + XS_FSW, 2);
+	if ((fsw & 0x80) && (e->s->cr0 & CR0_NE))
+		return fault(e, VEC_MF, 0);
+	return DONE;
+}
+
+static int do_clac_stac(struct emul *e, bool set)
+{
+	/* SDM CLAC/STAC: #UD with LOCK, at CPL > 0, or without SMAP */
+	if (e->in.lock || e->cpl || !cpu_has(7, 0, EBX, 20))
+		return fault(e, VEC_UD, 0);
+	e->r->rflags = set ? e->r->rflags | FL_AC : e->r->rflags & ~FL_AC;
+	return DONE;
+}
+
+/* VERR/VERW (0F 00 /4 /5): ZF = the segment is readable/writable from
+ * here, by the checks of a data-segment load without faulting */
+static int do_verrw(struct emul *e, bool write)
+{
+	uint64_t sel, desc, base, limit;
+	unsigned int type, dpl, rpl;
+	bool ok = false;
+	int r;
+
+	r = rm_read(e, 2, &sel);
+	if (r != DONE)
+		return r;
+	rpl = sel & 3;
+	if (sel & 4) {
+		base = e->s->ldt.base;
+		limit = e->s->ldt.unusable ? 0 : e->s->ldt.limit;
+	} else {
+		base = e->s->gdt.base;
+		limit = e->s->gdt.limit;
+	}
+	if ((sel & ~3ull) && (sel | 7) <= limit) {
+		struct kvm_translation tr = { .linear_address =
+						      base + (sel & ~7ull) };
+		uint8_t *h;
+
+		/* a supervisor read of the table: not the operand's seg */
+		if (ioctl(e->v->fd, KVM_TRANSLATE, &tr) < 0)
+			return -errno;
+		if (!tr.valid)
+			return page_fault(e, tr.linear_address, 0);
+		h = gpa_to_hva(e->v->vm, tr.physical_address, 8);
+		if (!h || ((tr.linear_address & 4095) > 4088))
+			return decline(
+				e,
+				"descriptor outside RAM or across a page: not handled");
+		memcpy(&desc, h, 8);
+		type = (desc >> 40) & 15;
+		dpl = (desc >> 45) & 3;
+		if ((desc >> 44) & 1) { /* S: code or data */
+			bool code = type & 8, conforming = code && (type & 4);
+
+			if (write)
+				ok = !code && (type & 2);
+			else
+				ok = !code || (type & 2);
+			if (ok && !conforming)
+				ok = dpl >= e->cpl && dpl >= rpl;
+		}
+	}
+	e->r->rflags = (e->r->rflags & ~FL_ZF) | (ok ? FL_ZF : 0);
+	return DONE;
+}
+
+/*
+ * INVPCID (66 0F 38 82): checked as the SDM says, then done as a flush
+ * of every translation of this vCPU, which covers each type: KVM_SET_SREGS
+ * with CR4.PGE toggled and back makes KVM rebuild the vCPU's MMU context
+ * twice, and a PGE change flushes global entries too (SDM 4.10.4.1).
+ */
+static int do_invpcid(struct emul *e)
+{
+	uint64_t type, d[2];
+	struct kvm_sregs s;
+	int r;
+
+	if (e->in.lock || !e->in.mem)
+		return fault(e, VEC_UD, 0);
+	if (!cpu_has(7, 0, EBX, 10))
+		return fault(e, VEC_UD, 0);
+	if (e->cpl)
+		return fault(e, VEC_GP, 0);
+	type = *gpr(e, e->in.reg);
+	if (!e->in.mode64)
+		type = (uint32_t)type;
+	if (type > 3)
+		return fault(e, VEC_GP, 0);
+	r = mem_read(e, linear(e, 0), d, 16, e->in.ea_seg);
+	if (r != DONE)
+		return r;
+	if (d[0] >> 12)
+		return fault(e, VEC_GP, 0);
+	if (type == 0 && !canonical(e, d[1]))
+		return fault(e, VEC_GP, 0);
+	if (type <= 1 && !(e->s->cr4 & CR4_PCIDE) && (d[0] & 0xfff))
+		return fault(e, VEC_GP, 0);
+	s = *e->s;
+	s.cr4 ^= CR4_PGE;
+	if (ioctl(e->v->fd, KVM_SET_SREGS, &s) < 0)
+		return -errno;
+	if (ioctl(e->v->fd, KVM_SET_SREGS, e->s) < 0)
+		return -errno;
+	return DONE;
+}
+
+static void count(struct emul *e, enum emul_kind k)
+{
+	struct vm *vm = e->v->vm;
+	uint64_t n = atomic_fetch_add_explicit(&vm->emul[k], 1,
+					       memory_order_relaxed);
+
+	if (!n && vm->opt.verbose)
+		fprintf(stderr,
+			"vipi run: vCPU %u: first %s completed by the VMM at rip 0x%llx\n",
+			e->v->idx, kind_names[k],
+			(unsigned long long)e->r->rip);
+}
+
+/* Decode the opcode; run its handler; k gets the kind */
+static int dispatch(struct emul *e, enum emul_kind *k)
+{
+	struct insn *in = &e->in;
+	int r;
+
+	/* SDM 2.1.1: LOCK on anything but a locked memory RMW is #UD */
+#define KIND(kind, nm)                                      \
+	do {                                                \
+		*k = (kind);                                \
+		e->name = (nm);                             \
+		if (in->lock && (kind) != EMUL_CMPXCHG8B && \
+		    (kind) != EMUL_CMPXCHG16B)              \
+			return fault(e, VEC_UD, 0);         \
+	} while (0)
+#define MODRM()                      \
+	do {                         \
+		r = decode_modrm(e); \
+		if (r)               \
+			return r;    \
+	} while (0)
+
+	if (in->map == 0) {
+		switch (in->op) {
+		case 0xcc:
+			KIND(EMUL_INT3, "int3");
+			return do_int3(e);
+		case 0xcd: {
+			uint8_t vec = 0;
+
+			KIND(EMUL_INT_N, "int imm8");
+			r = fetch(e, &vec);
+			if (r)
+				return r;
+			return do_int_n(e, vec);
+		}
+		case 0xce:
+			KIND(EMUL_INTO, "into");
+			if (in->mode64)
+				return fault(e, VEC_UD, 0);
+			if (!(e->r->rflags & FL_OF))
+				return DONE;
+			r = inject_exception(e, VEC_OF, false, 0);
+			return r == FAULTED ? DONE : r; /* a trap */
+		case 0x9b:
+			KIND(EMUL_FWAIT, "fwait");
+			return do_fwait(e);
+		}
+		e->name = "one-byte opcode";
+		return decline(e, "not handled");
+	}
+	if (in->map == 2 && in->op == 0x82 && in->p66) {
+		KIND(EMUL_INVPCID, "invpcid");
+		MODRM();
+		return do_invpcid(e);
+	}
+	if (in->map != 1) {
+		e->name = in->map == 2 ? "0f 38 opcode" : "0f 3a opcode";
+		return decline(e, "not handled");
+	}
+	switch (in->op) {
+	case 0x00:
+		MODRM();
+		if ((in->reg & 7) == 4 || (in->reg & 7) == 5) {
+			bool w = (in->reg & 7) == 5;
+
+			KIND(w ? EMUL_VERW : EMUL_VERR, w ? "verw" : "verr");
+			if (in->lock)
+				return fault(e, VEC_UD, 0);
+			return do_verrw(e, w);
+		}
+		e->name = "0f 00 group 6";
+		return decline(e, "not handled");
+	case 0x01:
+		MODRM();
+		if (in->mod != 3)
+			break;
+		switch (in->modrm) {
+		case 0xc1:
+			e->name = "vmcall";
+			return decline(
+				e,
+				"not handled (vipi's probe protocol answers it)");
+		case 0xd9:
+			e->name = "vmmcall";
+			return decline(
+				e,
+				"not handled (vipi's probe protocol answers it)");
+		case 0xca:
+			KIND(EMUL_CLAC, "clac");
+			return do_clac_stac(e, false);
+		case 0xcb:
+			KIND(EMUL_STAC, "stac");
+			return do_clac_stac(e, true);
+		case 0xd0:
+			KIND(EMUL_XGETBV, "xgetbv");
+			if (in->lock || in->rep || in->p66)
+				return fault(e, VEC_UD, 0);
+			return do_xgetbv(e);
+		case 0xf9:
+			KIND(EMUL_RDTSCP, "rdtscp");
+			if (in->lock)
+				return fault(e, VEC_UD, 0);
+			if (!cpu_has(0x80000001, 0, 3, 27))
+				return fault(e, VEC_UD, 0);
+			return do_rdtscp(e);
+		}
+		break;
+	case 0xae:
+		MODRM();
+		if (in->mod == 3)
+			break;
+		switch (in->reg & 7) {
+		case 2:
+			KIND(EMUL_LDMXCSR, "ldmxcsr");
+			return do_mxcsr(e, true);
+		case 3:
+			KIND(EMUL_STMXCSR, "stmxcsr");
+			return do_mxcsr(e, false);
+		case 4:
+			e->name = "xsave";
+			return decline(
+				e, "not handled (boot the guest with noxsave)");
+		case 5:
+			e->name = "xrstor";
+			return decline(
+				e, "not handled (boot the guest with noxsave)");
+		case 6:
+			e->name = in->p66 ? "clwb" : "xsaveopt";
+			return decline(
+				e, "not handled (boot the guest with noxsave)");
+		}
+		break;
+	case 0xb8:
+	case 0xbc:
+	case 0xbd:
+		if (in->rep != 0xf3)
+			break;
+		MODRM();
+		if (in->op == 0xb8) {
+			KIND(EMUL_POPCNT, "popcnt");
+			if (!cpu_has(1, 0, ECX, 23))
+				return fault(e, VEC_UD, 0);
+		} else if (in->op == 0xbd) {
+			/* without LZCNT (ABM) or BMI1 these are BSR and BSF,
+			 * which KVM emulates */
+			KIND(EMUL_LZCNT, "lzcnt");
+			if (!cpu_has(0x80000001, 0, ECX, 5))
+				return decline(e, "bsr here: not handled");
+		} else {
+			KIND(EMUL_TZCNT, "tzcnt");
+			if (!cpu_has(7, 0, EBX, 3))
+				return decline(e, "bsf here: not handled");
+		}
+		return do_bitcount(e, *k);
+	case 0xc7:
+		MODRM();
+		if ((in->reg & 7) == 1 && in->mod != 3) {
+			bool wide = in->opsize == 8;
+
+			KIND(wide ? EMUL_CMPXCHG16B : EMUL_CMPXCHG8B,
+			     wide ? "cmpxchg16b" : "cmpxchg8b");
+			if (wide && !cpu_has(1, 0, ECX, 13))
+				return fault(e, VEC_UD, 0);
+			return do_cmpxchg(e, wide);
+		}
+		if ((in->reg & 7) == 7 && in->mod == 3 && in->rep == 0xf3) {
+			KIND(EMUL_RDPID, "rdpid");
+			if (!cpu_has(7, 0, ECX, 22))
+				return fault(e, VEC_UD, 0);
+			return do_rdpid(e);
+		}
+		if (in->mod != 3 && (in->reg & 7) >= 3 && (in->reg & 7) <= 5) {
+			e->name = (in->reg & 7) == 3 ? "xrstors" :
+				  (in->reg & 7) == 4 ? "xsavec" :
+						       "xsaves";
+			return decline(
+				e, "not handled (boot the guest with noxsave)");
+		}
+		break;
+	}
+	if (!e->name)
+		e->name = "0f opcode";
+	return decline(e, "not handled");
+#undef KIND
+#undef MODRM
+}
+
+/* The instruction bytes: KVM's, or read at CS:RIP when it gave none */
+static int insn_bytes(struct emul *e)
+{
+	struct kvm_run *run = e->v->run;
+	struct insn *in = &e->in;
+	uint64_t la = e->r->rip;
+	unsigned int got = 0;
+
+	if (run->emulation_failure.ndata >= 3 &&
+	    (run->emulation_failure.flags &
+	     KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) {
+		got = run->emulation_failure.insn_size;
+		if (got > sizeof(in->b))
+			got = sizeof(in->b);
+		memcpy(in->b, run->emulation_failure.insn_bytes, got);
+		in->nbytes = got;
+		if (got == sizeof(in->b))
+			return DONE;
+	}
+	if (!((e->s->efer & EFER_LMA) && e->s->cs.l))
+		la = (uint32_t)(la + e->s->cs.base);
+	/* page by page up to 15 bytes; a page that does not translate ends
+	 * the bytes (the decoder says "truncated" if it needs more) */
+	while (got < sizeof(in->b)) {
+		uint64_t at = la + got;
+		unsigned int l =
+			(unsigned int)(PAGE_SIZE - (at & (PAGE_SIZE - 1)));
+		struct kvm_translation tr = { .linear_address = at };
+		const uint8_t *h;
+
+		if (l > sizeof(in->b) - got)
+			l = (unsigned int)sizeof(in->b) - got;
+		if (ioctl(e->v->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid)
+			break;
+		h = gpa_to_hva(e->v->vm, tr.physical_address, l);
+		if (!h)
+			break;
+		memcpy(in->b + got, h, l);
+		got += l;
+	}
+	in->nbytes = got;
+	return DONE;
+}
+
+int emul_complete(struct vcpu *v, char *why, size_t size)
+{
+	struct kvm_run *run = v->run;
+	enum emul_kind k = EMUL_NR;
+	struct emul e;
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	e.v = v;
+	e.r = &run->s.regs.regs;
+	e.s = &run->s.regs.sregs;
+	e.cpl = e.s->cs.dpl;
+	e.why = why;
+	e.whysize = size;
+	why[0] = '\0';
+	r = insn_bytes(&e);
+	if (!r)
+		r = decode(&e);
+	if (!r)
+		r = dispatch(&e, &k);
+	if (r < 0) {
+		snprintf(why, size, "completing %s: %s",
+			 e.name ? e.name : "the instruction", strerror(-r));
+		return r;
+	}
+	if (r == DECLINE)
+		return 0;
+	if (r == RETRY)
+		return 1;
+	if (k < EMUL_NR)
+		count(&e, k);
+	if (r == DONE) {
+		e.r->rip += e.in.len;
+		if (!e.in.mode64)
+			e.r->rip = (uint32_t)e.r->rip;
+		e.r->rflags &= ~FL_RF; /* SDM 17.3.1.1 */
+	}
+	run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+	return 1;
+}
+
+void emul_report_json(struct vm *vm, struct json *j)
+{
+	json_object_begin(j);
+	for (unsigned int k = 0; k < EMUL_NR; k++)
+		json_kv_u64(j, kind_names[k], atomic_load(&vm->emul[k]));
+	json_object_end(j);
+}
+
+void emul_summary(struct vm *vm, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned int k = 0; k < EMUL_NR && n < size; k++) {
+		uint64_t c = atomic_load(&vm->emul[k]);
+
+		if (c)
+			n += (size_t)snprintf(buf + n, size - n, "%s%s %llu",
+					      n ? ", " : "", kind_names[k],
+					      (unsigned long long)c);
+	}
+}
