@@ -258,8 +258,12 @@ enum vipi_status vipi_lapic_mmio_read(struct vipi_lapic *l, uint32_t off,
 
 	if (l->mode != VIPI_LAPIC_XAPIC)
 		return VIPI_ERR_NOT_APIC;
-	if (!buf || !len || len > 8 || off >= 4096)
+	if (!buf || !len || len > 8)
 		return VIPI_OK;
+	if (off >= 4096) {
+		memset(buf, 0, len); /* not in the page: nothing there */
+		return VIPI_OK;
+	}
 	if (idx >= NR_REGS || !(reg_flags[idx] & REG_XAPIC))
 		lapic_error(l, VIPI_APIC_ESR_ILLEGAL_REGISTER);
 	else if (reg_flags[idx] & REG_R)
