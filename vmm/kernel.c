@@ -503,7 +503,8 @@ static int lx_prepare(struct vm *vm, struct kernel_boot *kb)
 			"truncated: the setup code ends at 0x%llx, the file has 0x%zx bytes",
 			(unsigned long long)pm_off, n);
 	pm_size = n - pm_off;
-	if ((uint64_t)le32(p + LX_SYSSIZE) * 16 > pm_size)
+	/* syssize is in 16-byte units, rounded up */
+	if ((uint64_t)le32(p + LX_SYSSIZE) * 16 > pm_size + 15)
 		return kerr(
 			"--kernel", f,
 			"truncated: syssize says 0x%llx bytes of kernel, the file has 0x%llx after the setup code",
