@@ -23,7 +23,7 @@ static const char run_usage[] =
 	"usage: vipi run --vcpus N [--topology TOPO] --irqchip user|kernel\n"
 	"                --method METHOD --workload WORKLOAD [--targets CPULIST]\n"
 	"                [--ops K] [--xapic] [--mem MIB] [--timeout S] [--json] [-v]\n"
-	"                [--fanout N|off]\n"
+	"                [--fanout N|off] [--hyperv]\n"
 	"       vipi run --kernel FILE [--append CMDLINE] [--initrd FILE]\n"
 	"                [--vcpus N] [--topology TOPO] [--irqchip user|kernel]\n"
 	"                [--mem MIB] [--timeout S]\n"
@@ -33,6 +33,8 @@ static const char run_usage[] =
 	"            kvm-pv, hv, vipi, ...)\n"
 	"  --fanout:  user mode: kicks a sender does itself per IPI before it\n"
 	"            hands the rest to the kicker thread (default 2; off)\n"
+	"  --hyperv: Hyper-V CPUID leaves, synthetic MSRs, PV IPIs and remote\n"
+	"            TLB flushes instead of KVM's leaves (docs/hyperv.md)\n"
 	"  --kernel: boot a Multiboot v1 image or a Linux bzImage instead of\n"
 	"            vipi's guest; its exit status is the guest's verdict\n"
 	"            (docs/vmm.md \"Booting other kernels\"; --mem default 512,\n"
@@ -308,6 +310,9 @@ static int parse_args(struct vm *vm, int argc, char **argv, uint32_t *nr,
 
 		if (!strcmp(a, "--json")) {
 			o->json = true;
+			takes = false;
+		} else if (!strcmp(a, "--hyperv")) {
+			o->hyperv = true;
 			takes = false;
 		} else if (!strcmp(a, "--xapic")) {
 			o->xapic = true;

@@ -124,6 +124,9 @@ struct vm_options {
 	const char *kernel;
 	const char *append;
 	const char *initrd;
+	/* --hyperv: Hyper-V CPUID leaves, MSRs and flushes (vmm/hyperv.c) */
+	bool hyperv;
+	bool testdev; /* --testdev: kvm-unit-tests' test device (pc-testdev.c) */
 };
 
 struct vm_result {
@@ -190,6 +193,7 @@ struct vm {
 	uint64_t errlog_held; /* not printed in this window */
 	uint64_t errlog_suppressed; /* not printed, whole run */
 	bool hv_page_enabled;
+	struct hv_vm *hv; /* vmm/hyperv.c: synthetic MSR state */
 	uint64_t hv_guest_os_id;
 	char line[256];
 	uint32_t line_len;

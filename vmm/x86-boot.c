@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "hyperv.h"
 #include "kernel.h"
 #include "vmm.h"
 
@@ -238,7 +239,10 @@ int x86_setup_cpuid(struct vm *vm, struct vcpu *vcpu)
 	}
 	if (vm->opt.kernel)
 		kernel_cpuid(vm, vcpu, c, vm->cpuid->nent + 8);
-	r = ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0 ? -errno : 0;
+	/* --hyperv: Hyper-V's leaves replace KVM's (vmm/hyperv.c) */
+	r = hv_cpuid_patch(vm, vcpu, &c);
+	if (!r)
+		r = ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0 ? -errno : 0;
 	if (r)
 		fprintf(stderr, "vipi run: KVM_SET_CPUID2 on vCPU %u: %s\n",
 			vcpu->idx, strerror(-r));
