@@ -19,6 +19,9 @@
 #include "../vmm/pc-pit.c"
 #include "../vmm/pc-pm.c"
 #include "../vmm/pc-rtc.c"
+#if __has_include("../vmm/pc-testdev.c")
+#include "../vmm/pc-testdev.c" /* the dispatch calls it (--testdev) */
+#endif
 #include "../vmm/pc-uart.c"
 #include "lib/tap.h"
 
