@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The PC devices test kernel (tests/pc-devices.t), Multiboot, linked with
+ * mb-head.S and mb.ld: it probes the devices a PC kernel expects as such a
+ * kernel does and prints what it found on COM1, one "pc: ..." line each:
+ * fw_cfg's signature and CPU count, CMOS status D and century, the
+ * UART's scratch register and Linux's loopback probe, the PM timer, and
+ * the 8254's channel 2 in mode 0 timed against the PM timer (the two
+ * clocks' ratio is 3579545 / 1193182 = 3.000) with OUT2 on port 0x61
+ * rising at the terminal count, as Linux's TSC calibration uses it.
+ * Exits through isa-debug-exit with 0x2a when every check passed (exit
+ * status 85), 0x01 if not (status 3); with "poweroff" on the command line
+ * it powers off through ACPI S5 instead (status 0).
+ */
+#include "tk.h"
+
+struct mbi {
+	u32 flags, mem_lower, mem_upper, boot_device, cmdline;
+};
+
+void mb_main(u32 magic, const struct mbi *mbi);
+
+static int failed;
+
+static void check(int cond, const char *what)
+{
+	tk_puts(cond ? "pc: ok " : "pc: FAIL ");
+	tk_puts(what);
+	tk_putc('\n');
+	if (!cond)
+		failed = 1;
+}
+
+static inline void outw(u16 port, u16 v)
+{
+	__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline u32 inl(u16 port)
+{
+	u32 v;
+
+	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static u8 cmos(u8 i)
+{
+	tk_outb(0x70, i);
+	return tk_inb(0x71);
+}
+
+static u32 pm_timer(void)
+{
+	return inl(0x608);
+}
+
+static u16 pit2_latched(void)
+{
+	u8 lo, hi;
+
+	tk_outb(0x43, 0x80); /* counter latch, channel 2 */
+	lo = tk_inb(0x42);
+	hi = tk_inb(0x42);
+	return (u16)(lo | hi << 8);
+}
+
+static int has(const char *s, const char *w)
+{
+	for (; s && *s; s++) {
+		u32 i = 0;
+
+		while (w[i] && s[i] == w[i])
+			i++;
+		if (!w[i])
+			return 1;
+	}
+	return 0;
+}
+
+void mb_main(u32 magic, const struct mbi *mbi)
+{
+	const char *cmdline =
+		(mbi->flags & 4) ? (const char *)(unsigned long)mbi->cmdline :
+				   0;
+	char sig[5] = { 0 };
+	u32 t1, t2, ratio;
+	u16 c1, c2, nb;
+	u8 msr;
+
+	(void)magic;
+	/* fw_cfg: 16-bit selector, byte data */
+	outw(0x510, 0x0000);
+	for (int i = 0; i < 4; i++)
+		sig[i] = (char)tk_inb(0x511);
+	check(tk_memeq(sig, "QEMU", 4), "fw_cfg signature QEMU");
+	outw(0x510, 0x0005);
+	nb = tk_inb(0x511);
+	nb |= (u16)(tk_inb(0x511) << 8);
+	tk_puts("pc: fw_cfg nb_cpus ");
+	tk_dec(nb);
+	tk_putc('\n');
+
+	check(cmos(0x0d) == 0x80, "CMOS status D VRT");
+	check(cmos(0x32) == 0x20, "CMOS century 0x20");
+	check((cmos(0x0a) & 0x80) == 0, "CMOS status A UIP 0");
+
+	/* UART: scratch, then Linux's loopback probe (output off meanwhile) */
+	tk_outb(0x3ff, 0xa5);
+	check(tk_inb(0x3ff) == 0xa5, "UART scratch register");
+	tk_outb(0x3fc, 0x1a);
+	msr = tk_inb(0x3fe) & 0xf0;
+	tk_outb(0x3f8, 0x5a);
+	c1 = tk_inb(0x3fd) & 1;
+	c2 = tk_inb(0x3f8);
+	tk_outb(0x3fc, 0x03);
+	check(msr == 0x90, "UART loopback MSR 0x90");
+	check(c1 && c2 == 0x5a, "UART loopback byte");
+	tk_outb(0x3fa, 0x01);
+	check((tk_inb(0x3fa) & 0xc0) == 0xc0, "UART IIR FIFO bits");
+
+	/* PIT channel 2 against the PM timer */
+	tk_outb(0x61, (u8)((tk_inb(0x61) & ~0x02) | 0x01));
+	tk_outb(0x43, 0xb0);
+	tk_outb(0x42, 0xff);
+	tk_outb(0x42, 0xff);
+	check(!(tk_inb(0x61) & 0x20), "PIT OUT2 low while counting");
+	t1 = pm_timer();
+	c1 = pit2_latched();
+	while (pm_timer() - t1 < 107387) /* 30 ms */
+		;
+	t2 = pm_timer();
+	c2 = pit2_latched();
+	check(t2 > t1, "PM timer moves forward");
+	ratio = c1 > c2 ? (t2 - t1) * 1000 / (u32)(c1 - c2) : 0;
+	tk_puts("pc: PM/PIT tick ratio x1000 ");
+	tk_dec(ratio);
+	tk_putc('\n');
+	check(ratio > 2900 && ratio < 3100, "PIT rate 1.193182 MHz (+-3%)");
+	while (pm_timer() - t1 < 214775) /* 60 ms: past 0xffff ticks */
+		;
+	check(tk_inb(0x61) & 0x20, "PIT OUT2 high after terminal count");
+
+	if (has(cmdline, "poweroff")) {
+		tk_puts("pc: poweroff\n");
+		outw(0x604, 5u << 10 | 1u << 13); /* SLP_TYP S5 | SLP_EN */
+		tk_puts("pc: FAIL still on after S5\n");
+		tk_exit(0x01);
+	}
+	tk_exit(failed ? 0x01 : 0x2a);
+}
