@@ -38,12 +38,9 @@
 #include <vipi/abi.h>
 #include <vipi/x86.h>
 
+#include "hyperv.h"
 #include "pc.h"
 #include "vmm.h"
-
-#define MSR_HV_GUEST_OS_ID 0x40000000u
-#define MSR_HV_HYPERCALL 0x40000001u
-#define MSR_HV_VP_INDEX 0x40000002u
 
 #define SIG_KICK SIGUSR1
 
@@ -166,6 +163,7 @@ void engine_stop(struct vm *vm)
 	free(vm->fan_wake);
 	vm->fan_kick = vm->fan_wake = NULL;
 	vm_timers_stop(vm);
+	hv_destroy(vm);
 	for (uint32_t i = 0; vm->vcpus && i < vm->nr; i++) {
 		if (vm->vcpus[i].have_lapic)
 			vipi_lapic_destroy(&vm->vcpus[i].lapic);
@@ -212,6 +210,10 @@ static int deliver(struct vcpu *v, const struct vipi_ipi *ipi,
 	int r;
 
 	memset(st, 0, sizeof(*st));
+	/* a Hyper-V flush: no vector, the sender waits (vmm/hyperv.c) */
+	if (ipi->source == VIPI_SRC_HV_FLUSH ||
+	    ipi->source == VIPI_SRC_HV_FLUSH_EX)
+		return hv_flush_deliver(v, ipi, st);
 	/* INIT level de-assert (SDM 10.6.1): no effect on modern APICs */
 	if (ipi->mode == VIPI_DM_INIT && (ipi->flags & VIPI_IPI_INIT_DEASSERT))
 		return 0;
@@ -247,6 +249,8 @@ static void guest_error(struct vcpu *v)
 		break;
 	case VIPI_SRC_HV_IPI:
 	case VIPI_SRC_HV_IPI_EX:
+	case VIPI_SRC_HV_FLUSH:
+	case VIPI_SRC_HV_FLUSH_EX:
 		vm_guest_error(v, v->ipi.status,
 			       "%s control 0x%llx rdx 0x%llx r8 0x%llx",
 			       vipi_source_name(v->ipi.source), r->rcx, r->rdx,
@@ -340,7 +344,8 @@ static void lapic_eoi_level(void *opaque, uint32_t idx, uint8_t vector)
 		vipi_ioapic_eoi(vm->ioapic, vector);
 }
 
-static int lapic_send_ipi(void *opaque, uint32_t idx, const struct vipi_ipi *ipi)
+static int lapic_send_ipi(void *opaque, uint32_t idx,
+			  const struct vipi_ipi *ipi)
 {
 	struct vm *vm = opaque;
 	struct vipi_deliver_stats st;
@@ -426,8 +431,8 @@ int engine_init(struct vm *vm)
 		.topo = vm->topo,
 		.xapic = vm->xapic,
 		.mem = { vipi_flat_mem_read, &vm->flat },
-		.features = VIPI_HOST_KVM_PV_IPI | VIPI_HOST_HV_IPI |
-			    VIPI_HOST_VIPI_ABI,
+		.features = (vm->opt.hyperv ? 0 : VIPI_HOST_KVM_PV_IPI) |
+			    hv_host_features(vm) | VIPI_HOST_VIPI_ABI,
 	};
 	r = vipi_delivery_init(&vm->dl, vm->nr, &kick_ops, vm);
 	if (r)
@@ -654,52 +659,6 @@ int engine_halt(struct vcpu *v)
 	return 0;
 }
 
-static int hv_enable_page(struct vcpu *v, uint64_t val)
-{
-	/* TLFS 3.13: the page body is ours: out %al, $doorbell; ret */
-	static const uint8_t body[] = { 0xe6, VIPI_PORT_HV_DOORBELL, 0xc3 };
-	uint64_t gpa = val & ~0xfffull;
-	uint8_t *page;
-
-	if (!(val & 1))
-		return 0;
-	page = gpa_to_hva(v->vm, gpa, 4096);
-	if (!page)
-		return -EFAULT;
-	memset(page, 0xcc, 4096);
-	memcpy(page, body, sizeof(body));
-	v->vm->hv_page_enabled = true;
-	return 0;
-}
-
-/* The Hyper-V MSRs the engine serves: 0, or -EPERM for a #GP. */
-static int hv_msr(struct vcpu *v, uint32_t msr, bool write, uint64_t *val)
-{
-	struct vm *vm = v->vm;
-
-	switch (msr) {
-	case MSR_HV_GUEST_OS_ID:
-		if (write)
-			vm->hv_guest_os_id = *val;
-		else
-			*val = vm->hv_guest_os_id;
-		return 0;
-	case MSR_HV_HYPERCALL:
-		if (!write) {
-			*val = 0;
-			return 0;
-		}
-		return hv_enable_page(v, *val) ? -EPERM : 0;
-	case MSR_HV_VP_INDEX:
-		if (write)
-			return -EPERM;
-		*val = v->idx;
-		return 0;
-	default:
-		return -EPERM;
-	}
-}
-
 /* Which exit counter a LAPIC MSR access belongs to. */
 static enum vmm_exit msr_source(uint32_t msr, bool write)
 {
@@ -718,14 +677,37 @@ static void lapic_guest_error(struct vcpu *v, enum vipi_status st,
 {
 	const struct vipi_ipi *ipi = &v->lapic.ipi;
 
-	if (st == VIPI_OK && (reg == VIPI_MSR_X2APIC_ICR ||
-			      reg == VIPI_MSR_X2APIC_SELF_IPI ||
-			      reg == VIPI_XAPIC_ICR_LO) &&
+	if (st == VIPI_OK &&
+	    (reg == VIPI_MSR_X2APIC_ICR || reg == VIPI_MSR_X2APIC_SELF_IPI ||
+	     reg == VIPI_XAPIC_ICR_LO) &&
 	    ipi->status == VIPI_ERR_APIC_SEND_ILLEGAL_VECTOR)
 		st = ipi->status; /* no fault: an APIC error (ESR bit 5) */
 	if (st != VIPI_OK)
 		vm_guest_error(v, st, "%s 0x%x value 0x%llx", what, reg,
 			       (unsigned long long)val);
+}
+
+/*
+ * KVM keeps its own copy of IA32_APIC_BASE even without an in-kernel
+ * LAPIC, and derives CPUID.1:EDX[9] (APIC present) from its EN bit (SDM
+ * 10.4.3: the flag reads 0 while the APIC is globally disabled). The
+ * model owns the MSR (filtered to user space), so its value is handed to
+ * KVM through KVM_SET_SREGS when it changes; that is rare (mode changes).
+ */
+static int sync_kvm_apic_base(struct vcpu *v)
+{
+	uint64_t base = vipi_lapic_apic_base(&v->lapic);
+	struct kvm_sregs s;
+
+	if (v->run->s.regs.sregs.apic_base == base)
+		return 0;
+	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+		return -errno;
+	s.apic_base = base;
+	if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
+		return -errno;
+	v->run->s.regs.sregs.apic_base = base;
+	return 0;
 }
 
 static int lapic_msr(struct vcpu *v, bool write)
@@ -750,6 +732,15 @@ static int lapic_msr(struct vcpu *v, bool write)
 	run->msr.error = st != VIPI_OK;
 	lapic_guest_error(v, st, write ? "wrmsr" : "rdmsr", msr,
 			  write ? run->msr.data : 0);
+	if (write && st == VIPI_OK && msr == VIPI_MSR_IA32_APIC_BASE) {
+		int r = sync_kvm_apic_base(v);
+
+		if (r)
+			vm_finish(v->vm, VIPI_EXIT_FAIL,
+				  "vCPU %u: IA32_APIC_BASE to KVM: %s", v->idx,
+				  strerror(-r));
+		return r;
+	}
 	return 0;
 }
 
@@ -762,7 +753,7 @@ int engine_rdmsr(struct vcpu *v)
 	if (v->have_lapic && vipi_lapic_owns_msr(msr))
 		return lapic_msr(v, false);
 	count(v, VMM_SRC_HV_MSR, 1);
-	run->msr.error = hv_msr(v, msr, false, &val) != 0;
+	run->msr.error = !hv_msr_owned(v->vm, msr) || hv_rdmsr(v, msr, &val);
 	if (run->msr.error)
 		vm_guest_error(v, VIPI_ERR_GP, "rdmsr 0x%x", msr);
 	run->msr.data = val;
@@ -778,7 +769,7 @@ int engine_wrmsr(struct vcpu *v)
 	if (v->have_lapic && vipi_lapic_owns_msr(msr))
 		return lapic_msr(v, true);
 	count(v, VMM_SRC_HV_MSR, 1);
-	run->msr.error = hv_msr(v, msr, true, &val) != 0;
+	run->msr.error = !hv_msr_owned(v->vm, msr) || hv_wrmsr(v, msr, val);
 	if (run->msr.error)
 		vm_guest_error(v, VIPI_ERR_GP, "wrmsr 0x%x value 0x%llx", msr,
 			       (unsigned long long)val);
@@ -833,8 +824,9 @@ int engine_mmio(struct vcpu *v)
 		count(v, VMM_SRC_XAPIC_ICR, 1);
 		count(v, VMM_EXIT_SEND, 1);
 	} else {
-		count(v, (off & ~0xfu) == VIPI_APIC_EOI ? VMM_SRC_EOI :
-							  VMM_SRC_APIC,
+		count(v,
+		      (off & ~0xfu) == VIPI_APIC_EOI ? VMM_SRC_EOI :
+						       VMM_SRC_APIC,
 		      1);
 	}
 	st = vipi_lapic_mmio_write(&v->lapic, off, run->mmio.data,

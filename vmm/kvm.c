@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hyperv.h"
 #include "vmm.h"
 
 uint64_t now_ns(void)
@@ -106,11 +107,11 @@ static int filter_engine_msrs(struct vm *vm)
 			  .nmsrs = 1, .base = 0x1bu, .bitmap = &deny },
 			{ .flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
 			  .nmsrs = 1, .base = 0x6e0u, .bitmap = &deny },
-			{ .flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
-			  .nmsrs = 3, .base = 0x40000000u, .bitmap = &deny },
+			{ 0 }, /* the Hyper-V MSRs: hv_msr_filter_range() */
 		},
 	};
 
+	hv_msr_filter_range(vm, &f.ranges[2]);
 	if (!kvm_check_cap(vm, KVM_CAP_X86_MSR_FILTER)) {
 		fprintf(stderr,
 			"vipi run: KVM_CAP_X86_MSR_FILTER not supported by this kernel: run with --irqchip=kernel\n");

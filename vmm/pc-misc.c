@@ -167,6 +167,8 @@ int pc_pio(struct vm *vm, uint16_t port, uint32_t size, bool write,
 		return pc_pm_io(vm, &pc->pm, port, size, write, val);
 	if (port >= 0xcf8 && port <= 0xcff)
 		return pci_io(vm, pc, port, size, write, val);
+	if (vm->opt.testdev && pc_testdev_claims(port))
+		return pc_testdev_io(vm, port, size, write, val);
 	/* byte-wide devices: one byte access per port */
 	for (uint32_t i = 0; i < size; i++) {
 		uint8_t b = (uint8_t)(*val >> (8 * i));

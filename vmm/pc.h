@@ -164,6 +164,11 @@ uint8_t pc_ioapic_id(struct vm *vm);
 /* irq.c: kernel mode: the PC's GSI routing and the IOAPIC's ID */
 int irq_init(struct vm *vm);
 
+/* pc-testdev.c: kvm-unit-tests' test device (--testdev) */
+bool pc_testdev_claims(uint16_t port);
+int pc_testdev_io(struct vm *vm, uint16_t port, uint32_t size, bool write,
+		  uint32_t *val);
+
 /* per device */
 int pc_uart_init(struct vm *vm, struct pc_uart *u);
 void pc_uart_stop(struct pc_uart *u);

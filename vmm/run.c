@@ -26,7 +26,7 @@ static const char run_usage[] =
 	"                [--fanout N|off] [--hyperv]\n"
 	"       vipi run --kernel FILE [--append CMDLINE] [--initrd FILE]\n"
 	"                [--vcpus N] [--topology TOPO] [--irqchip user|kernel]\n"
-	"                [--mem MIB] [--timeout S]\n"
+	"                [--mem MIB] [--timeout S] [--testdev]\n"
 	"  WORKLOAD: boot pingpong multicast broadcast shootdown storm badinput\n"
 	"            emulate\n"
 	"  METHOD:   the names of `vipi encode` (x2apic-phys, x2apic-cluster,\n"
@@ -38,7 +38,8 @@ static const char run_usage[] =
 	"  --kernel: boot a Multiboot v1 image or a Linux bzImage instead of\n"
 	"            vipi's guest; its exit status is the guest's verdict\n"
 	"            (docs/vmm.md \"Booting other kernels\"; --mem default 512,\n"
-	"            up to 65536)\n";
+	"            up to 65536)\n"
+	"  --testdev: kvm-unit-tests' test device: IRQ lines at ports 0x2000+n\n";
 
 static const char *const workload_names[] = {
 	[VIPI_WL_BOOT] = "boot",	   [VIPI_WL_PINGPONG] = "pingpong",
@@ -313,6 +314,9 @@ static int parse_args(struct vm *vm, int argc, char **argv, uint32_t *nr,
 			takes = false;
 		} else if (!strcmp(a, "--hyperv")) {
 			o->hyperv = true;
+			takes = false;
+		} else if (!strcmp(a, "--testdev")) {
+			o->testdev = true;
 			takes = false;
 		} else if (!strcmp(a, "--xapic")) {
 			o->xapic = true;

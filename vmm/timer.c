@@ -59,8 +59,7 @@ static void *timer_thread(void *arg)
 int vm_timers_init(struct vm *vm)
 {
 	struct vm_timers *t = calloc(1, sizeof(*t));
-	struct epoll_event ev = { .events = EPOLLIN,
-				  .data.u32 = UINT32_MAX };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = UINT32_MAX };
 	int p[2];
 
 	if (!t)

@@ -192,9 +192,7 @@ struct vm {
 	uint32_t errlog_lines; /* printed in this window */
 	uint64_t errlog_held; /* not printed in this window */
 	uint64_t errlog_suppressed; /* not printed, whole run */
-	bool hv_page_enabled;
 	struct hv_vm *hv; /* vmm/hyperv.c: synthetic MSR state */
-	uint64_t hv_guest_os_id;
 	char line[256];
 	uint32_t line_len;
 	uint64_t start_ns;
