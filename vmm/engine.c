@@ -404,7 +404,8 @@ static int engine_init_lapic(struct vm *vm, struct vcpu *v)
 		.opaque = vm,
 		.tsc_hz = vm->tsc_hz,
 		.bsp = v->idx == 0,
-		.x2apic = true,
+		/* x86-boot.c offers x2APIC in CPUID but to --kernel --xapic */
+		.x2apic = !(vm->opt.kernel && vm->opt.xapic),
 	};
 	int r = vipi_lapic_init(&v->lapic, &cfg);
 

@@ -261,7 +261,6 @@ static int hv_write_page(struct vm *vm, uint64_t gpa)
 		return -EPERM;
 	memset(page, 0xcc, 4096);
 	memcpy(page, body, sizeof(body));
-	vm->hv_page_enabled = true;
 	return 0;
 }
 

@@ -319,8 +319,9 @@ static int parse_args(struct vm *vm, int argc, char **argv, uint32_t *nr,
 			o->testdev = true;
 			takes = false;
 		} else if (!strcmp(a, "--xapic")) {
+			/* vipi's guest: stay in xAPIC mode; --kernel: no
+			 * x2APIC in CPUID */
 			o->xapic = true;
-			guest_only = a;
 			takes = false;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
 			o->verbose = true;

@@ -195,6 +195,10 @@ int x86_setup_cpuid(struct vm *vm, struct vcpu *vcpu)
 			e->ebx = (e->ebx & 0x00ffffffu) |
 				 ((vcpu->apic_id & 0xffu) << 24);
 			e->ecx |= CPUID_1_ECX_X2APIC | CPUID_1_ECX_HYPERVISOR;
+			/* --kernel --xapic: an xAPIC-only CPU (the bit is one
+			 * this host's KVM honours) */
+			if (vm->opt.kernel && vm->opt.xapic)
+				e->ecx &= ~CPUID_1_ECX_X2APIC;
 			break;
 		case 0xb:
 		case 0x1f:
