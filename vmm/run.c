@@ -45,8 +45,7 @@ static const char *const workload_names[] = {
 	[VIPI_WL_BOOT] = "boot",	   [VIPI_WL_PINGPONG] = "pingpong",
 	[VIPI_WL_MULTICAST] = "multicast", [VIPI_WL_BROADCAST] = "broadcast",
 	[VIPI_WL_SHOOTDOWN] = "shootdown", [VIPI_WL_STORM] = "storm",
-	[VIPI_WL_BADINPUT] = "badinput",
-	[VIPI_WL_EMULATE] = "emulate",
+	[VIPI_WL_BADINPUT] = "badinput",   [VIPI_WL_EMULATE] = "emulate",
 };
 
 static int parse_workload(const char *s, enum vipi_workload *w)
@@ -108,6 +107,65 @@ static double per_op(uint64_t v, uint64_t ops)
 	return ops ? (double)v / (double)ops : 0.0;
 }
 
+/* Whole-run exit counters by what the guest did, every vCPU summed. */
+static const struct {
+	const char *name;
+	enum vmm_exit k;
+} exit_keys[] = {
+	{ "x2apic_icr", VMM_SRC_X2APIC_ICR },
+	{ "self_ipi", VMM_SRC_SELF_IPI },
+	{ "xapic_icr", VMM_SRC_XAPIC_ICR },
+	{ "eoi", VMM_SRC_EOI },
+	{ "apic_other", VMM_SRC_APIC },
+	{ "ioapic", VMM_SRC_IOAPIC },
+	{ "kvm_hypercall", VMM_SRC_KVM_HC },
+	{ "hv_hypercall", VMM_SRC_HV_HC },
+	{ "vipi", VMM_SRC_VIPI },
+	{ "hv_msr", VMM_SRC_HV_MSR },
+	{ "pio", VMM_EXIT_IO },
+	{ "mmio", VMM_EXIT_MMIO },
+	{ "rdmsr", VMM_EXIT_RDMSR },
+	{ "wrmsr", VMM_EXIT_WRMSR },
+	{ "hlt", VMM_EXIT_HLT },
+	{ "irq_window", VMM_EXIT_IRQ_WINDOW },
+	{ "kick", VMM_EXIT_INTR },
+	{ "other", VMM_EXIT_OTHER },
+};
+
+static uint64_t sum_counter(struct vm *vm, enum vmm_exit k)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < vm->nr; i++)
+		n += atomic_load(&vm->vcpus[i].exits[k]);
+	return n;
+}
+
+/*
+ * "exits": exits to the VMM by source over the whole run (pio, mmio,
+ * rdmsr, wrmsr are by KVM exit reason and overlap the sources; in kernel
+ * mode KVM handles the APIC itself, so only the sources it leaves to user
+ * space appear), and "interrupts": what the engine did with them.
+ */
+static void report_counters(struct vm *vm, struct json *j)
+{
+	json_key(j, "exits");
+	json_object_begin(j);
+	for (size_t i = 0; i < sizeof(exit_keys) / sizeof(exit_keys[0]); i++)
+		json_kv_u64(j, exit_keys[i].name,
+			    sum_counter(vm, exit_keys[i].k));
+	json_object_end(j);
+	json_key(j, "interrupts");
+	json_object_begin(j);
+	json_kv_u64(j, "ipis_delivered", sum_counter(vm, VMM_CNT_DELIVERED));
+	json_kv_u64(j, "kicks", sum_counter(vm, VMM_CNT_KICK));
+	json_kv_u64(j, "wakes", sum_counter(vm, VMM_CNT_WAKE));
+	json_kv_u64(j, "injected", sum_counter(vm, VMM_CNT_INJECT));
+	json_kv_u64(j, "lapic_timer", sum_counter(vm, VMM_CNT_TIMER));
+	json_object_end(j);
+	json_kv_i64(j, "exit_status", vm->status);
+}
+
 static void report(struct vm *vm)
 {
 	const uint64_t *a = vm->res.args;
@@ -123,7 +181,10 @@ static void report(struct vm *vm)
 		user ? (storm ? vm->res.all_send_exits : vm->res.sender_exits) :
 		       a[VIPI_RES_SENDS];
 	uint64_t total = user ? vm->res.total_exits : vm->res.kernel_exits;
+	/* --kernel: the guest's own exit status is the verdict (e.g.
+	 * isa-debug-exit), not vipi's pass/fail convention */
 	const char *status = vm->status == VIPI_EXIT_OK	 ? "pass" :
+			     vm->opt.kernel		 ? "exit" :
 			     vm->status == VMM_EXIT_SKIP ? "skip" :
 							   "fail";
 	char topo[256], errs[512];
@@ -194,6 +255,7 @@ static void report(struct vm *vm)
 			    vm->errlog_suppressed);
 		json_key(&j, "emulation_fixups");
 		emul_report_json(vm, &j);
+		report_counters(vm, &j);
 		json_kv_double(&j, "wall_s",
 			       (double)(now_ns() - vm->start_ns) / 1e9, 3);
 		json_object_end(&j);
