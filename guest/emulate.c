@@ -10,7 +10,8 @@
  * crossing into an unmapped page faults at that page); rdtscp against
  * TSC_AUX; xgetbv with and without CR4.OSXSAVE; clac/stac; ldmxcsr and
  * stmxcsr; fwait with and without CR0.TS; verr/verw on the GDT's
- * selectors; invpcid. tests/kvm-emulate.t checks the VMM's counts. With
+ * selectors; invpcid; access rights on a read-only page (R/W, CR0.WP).
+ * tests/kvm-emulate.t checks the VMM's counts. With
  * --ops N it also times N popcnt and N int3 completions.
  */
 #include "guest.h"
@@ -448,6 +449,47 @@ static void test_misc(void)
 	      GP_VECTOR);
 }
 
+/*
+ * Access rights on the guest's own page tables (SDM 4.6), which the VMM
+ * checks itself: a read-only 2 MiB alias at VA 1 GiB - 2 MiB (the last
+ * entry of the identity map's first page directory) of the top 2 MiB of
+ * RAM. Reads through it complete; a write faults with P and W set, unless
+ * CR0.WP is clear.
+ */
+static void test_rights(void)
+{
+	const uint64_t alias = 0x3fe00000ull, mask = 0x000ffffffffff000ull;
+	uint64_t cr0, cr3, *pd, old, n,
+		ram = (boot.mem_size - 0x200000) & ~0x1fffffull;
+	volatile uint64_t *direct = (volatile uint64_t *)(ram + 64);
+	uint32_t mx = 0, v = 0x1f80;
+
+	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+	pd = (uint64_t *)(((uint64_t *)(cr3 & mask))[0] & mask);
+	pd = (uint64_t *)(pd[0] & mask);
+	old = pd[511];
+	pd[511] = ram | 0x80 | 0x4 | 0x1; /* PS, U/S, P: no R/W */
+	__asm__ volatile("invlpg (%0)" : : "r"(alias) : "memory");
+	*direct = 0xff0000000000000full;
+	__asm__ volatile("popcntq (%[p]), %[n]"
+			 : [n] "=r"(n)
+			 : [p] "r"(alias + 64)
+			 : "memory");
+	check("popcnt through a read-only page", n, 12);
+	check("stmxcsr to a read-only page: one #PF",
+	      PAGE_FAULTING("stmxcsr (%[p])", [p] "r"(alias + 128)), 1);
+	check("stmxcsr to a read-only page: CR2", pf_cr2, alias + 128);
+	check("stmxcsr to a read-only page: error code P|W", pf_err, 3);
+	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+	__asm__ volatile("mov %0, %%cr0" : : "r"(cr0 & ~0x10000ull) : "memory");
+	__asm__ volatile("stmxcsr (%[p])" : : [p] "r"(alias + 128) : "memory");
+	__asm__ volatile("mov %0, %%cr0" : : "r"(cr0) : "memory");
+	mx = *(volatile uint32_t *)(ram + 128);
+	check("stmxcsr to a read-only page with CR0.WP clear", mx, v);
+	pd[511] = old;
+	__asm__ volatile("invlpg (%0)" : : "r"(alias) : "memory");
+}
+
 /* --ops N: the cost of N completions of popcnt (register) and of int3,
  * each a round trip through the VMM, by the host clock */
 static void time_fixups(uint32_t ops)
@@ -485,6 +527,7 @@ void run_emulate(void)
 	test_rdtscp();
 	test_xgetbv();
 	test_misc();
+	test_rights();
 	if (boot.ops)
 		time_fixups(boot.ops);
 	res[VIPI_RES_OPS] = res[VIPI_RES_EXPECTED];

@@ -19,9 +19,9 @@
  * back through kvm_dirty_regs, which costs no ioctl.
  *
  * Limits (docs/vmm.md): 64-bit and 32-bit protected-mode code only (no
- * 16-bit addressing); no segment limit checks in 32-bit mode; write
- * protection of a page is not checked (KVM_TRANSLATE does not report it)
- * and accessed/dirty bits are not set; single-step (RFLAGS.TF) after a
+ * 16-bit addressing); no segment limit checks in 32-bit mode; access
+ * rights (U/S, R/W, SMAP) are checked on the guest's own walk in long mode
+ * only, and accessed/dirty bits are not set; single-step (RFLAGS.TF) after a
  * completed instruction raises no #DB; memory outside guest RAM (MMIO)
  * is not handled.
  */
@@ -310,6 +310,53 @@ static int bad_address(struct emul *e, enum seg s)
 	return fault(e, s == SEG_SS ? VEC_SS : VEC_GP, 0);
 }
 
+#define PTE_P (1ull << 0)
+#define PTE_RW (1ull << 1)
+#define PTE_US (1ull << 2)
+#define PTE_PS (1ull << 7)
+#define PTE_ADDR 0x000ffffffffff000ull
+#define CR0_WP (1ull << 16)
+#define CR0_PG (1ull << 31)
+#define CR4_SMAP (1ull << 21)
+#define PF_P (1u << 0)
+
+/*
+ * What KVM_TRANSLATE does not say (it walks as a supervisor read): the
+ * access rights on the guest's 4- or 5-level walk to la (SDM 4.6): U/S
+ * for CPL 3, R/W for writes (at CPL 0 with CR0.WP), SMAP for CPL 0 data
+ * accesses to user pages with RFLAGS.AC clear. 0 allowed, else the #PF
+ * error code (P set: a protection fault). A walk the VMM cannot read, or
+ * legacy 32-bit paging, leaves KVM_TRANSLATE's answer standing.
+ */
+static uint32_t access_denied(struct emul *e, uint64_t la, bool write)
+{
+	unsigned int levels = (e->s->cr4 & CR4_LA57) ? 5 : 4;
+	uint64_t table = e->s->cr3 & PTE_ADDR, pte = 0;
+	bool rw = true, us = true, user = e->cpl == 3;
+
+	if (!(e->s->efer & EFER_LMA) || !(e->s->cr0 & CR0_PG))
+		return 0;
+	for (unsigned int lvl = levels; lvl >= 1; lvl--) {
+		unsigned int idx = (la >> (12 + 9 * (lvl - 1))) & 511;
+		const uint8_t *p = gpa_to_hva(e->v->vm, table + 8ull * idx, 8);
+
+		if (!p)
+			return 0;
+		memcpy(&pte, p, 8);
+		if (!(pte & PTE_P))
+			return 0; /* KVM_TRANSLATE walked it present */
+		rw = rw && (pte & PTE_RW);
+		us = us && (pte & PTE_US);
+		if (lvl == 1 || (lvl <= 3 && (pte & PTE_PS)))
+			break;
+		table = pte & PTE_ADDR;
+	}
+	if ((user && !us) || (write && !rw && (user || (e->s->cr0 & CR0_WP))) ||
+	    (!user && us && (e->s->cr4 & CR4_SMAP) && !(e->r->rflags & FL_AC)))
+		return PF_P | (write ? PF_W : 0);
+	return 0;
+}
+
 /*
  * Translate [la, la + len) (len <= 16) for an access: *hva is the host
  * address when the range is contiguous in guest RAM. Every page is
@@ -321,6 +368,7 @@ static int map_range(struct emul *e, uint64_t la, unsigned int len, bool write,
 {
 	uint8_t *h[2] = { NULL, NULL };
 	uint64_t gpa[2];
+	uint32_t err;
 	unsigned int first = (unsigned int)(PAGE_SIZE - (la & (PAGE_SIZE - 1)));
 	unsigned int n = first >= len ? 1 : 2;
 
@@ -337,6 +385,9 @@ static int map_range(struct emul *e, uint64_t la, unsigned int len, bool write,
 		if (!tr.valid)
 			return page_fault(e, tr.linear_address,
 					  write ? PF_W : 0);
+		err = access_denied(e, tr.linear_address, write);
+		if (err)
+			return page_fault(e, tr.linear_address, err);
 		gpa[i] = tr.physical_address;
 	}
 	for (unsigned int i = 0; i < n; i++) {
