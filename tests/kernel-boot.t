@@ -23,7 +23,7 @@ for t in gcc ld objcopy; do
 	fi
 done
 
-echo "1..44"
+echo "1..45"
 n=0
 fail=0
 tmp=$(mktemp -d /tmp/kernel-boot.XXXXXX)
@@ -180,9 +180,9 @@ patch() {
 		"$1" "$2" "$3" "$4"
 }
 
-# --- placement: relocatable, memory over the hole: 4 tests ------------
+# --- placement: relocatable, memory over the hole; a reset: 5 tests ---
 if [ -n "${kvm_why:-$bz_why}" ]; then
-	for i in 1 2 3 4; do skip "bzImage placement: ${kvm_why:-$bz_why}"; done
+	for i in 1 2 3 4 5; do skip "bzImage placement: ${kvm_why:-$bz_why}"; done
 else
 	# relocatable with pref_address not 2 MiB aligned: the first
 	# kernel_alignment-aligned address from 1 MiB
@@ -203,6 +203,11 @@ else
 	else
 		skip "bzImage --mem 4096 did not boot"
 	fi
+	# ud2 at the 64-bit entry with the reset IDT (zeros): #UD, then a
+	# double fault, then a triple fault: the machine resets, status 6
+	cp "$tmp/bzImage" "$tmp/ud2"
+	patch "$tmp/ud2" $((0x400 + 0x200)) n $((0x0f0b))
+	boot "triple fault is a reset" 6 --kernel "$tmp/ud2" --mem 64
 fi
 
 # --- refused files: 18 tests (no KVM needed) -------------------------
@@ -294,5 +299,5 @@ else
 		--kernel "$tmp/mb.elf" --initrd "$tmp/big" --mem 16
 fi
 
-[ "$n" -eq 44 ] || echo "# ran $n tests, planned 44"
+[ "$n" -eq 45 ] || echo "# ran $n tests, planned 45"
 exit $((fail > 0))

@@ -312,6 +312,7 @@ static int handle_internal_error(struct vcpu *v)
 static int handle_exit(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
+	int st;
 	bool user = v->vm->opt.irqchip == VIPI_IRQCHIP_USER;
 
 	switch (run->exit_reason) {
@@ -356,9 +357,13 @@ static int handle_exit(struct vcpu *v)
 		atomic_fetch_add_explicit(&v->exits[VMM_EXIT_OTHER], 1,
 					  memory_order_relaxed);
 		x86_dump_regs(v, exit_name(run->exit_reason));
-		vm_finish(v->vm, VIPI_EXIT_FAIL, "vCPU %u: %s (exit reason %u)",
-			  v->idx, exit_name(run->exit_reason),
-			  run->exit_reason);
+		/* --kernel: a triple fault resets a PC; the reset status
+		 * keeps it apart from isa-debug-exit's odd statuses */
+		st = VIPI_EXIT_FAIL;
+		if (v->vm->opt.kernel && run->exit_reason == KVM_EXIT_SHUTDOWN)
+			st = VMM_EXIT_RESET;
+		vm_finish(v->vm, st, "vCPU %u: %s (exit reason %u)", v->idx,
+			  exit_name(run->exit_reason), run->exit_reason);
 		return -EIO;
 	}
 }
