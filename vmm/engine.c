@@ -601,6 +601,18 @@ static int flush_tlb(struct vcpu *v)
 	return 0;
 }
 
+/*
+ * MOV to CR8 is KVM's without an in-kernel LAPIC: the value lands in
+ * kvm_run.cr8 at every exit, and it is TPR[7:4] (SDM 10.8.6.1). Taken
+ * into the model before any APIC access and before injection decides
+ * anything; the model's TPR goes back in kvm_run.cr8 at entry.
+ */
+static void sync_cr8(struct vcpu *v)
+{
+	if (v->run->cr8 != vipi_lapic_cr8(&v->lapic))
+		vipi_lapic_set_cr8(&v->lapic, v->run->cr8);
+}
+
 int engine_pre_run(struct vcpu *v)
 {
 	int r;
@@ -613,10 +625,7 @@ int engine_pre_run(struct vcpu *v)
 			if (r)
 				return r;
 		}
-		/* MOV to CR8 is KVM's without an in-kernel LAPIC: it lands in
-		 * kvm_run.cr8, which is TPR[7:4] (SDM 10.8.6.1) */
-		if (v->run->cr8 != vipi_lapic_cr8(&v->lapic))
-			vipi_lapic_set_cr8(&v->lapic, v->run->cr8);
+		sync_cr8(v);
 		absorb(v);
 		if (v->init) {
 			/* INIT: the APIC's INIT state (SDM 10.4.7.3), then
@@ -718,6 +727,7 @@ static int lapic_msr(struct vcpu *v, bool write)
 	enum vmm_exit src = msr_source(msr, write);
 	enum vipi_status st;
 
+	sync_cr8(v);
 	count(v, src, 1);
 	/* exits that send an IPI, what `sender_exits` counts */
 	if (src == VMM_SRC_X2APIC_ICR || src == VMM_SRC_SELF_IPI)
@@ -814,6 +824,7 @@ int engine_mmio(struct vcpu *v)
 	if (gpa < page || gpa - page >= 0x1000)
 		return mmio_unassigned(run);
 	off = (uint32_t)(gpa - page);
+	sync_cr8(v);
 	if (!run->mmio.is_write) {
 		count(v, VMM_SRC_APIC, 1);
 		st = vipi_lapic_mmio_read(&v->lapic, off, run->mmio.data,
