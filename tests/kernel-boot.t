@@ -23,7 +23,7 @@ for t in gcc ld objcopy; do
 	fi
 done
 
-echo "1..45"
+echo "1..49"
 n=0
 fail=0
 tmp=$(mktemp -d /tmp/kernel-boot.XXXXXX)
@@ -103,6 +103,13 @@ lines() {
 	fi
 }
 
+# patch FILE OFFSET PERL-PACK-FORMAT VALUE: overwrite bytes in place
+patch() {
+	perl -e 'open(my $f, "+<", $ARGV[0]) or die; binmode $f;
+		seek($f, $ARGV[1], 0); print $f pack($ARGV[2], $ARGV[3]);' \
+		"$1" "$2" "$3" "$4"
+}
+
 MMAP128=(
 	"0x0 0x9fc00 1" "0x9fc00 0x400 2" "0xe0000 0x20000 2"
 	"0x100000 0x7f00000 1" "0xfec00000 0x1000 2" "0xfee00000 0x1000 2"
@@ -139,6 +146,26 @@ for mode in kernel user; do
 		"mb: loader 'vipi'" "mb: done"
 done
 
+# --- Multiboot's a.out kludge: 2 tests ----------------------------------
+# a flat copy of the image with flags bit 16: loaded by the header's
+# address fields (load_addr 1 MiB, to the file's end, bss to
+# bss_end_addr), entered at entry_addr
+why=${kvm_why:-$mb_why}
+if [ -z "$why" ] && objcopy -O binary "$tmp/mb.elf" "$tmp/mb.bin"; then
+	patch "$tmp/mb.bin" 4 V $((0x10003))
+	patch "$tmp/mb.bin" 8 V $(((-(0x1badb002 + 0x10003)) & 0xffffffff))
+	if boot "multiboot a.out kludge" 65 --kernel "$tmp/mb.bin" --mem 32; then
+		lines "multiboot a.out kludge: entry state and memory" \
+			"mb: magic 0x2badb002" "mb: mem_lower 639 mem_upper 31744" \
+			"mb: cmdline '$tmp/mb.bin'" "mb: mods 0" "mb: done"
+	else
+		skip "multiboot a.out kludge did not boot"
+	fi
+else
+	skip "multiboot a.out kludge: ${why:-objcopy failed}"
+	skip "multiboot a.out kludge: ${why:-objcopy failed}"
+fi
+
 # --- bzImage: 2 x 6 tests ----------------------------------------------
 for mode in kernel user; do
 	why=${kvm_why:-$bz_why}
@@ -173,12 +200,6 @@ for mode in kernel user; do
 		"bz: kvmclock ok" "bz: done"
 done
 
-# patch FILE OFFSET PERL-PACK-FORMAT VALUE: overwrite bytes in place
-patch() {
-	perl -e 'open(my $f, "+<", $ARGV[0]) or die; binmode $f;
-		seek($f, $ARGV[1], 0); print $f pack($ARGV[2], $ARGV[3]);' \
-		"$1" "$2" "$3" "$4"
-}
 
 # --- placement: relocatable, memory over the hole; a reset: 5 tests ---
 if [ -n "${kvm_why:-$bz_why}" ]; then
@@ -210,7 +231,7 @@ else
 	boot "triple fault is a reset" 6 --kernel "$tmp/ud2" --mem 64
 fi
 
-# --- refused files: 18 tests (no KVM needed) -------------------------
+# --- refused files: 20 tests (no KVM needed) -------------------------
 # refuse NAME MESSAGE-PART ARGS...: exit 2, one line naming the file
 refuse() {
 	local name=$1 msg=$2
@@ -240,9 +261,12 @@ refuse "--append without --kernel" "--append needs --kernel" --append x
 refuse "--mem too large" "--mem '70000'" --kernel "$tmp/text" --mem 70000
 
 if [ -n "$bz_why" ]; then
-	for i in 1 2 3 4 5 6; do skip "$bz_why"; done
+	for i in 1 2 3 4 5 6 7; do skip "$bz_why"; done
 else
 	head -c 768 "$tmp/bzImage" >"$tmp/short"
+	head -c $((0x206)) "$tmp/bzImage" >"$tmp/hdrs"
+	refuse "bzImage cut after HdrS" "truncated setup header" \
+		--kernel "$tmp/hdrs"
 	refuse "bzImage cut in its setup code" "truncated: the setup code ends at 0x400" \
 		--kernel "$tmp/short"
 	head -c 1536 "$tmp/bzImage" >"$tmp/short2"
@@ -261,7 +285,7 @@ else
 fi
 
 if [ -n "$mb_why" ]; then
-	for i in 1 2 3 4 5 6; do skip "$mb_why"; done
+	for i in 1 2 3 4 5 6 7; do skip "$mb_why"; done
 else
 	# where the Multiboot header is in the file
 	off=$(perl -e 'open(my $f, "<", $ARGV[0]) or die; binmode $f;
@@ -288,6 +312,12 @@ else
 	patch "$tmp/trunc" $((ph + 20)) V $((0x7fff0000))
 	refuse "segment past the file's end" "truncated: segment" \
 		--kernel "$tmp/trunc"
+	# a.out kludge fields past the file's end: the header's last bytes
+	head -c $((off + 20)) "$tmp/mb.elf" >"$tmp/aout-short"
+	patch "$tmp/aout-short" $((off + 4)) V $((0x10003))
+	patch "$tmp/aout-short" $((off + 8)) V $(((-(0x1badb002 + 0x10003)) & 0xffffffff))
+	refuse "a.out fields past the file's end" "truncated Multiboot header" \
+		--kernel "$tmp/aout-short"
 	# the video-mode flag (bit 2), with a checksum that matches
 	cp "$tmp/mb.elf" "$tmp/video"
 	patch "$tmp/video" $((off + 4)) V 7
@@ -299,5 +329,5 @@ else
 		--kernel "$tmp/mb.elf" --initrd "$tmp/big" --mem 16
 fi
 
-[ "$n" -eq 45 ] || echo "# ran $n tests, planned 45"
+[ "$n" -eq 49 ] || echo "# ran $n tests, planned 49"
 exit $((fail > 0))

@@ -360,9 +360,7 @@ static int mb_parse_aout(struct vm *vm, struct kernel_boot *kb, size_t off)
 {
 	const uint8_t *h = kb->img + off;
 	const char *f = vm->opt.kernel;
-	uint32_t header_addr = le32(h + 12), load_addr = le32(h + 16);
-	uint32_t load_end = le32(h + 20), bss_end = le32(h + 24);
-	uint32_t entry = le32(h + 28);
+	uint32_t header_addr, load_addr, load_end, bss_end, entry;
 	uint64_t file_off, filesz, memsz;
 	int r;
 
@@ -370,6 +368,11 @@ static int mb_parse_aout(struct vm *vm, struct kernel_boot *kb, size_t off)
 		return kerr(
 			"--kernel", f,
 			"truncated Multiboot header: the address fields (flags bit 16) end past the file or its first 8192 bytes");
+	header_addr = le32(h + 12);
+	load_addr = le32(h + 16);
+	load_end = le32(h + 20);
+	bss_end = le32(h + 24);
+	entry = le32(h + 28);
 	if (load_addr > header_addr || header_addr - load_addr > off)
 		return kerr(
 			"--kernel", f,
@@ -464,12 +467,19 @@ static int lx_prepare(struct vm *vm, struct kernel_boot *kb)
 	const uint8_t *p = kb->img;
 	size_t n = kb->img_size;
 	const char *f = vm->opt.kernel;
-	uint16_t version = le16(p + LX_VERSION);
+	uint16_t version;
 	unsigned int setup_sects;
 	uint64_t pm_off, pm_size, align, pref, need, top, initrd_max;
 	uint32_t init_size;
 
 	kb->kind = KB_LINUX;
+	/* every field read below lies before LX_HDR_MIN_END */
+	if (n < LX_HDR_MIN_END)
+		return kerr(
+			"--kernel", f,
+			"truncated setup header: the file has 0x%zx bytes, protocol 2.12 needs 0x%x",
+			n, LX_HDR_MIN_END);
+	version = le16(p + LX_VERSION);
 	kb->hdr_end = LX_JUMP + 2 + (size_t)p[LX_JUMP + 1];
 	if (le16(p + LX_BOOT_FLAG) != 0xaa55)
 		return kerr(

@@ -10,9 +10,17 @@
 
 	.section .multiboot, "a"
 	.align 4
+mb_header:
 	.long MB_MAGIC
 	.long MB_FLAGS
 	.long -(MB_MAGIC + MB_FLAGS)
+	/* the a.out kludge's fields (used only with flags bit 16, which
+	 * tests/kernel-boot.t sets on a flat copy of this image) */
+	.long mb_header		/* header_addr */
+	.long mb_header		/* load_addr: the image starts here */
+	.long 0			/* load_end_addr: to the file's end */
+	.long _bss_end		/* bss_end_addr */
+	.long _start		/* entry_addr */
 
 	.text
 	.code32
