@@ -96,6 +96,7 @@ enum vipi_workload {
 	VIPI_WL_STORM,
 	VIPI_WL_BADINPUT, /* garbage in: check the architectural errors */
 	VIPI_WL_EMULATE, /* instructions the VMM completes (guest/emulate.c) */
+	VIPI_WL_LAPIC, /* LAPIC timer, TPR, nesting, I/O APIC (guest/lapic.c) */
 };
 
 enum vipi_irqchip_mode {

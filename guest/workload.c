@@ -92,6 +92,8 @@ void nmi_handler_body(void)
 
 static void storm_rounds(struct percpu *pc);
 void run_emulate(void); /* guest/emulate.c */
+void run_lapic(void); /* guest/lapic.c */
+void lapic_ap(void);
 
 static bool busy_target(uint32_t cpu)
 {
@@ -102,6 +104,8 @@ void workload_ap(void)
 {
 	struct percpu *pc = this_cpu();
 
+	if (boot.workload == VIPI_WL_LAPIC)
+		lapic_ap();
 	if ((boot.workload == VIPI_WL_STORM ||
 	     boot.workload == VIPI_WL_BADINPUT) &&
 	    vipi_cpuset_test(&participants, pc->cpu)) {
@@ -530,6 +534,9 @@ void workload_run(void)
 		break;
 	case VIPI_WL_EMULATE:
 		run_emulate();
+		break;
+	case VIPI_WL_LAPIC:
+		run_lapic();
 		break;
 	default:
 		GUEST_SKIP("workload %u is not implemented in this guest",

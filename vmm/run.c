@@ -23,12 +23,12 @@ static const char run_usage[] =
 	"usage: vipi run --vcpus N [--topology TOPO] --irqchip user|kernel\n"
 	"                --method METHOD --workload WORKLOAD [--targets CPULIST]\n"
 	"                [--ops K] [--xapic] [--mem MIB] [--timeout S] [--json] [-v]\n"
-	"                [--fanout N|off] [--hyperv]\n"
+	"                [--fanout N|off] [--hyperv] [--testdev]\n"
 	"       vipi run --kernel FILE [--append CMDLINE] [--initrd FILE]\n"
 	"                [--vcpus N] [--topology TOPO] [--irqchip user|kernel]\n"
 	"                [--mem MIB] [--timeout S] [--testdev]\n"
 	"  WORKLOAD: boot pingpong multicast broadcast shootdown storm badinput\n"
-	"            emulate\n"
+	"            emulate lapic (lapic: --testdev, 2-8 vCPUs)\n"
 	"  METHOD:   the names of `vipi encode` (x2apic-phys, x2apic-cluster,\n"
 	"            kvm-pv, hv, vipi, ...)\n"
 	"  --fanout:  user mode: kicks a sender does itself per IPI before it\n"
@@ -46,6 +46,7 @@ static const char *const workload_names[] = {
 	[VIPI_WL_MULTICAST] = "multicast", [VIPI_WL_BROADCAST] = "broadcast",
 	[VIPI_WL_SHOOTDOWN] = "shootdown", [VIPI_WL_STORM] = "storm",
 	[VIPI_WL_BADINPUT] = "badinput",   [VIPI_WL_EMULATE] = "emulate",
+	[VIPI_WL_LAPIC] = "lapic",
 };
 
 static int parse_workload(const char *s, enum vipi_workload *w)
