@@ -10,7 +10,8 @@
  * crossing into an unmapped page faults at that page); rdtscp against
  * TSC_AUX; xgetbv with and without CR4.OSXSAVE; clac/stac; ldmxcsr and
  * stmxcsr; fwait with and without CR0.TS; verr/verw on the GDT's
- * selectors; invpcid; access rights on a read-only page (R/W, CR0.WP).
+ * selectors; invpcid; access rights on a read-only page (R/W, CR0.WP);
+ * the VEX-encoded BMI1/BMI2 instructions.
  * tests/kvm-emulate.t checks the VMM's counts. With
  * --ops N it also times N popcnt and N int3 completions.
  */
@@ -490,6 +491,72 @@ static void test_rights(void)
 	__asm__ volatile("invlpg (%0)" : : "r"(alias) : "memory");
 }
 
+/* BMI1 and BMI2 (VEX-encoded; zstd in Linux picks them from CPUID) */
+static void test_bmi(void)
+{
+	uint64_t r, lo, hi;
+	bool cf;
+
+	if (!cpuid_has(7, 1, 3) || !cpuid_has(7, 1, 8)) {
+		GUEST_PRINT("emulate: no BMI1/BMI2 in CPUID: not tested");
+		return;
+	}
+	__asm__("andnq %[m], %[v], %[d]"
+		: [d] "=r"(r)
+		: [m] "r"(0xffull), [v] "r"(0xf0ull));
+	check("andn ~0xf0 & 0xff", r, 0x0f);
+	__asm__("blsrq %[s], %[d]" : [d] "=r"(r) : [s] "r"(0xcull));
+	check("blsr 0xc", r, 0x8);
+	__asm__("blsmskq %[s], %[d]" : [d] "=r"(r) : [s] "r"(0xcull));
+	check("blsmsk 0xc", r, 0x7);
+	__asm__("blsiq %[s], %[d]" : [d] "=r"(r) : [s] "r"(0xcull));
+	check("blsi 0xc", r, 0x4);
+	__asm__("bextrq %[c], %[s], %[d]"
+		: [d] "=r"(r)
+		: [s] "r"(0xabcdull), [c] "r"(0x0804ull));
+	check("bextr 0xabcd start 4 length 8", r, 0xbc);
+	__asm__("bzhiq %[n], %[s], %[d]"
+		: [d] "=r"(r), "=@ccc"(cf)
+		: [s] "r"(0xffffull), [n] "r"(8ull));
+	check("bzhi 0xffff from bit 8", r, 0xff);
+	check("bzhi 8: CF", cf, 0);
+	__asm__("bzhiq %[n], %[s], %[d]"
+		: [d] "=r"(r), "=@ccc"(cf)
+		: [s] "r"(0xffffull), [n] "r"(70ull));
+	check("bzhi from bit 70: CF", cf, 1);
+	__asm__("pdepq %[m], %[s], %[d]"
+		: [d] "=r"(r)
+		: [s] "r"(0x5ull), [m] "r"(0x1aull));
+	check("pdep 0b101 into mask 0b11010", r, 0x12);
+	__asm__("pextq %[m], %[s], %[d]"
+		: [d] "=r"(r)
+		: [s] "r"(0x12ull), [m] "r"(0x1aull));
+	check("pext 0b10010 with mask 0b11010", r, 0x5);
+	__asm__("mulxq %[s], %[lo], %[hi]"
+		: [lo] "=r"(lo), [hi] "=r"(hi)
+		: [s] "r"(0x100000003ull), "d"(0x100000000ull));
+	check("mulx high half", hi, 1);
+	check("mulx low half", lo, 0x300000000ull);
+	__asm__("shlxq %[n], %[s], %[d]"
+		: [d] "=r"(r)
+		: [s] "r"(1ull), [n] "r"(127ull));
+	check("shlx 1 by 127 (masked to 63)", r, 0x8000000000000000ull);
+	__asm__("shrxq %[n], %[s], %[d]"
+		: [d] "=r"(r)
+		: [s] "r"(0x8000000000000000ull), [n] "r"(63ull));
+	check("shrx", r, 1);
+	__asm__("sarxq %[n], %[s], %[d]"
+		: [d] "=r"(r)
+		: [s] "r"(0x8000000000000000ull), [n] "r"(63ull));
+	check("sarx", r, ~0ull);
+	__asm__("sarxl %k[n], %k[s], %k[d]"
+		: [d] "=r"(r)
+		: [s] "r"(0x80000000ull), [n] "r"(4ull));
+	check("sarx 32-bit, zero-extended", r, 0xf8000000ull);
+	__asm__("rorxq $1, %[s], %[d]" : [d] "=r"(r) : [s] "r"(1ull));
+	check("rorx 1 by 1", r, 0x8000000000000000ull);
+}
+
 /* --ops N: the cost of N completions of popcnt (register) and of int3,
  * each a round trip through the VMM, by the host clock */
 static void time_fixups(uint32_t ops)
@@ -528,6 +595,7 @@ void run_emulate(void)
 	test_xgetbv();
 	test_misc();
 	test_rights();
+	test_bmi();
 	if (boot.ops)
 		time_fixups(boot.ops);
 	res[VIPI_RES_OPS] = res[VIPI_RES_EXPECTED];

@@ -4,7 +4,8 @@
  * at CPL 0 runs in KVM's instruction emulator here, which stops with
  * KVM_EXIT_INTERNAL_ERROR / KVM_INTERNAL_ERROR_EMULATION on instructions
  * it lacks (int3, lock cmpxchg16b, clac/stac, fwait, popcnt, rdtscp,
- * xgetbv, ldmxcsr, verw, invpcid: /work/shared/docs/this-host-kvm.md);
+ * xgetbv, ldmxcsr, verw, invpcid: /work/shared/docs/this-host-kvm.md;
+ * and the VEX-encoded BMI1/BMI2 instructions Linux's zstd picks);
  * the vCPU's state is intact, so the VMM completes the instruction and
  * runs the vCPU again (api.rst, KVM_CAP_EXIT_ON_EMULATION_FAILURE).
  *
@@ -93,6 +94,9 @@ struct insn {
 	bool mode64;
 	unsigned int opsize, adsize; /* bytes */
 	bool p66, lock;
+	/* VEX (SDM 2.3.5): vvvv, L; a legacy 66/F2/F3/REX before it */
+	bool vex, vex_l, vex_bad;
+	uint8_t vvvv;
 	uint8_t rep; /* the last of F2/F3, or 0 */
 	enum seg seg; /* override, or SEG_NONE */
 	uint8_t rex;
@@ -135,6 +139,8 @@ static const char *const kind_names[EMUL_NR] = {
 	[EMUL_VERR] = "verr",
 	[EMUL_VERW] = "verw",
 	[EMUL_INVPCID] = "invpcid",
+	[EMUL_BMI1] = "bmi1",
+	[EMUL_BMI2] = "bmi2",
 	[EMUL_FAULTS] = "faults",
 };
 
@@ -543,6 +549,52 @@ static int decode_modrm(struct emul *e)
 	return DONE;
 }
 
+/*
+ * A VEX prefix (SDM 2.3.5): C5 with R, vvvv, L, pp; C4 with R, X, B, the
+ * map, W, vvvv, L, pp. Outside 64-bit mode C4/C5 are LES/LDS unless the
+ * next byte's top bits are 11. R/X/B/W go where REX's would, pp into the
+ * mandatory prefix fields; a 66/F2/F3/REX/LOCK before VEX is #UD.
+ */
+static int decode_vex(struct emul *e)
+{
+	struct insn *in = &e->in;
+	uint8_t b1 = 0, b2 = 0, pp;
+	int r;
+
+	if (in->len >= in->nbytes)
+		return fetch(e, &b1);
+	if (!in->mode64 && (in->b[in->len] & 0xc0) != 0xc0) {
+		e->name = "les/lds";
+		return decline(e, "not handled");
+	}
+	in->vex_bad = in->p66 || in->rep || in->rex || in->lock;
+	r = fetch(e, &b1);
+	if (r)
+		return r;
+	in->vex = true;
+	if (in->op == 0xc5) {
+		b2 = b1;
+		in->map = 1;
+		in->rex = b1 & 0x80 ? 0 : 4;
+	} else {
+		r = fetch(e, &b2);
+		if (r)
+			return r;
+		in->map = b1 & 0x1f;
+		in->rex = (uint8_t)((b1 & 0x80 ? 0 : 4) | (b1 & 0x40 ? 0 : 2) |
+				    (b1 & 0x20 ? 0 : 1) | (b2 & 0x80 ? 8 : 0));
+	}
+	if (!in->mode64)
+		in->rex &= 8; /* only W, which 32-bit code ignores below */
+	in->vvvv = (uint8_t)(~b2 >> 3) & (in->mode64 ? 15 : 7);
+	in->vex_l = b2 & 4;
+	pp = b2 & 3;
+	in->p66 = pp == 1;
+	in->rep = pp == 2 ? 0xf3 : pp == 3 ? 0xf2 : 0;
+	in->opsize = in->mode64 && (in->rex & 8) ? 8 : 4;
+	return fetch(e, &in->op);
+}
+
 static int decode(struct emul *e)
 {
 	struct insn *in = &e->in;
@@ -604,12 +656,12 @@ opcode:
 	else
 		in->adsize = in->adsize ? 2 : 4;
 	in->op = c;
-	if (in->op == 0xc4 || in->op == 0xc5 || in->op == 0x62) {
-		if (in->mode64) {
-			e->name = "VEX/EVEX-encoded";
-			return decline(e, "not handled");
-		}
+	if (in->op == 0x62 && in->mode64) {
+		e->name = "EVEX-encoded";
+		return decline(e, "not handled");
 	}
+	if (in->op == 0xc4 || in->op == 0xc5)
+		return decode_vex(e);
 	if (in->op == 0x0f) {
 		r = fetch(e, &in->op);
 		if (r)
@@ -1007,6 +1059,191 @@ static int do_invpcid(struct emul *e)
 	return DONE;
 }
 
+/* SF, ZF from a result of bytes; CF and OF cleared unless cf (SDM BMI) */
+static void bmi_flags(struct emul *e, uint64_t res, unsigned int bytes, bool cf)
+{
+	uint64_t fl = e->r->rflags & ~(FL_CF | FL_ZF | FL_SF | FL_OF);
+
+	res &= size_mask(bytes);
+	if (!res)
+		fl |= FL_ZF;
+	if (res >> (8 * bytes - 1))
+		fl |= FL_SF;
+	if (cf)
+		fl |= FL_CF;
+	e->r->rflags = fl;
+}
+
+static uint64_t pdep(uint64_t src, uint64_t mask)
+{
+	uint64_t out = 0;
+
+	for (uint64_t bit = 1; mask; bit <<= 1, mask &= mask - 1)
+		if (src & bit)
+			out |= mask & -mask;
+	return out;
+}
+
+static uint64_t pext(uint64_t src, uint64_t mask)
+{
+	uint64_t out = 0;
+
+	for (uint64_t bit = 1; mask; bit <<= 1, mask &= mask - 1)
+		if (src & mask & -mask)
+			out |= bit;
+	return out;
+}
+
+/*
+ * The BMI1/BMI2 instructions on general registers (VEX, SDM vol. 2):
+ * andn, bextr, blsr/blsmsk/blsi (BMI1); bzhi, pdep, pext, mulx, sarx/
+ * shlx/shrx, rorx (BMI2). VEX.L must be 0.
+ */
+static int do_vex(struct emul *e, enum emul_kind *k)
+{
+	struct insn *in = &e->in;
+	unsigned int bytes = in->opsize, bits = 8 * bytes;
+	uint64_t m = size_mask(bytes), src = 0, v, res = 0;
+	bool bmi2 = true, cf = false, flags = false;
+	uint8_t imm = 0;
+	int r;
+
+	r = decode_modrm(e);
+	if (r)
+		return r;
+	if (in->map == 3 && in->op == 0xf0) {
+		r = fetch(e, &imm);
+		if (r)
+			return r;
+	}
+	v = *gpr(e, in->vvvv) & m;
+	switch (in->map << 8 | in->op) {
+	case 0x2f2:
+		e->name = "andn";
+		bmi2 = false;
+		if (in->p66 || in->rep)
+			goto unknown;
+		break;
+	case 0x2f3:
+		e->name = (in->reg & 7) == 1 ? "blsr" :
+			  (in->reg & 7) == 2 ? "blsmsk" :
+			  (in->reg & 7) == 3 ? "blsi" :
+					       NULL;
+		bmi2 = false;
+		if (!e->name || in->p66 || in->rep)
+			goto unknown;
+		break;
+	case 0x2f5:
+		e->name = in->p66	  ? NULL :
+			  in->rep == 0xf3 ? "pext" :
+			  in->rep == 0xf2 ? "pdep" :
+					    "bzhi";
+		if (!e->name)
+			goto unknown;
+		break;
+	case 0x2f6:
+		e->name = "mulx";
+		if (in->rep != 0xf2)
+			goto unknown;
+		break;
+	case 0x2f7:
+		e->name = in->p66	  ? "shlx" :
+			  in->rep == 0xf3 ? "sarx" :
+			  in->rep == 0xf2 ? "shrx" :
+					    "bextr";
+		bmi2 = in->p66 || in->rep;
+		break;
+	case 0x3f0:
+		e->name = "rorx";
+		if (in->rep != 0xf2)
+			goto unknown;
+		break;
+	default:
+		goto unknown;
+	}
+	*k = bmi2 ? EMUL_BMI2 : EMUL_BMI1;
+	if (in->vex_bad || in->vex_l || !cpu_has(7, 0, EBX, bmi2 ? 8 : 3))
+		return fault(e, VEC_UD, 0);
+	r = rm_read(e, bytes, &src);
+	if (r != DONE)
+		return r;
+	switch (in->map << 8 | in->op) {
+	case 0x2f2: /* andn r, vvvv, r/m */
+		res = ~v & src & m;
+		flags = true;
+		break;
+	case 0x2f3: /* blsr/blsmsk/blsi vvvv, r/m */
+		if ((in->reg & 7) == 1)
+			res = src & (src - 1);
+		else if ((in->reg & 7) == 2)
+			res = src ^ (src - 1);
+		else
+			res = src & -src;
+		res &= m;
+		bmi_flags(e, res, bytes, (in->reg & 7) == 3 ? src : !src);
+		gpr_write(e, in->vvvv, bytes, res);
+		return DONE;
+	case 0x2f5:
+		if (in->rep == 0xf3) { /* pext r, vvvv (source), r/m (mask) */
+			res = pext(v, src);
+		} else if (in->rep == 0xf2) {
+			res = pdep(v, src);
+		} else { /* bzhi r, r/m, vvvv */
+			unsigned int n = v & 0xff;
+
+			res = n < bits ? src & ((1ull << n) - 1) : src;
+			cf = n > bits - 1;
+			flags = true;
+		}
+		break;
+	case 0x2f6: { /* mulx hi, lo (vvvv), r/m: RDX times r/m */
+		unsigned __int128 p = (unsigned __int128)(*gpr(e, 2) & m) * src;
+
+		if (bytes == 4)
+			p = (uint64_t)p;
+		gpr_write(e, in->vvvv, bytes, (uint64_t)(p & m));
+		gpr_write(e, in->reg, bytes, (uint64_t)(p >> bits));
+		return DONE;
+	}
+	case 0x2f7:
+		if (in->p66 || in->rep) {
+			unsigned int n = (unsigned int)(v & (bits - 1));
+
+			if (in->p66)
+				res = src << n;
+			else if (in->rep == 0xf2)
+				res = src >> n;
+			else if (bytes == 8)
+				res = (uint64_t)((int64_t)src >> n);
+			else
+				res = (uint32_t)((int32_t)src >> n);
+		} else { /* bextr r, r/m, vvvv: start and length */
+			unsigned int start = v & 0xff, len = (v >> 8) & 0xff;
+
+			res = start < bits ? src >> start : 0;
+			if (len < 64)
+				res &= (1ull << len) - 1;
+			flags = true;
+		}
+		break;
+	case 0x3f0: { /* rorx r, r/m, imm8 */
+		unsigned int n = imm & (bits - 1);
+
+		res = n ? (src >> n | src << (bits - n)) : src;
+		break;
+	}
+	}
+	res &= m;
+	if (flags)
+		bmi_flags(e, res, bytes, cf);
+	gpr_write(e, in->reg, bytes, res);
+	return DONE;
+unknown:
+	if (!e->name)
+		e->name = "VEX-encoded";
+	return decline(e, "not handled");
+}
+
 static void count(struct emul *e, enum emul_kind k)
 {
 	struct vm *vm = e->v->vm;
@@ -1015,8 +1252,8 @@ static void count(struct emul *e, enum emul_kind k)
 
 	if (!n && vm->opt.verbose)
 		fprintf(stderr,
-			"vipi run: vCPU %u: first %s completed by the VMM at rip 0x%llx\n",
-			e->v->idx, kind_names[k],
+			"vipi run: vCPU %u: first %s (%s) completed by the VMM at rip 0x%llx\n",
+			e->v->idx, kind_names[k], e->name,
 			(unsigned long long)e->r->rip);
 }
 
@@ -1042,6 +1279,8 @@ static int dispatch(struct emul *e, enum emul_kind *k)
 			return r;    \
 	} while (0)
 
+	if (in->vex)
+		return do_vex(e, k);
 	if (in->map == 0) {
 		switch (in->op) {
 		case 0xcc:

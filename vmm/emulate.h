@@ -38,6 +38,8 @@ enum emul_kind {
 	EMUL_VERR,
 	EMUL_VERW,
 	EMUL_INVPCID,
+	EMUL_BMI1, /* andn, bextr, blsr, blsmsk, blsi (VEX) */
+	EMUL_BMI2, /* bzhi, pdep, pext, mulx, sarx, shlx, shrx, rorx */
 	/* not a kind: instructions of the kinds above that ended in an
 	 * exception the SDM defines (#GP, #PF, #UD, #NM, #MF) instead */
 	EMUL_FAULTS,
