@@ -85,7 +85,7 @@ static volatile uint32_t hits[LAPIC_CPUS][256];
 static uint32_t want[LAPIC_CPUS][256];
 static volatile uint64_t hit_tsc[LAPIC_CPUS][256];
 static volatile uint32_t tmr_seen[LAPIC_CPUS][256];
-static volatile uint32_t ap_ready, level_release;
+static volatile uint32_t ap_ready, level_release, level_eois;
 static volatile uint64_t eois;
 static uint64_t nchecks;
 static bool xmode;
@@ -251,14 +251,13 @@ static void nest_outer(void);
 static void level_hold(uint32_t c, uint8_t vec)
 {
 	uint32_t n = hits[c][vec];
-
 	uint64_t t0 = rdtsc();
 
-	tmr_seen[c][vec] = vec_bit(APIC_TMR, vec);
 	/* bounded: an arrival CPU 0 never releases must not hang CPU 1 */
 	while (level_release < n && rdtsc() - t0 < ms_cycles(1000))
 		cpu_relax();
 	eoi();
+	level_eois++;
 }
 
 static volatile uint32_t ppr_in[256], isr_in[256], isr_after[256];
@@ -268,7 +267,10 @@ static void lapic_irq(uint8_t vec)
 	uint32_t c = this_cpu()->cpu;
 
 	hit_tsc[c][vec] = rdtsc();
-	hits[c][vec]++;
+	/* before the count: CPU 0 reads it once it sees the count */
+	if (vec >= V_LEVEL && vec <= V_BCAST)
+		tmr_seen[c][vec] = vec_bit(APIC_TMR, vec);
+	__atomic_fetch_add(&hits[c][vec], 1, __ATOMIC_RELEASE);
 	switch (vec) {
 	case V_OUTER:
 		nest_outer();
@@ -295,11 +297,6 @@ static void lapic_irq(uint8_t vec)
 		/* taken after the outer one's EOI: 0x40 no longer in service */
 		isr_in[vec] = vec_bit(APIC_ISR, V_SAME) |
 			      vec_bit(APIC_ISR, V_OUTER) << 1;
-		break;
-	case V_EDGE:
-	case V_LOGICAL:
-	case V_BCAST:
-		tmr_seen[c][vec] = vec_bit(APIC_TMR, vec);
 		break;
 	}
 	eoi();
@@ -507,10 +504,11 @@ static void timer_tsc_deadline(void)
 	      base + 1);
 	CHECK("TSC-deadline: reads 0 after it fired", rdmsr(MSR_TSC_DEADLINE),
 	      0);
-	/* a write of 0 disarms */
-	wrmsr(MSR_TSC_DEADLINE, rdtsc() + ms_cycles(2));
+	/* a write of 0 disarms: 30 ms away, so that a vCPU thread that
+	 * loses its host core between the two writes does not see it fire */
+	wrmsr(MSR_TSC_DEADLINE, rdtsc() + ms_cycles(30));
 	wrmsr(MSR_TSC_DEADLINE, 0);
-	spin_cycles(ms_cycles(5));
+	spin_cycles(ms_cycles(35));
 	CHECK("TSC-deadline: a write of 0 disarms", hits[0][V_TIMER], base + 1);
 	CHECK("TSC-deadline: disarmed reads 0", rdmsr(MSR_TSC_DEADLINE), 0);
 	irq_disable();
@@ -720,6 +718,8 @@ static void ioapic_level(void)
 	/* deassert, then EOI: nothing more */
 	line(GSI_LEVEL, 0);
 	level_release = 2;
+	CHECK_TRUE("level: CPU 1 did its second EOI within 1 s",
+		   wait_hits(&level_eois, 2), level_eois, 2);
 	spin_cycles(ms_cycles(5));
 	CHECK("level: none after deassert + EOI", hits[1][V_LEVEL], 2);
 	CHECK("level: remote IRR 0 after the EOI",
