@@ -609,8 +609,12 @@ static int flush_tlb(struct vcpu *v)
  */
 static void sync_cr8(struct vcpu *v)
 {
-	if (v->run->cr8 != vipi_lapic_cr8(&v->lapic))
+	/* only a value the guest changed since entry is a MOV to CR8: a
+	 * TPR the model changed meanwhile (a TPR write, INIT) stands */
+	if (v->run->cr8 != v->cr8_entry) {
 		vipi_lapic_set_cr8(&v->lapic, v->run->cr8);
+		v->cr8_entry = v->run->cr8;
+	}
 }
 
 int engine_pre_run(struct vcpu *v)
@@ -639,7 +643,7 @@ int engine_pre_run(struct vcpu *v)
 		r = inject(v);
 		if (r)
 			return r;
-		v->run->cr8 = vipi_lapic_cr8(&v->lapic);
+		v->run->cr8 = v->cr8_entry = vipi_lapic_cr8(&v->lapic);
 		/* publish IN_GUEST, then take a deferred flush: a sender
 		 * either sees us in the guest and interrupts, or its mark is
 		 * seen here (deliver.h's safety rule) */

@@ -89,6 +89,7 @@ struct vcpu {
 	bool nmi, init; /* taken, not yet acted on */
 	uint32_t sipi; /* 0x100 | vector of a SIPI taken */
 	int64_t tsc_offset; /* guest TSC - host TSC (user mode) */
+	uint64_t cr8_entry; /* kvm_run.cr8 as given at the last entry */
 	struct vipi_cpuset targets; /* decode scratch, reserved up front */
 	struct vipi_ipi ipi;
 
