@@ -150,6 +150,8 @@ int engine_start(struct vm *vm)
 
 void engine_stop(struct vm *vm)
 {
+	/* first: the timer thread notifies vCPUs through the delivery */
+	vm_timers_stop(vm);
 	if (vm->kicker_started) {
 		atomic_fetch_add(&vm->fan_seq, 1);
 		futex(&vm->fan_seq, FUTEX_WAKE_PRIVATE, 1, NULL);
@@ -162,7 +164,6 @@ void engine_stop(struct vm *vm)
 	free(vm->fan_kick);
 	free(vm->fan_wake);
 	vm->fan_kick = vm->fan_wake = NULL;
-	vm_timers_stop(vm);
 	hv_destroy(vm);
 	for (uint32_t i = 0; vm->vcpus && i < vm->nr; i++) {
 		if (vm->vcpus[i].have_lapic)
