@@ -193,11 +193,12 @@ int hv_cpuid_patch(struct vm *vm, struct vcpu *v, struct kvm_cpuid2 **cp)
 			      (c->nent + HV_NR_LEAVES) * sizeof(n->entries[0]));
 	if (!n)
 		return -ENOMEM;
-	/* drop every hypervisor leaf KVM put there (its signature too) */
+	/* drop KVM's hypervisor leaves (its signature too); vipi's own at
+	 * 0x40000100 (kernel_cpuid) stay */
 	for (i = 0; i < c->nent; i++) {
 		uint32_t f = c->entries[i].function;
 
-		if (f >= HV_LEAF_VENDOR && f <= 0x4fffffffu)
+		if (f >= HV_LEAF_VENDOR && f <= 0x400000ffu)
 			continue;
 		n->entries[out++] = c->entries[i];
 	}

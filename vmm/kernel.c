@@ -30,6 +30,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <vipi/abi.h>
+
 #include "kernel.h"
 #include "vmm.h"
 
@@ -844,6 +846,11 @@ int kernel_setup_bsp(struct vm *vm, struct vcpu *vcpu)
 #define KVM_FEATURE_CLOCKSOURCE2 3
 #define KVM_FEATURE_CLOCKSOURCE_STABLE_BIT 24
 #define CPUID_1_EDX_HTT (1u << 28)
+/*
+ * vipi's own PV IPI ABI (docs/abi.md 2.1) one base above KVM's leaves (and
+ * Hyper-V's, with --hyperv), so a guest finds both interfaces
+ */
+#define KERNEL_VIPI_CPUID_BASE 0x40000100u
 
 static uint32_t order(uint32_t max_id)
 {
@@ -941,6 +948,28 @@ void kernel_cpuid(struct vm *vm, struct vcpu *vcpu, struct kvm_cpuid2 *c,
 			 1u << KVM_FEATURE_CLOCKSOURCE2 |
 			 1u << KVM_FEATURE_CLOCKSOURCE_STABLE_BIT;
 		e->ebx = e->ecx = e->edx = 0;
+	}
+	/*
+	 * vipi's leaves: signature, version/features/nr/doorbells, and this
+	 * vCPU's own index, which is why CPUID is set per vCPU. Only the
+	 * user-mode engine serves the port doorbell (engine_doorbell).
+	 */
+	for (uint32_t off = 0; vm->opt.irqchip == VIPI_IRQCHIP_USER &&
+			       off < VIPI_CPUID_NR_LEAVES && c->nent < room;
+	     off++) {
+		uint32_t out[4];
+
+		if (find_leaf(c, KERNEL_VIPI_CPUID_BASE + off) ||
+		    vipi_abi_cpuid(KERNEL_VIPI_CPUID_BASE, off, vm->nr,
+				   vcpu->idx, VIPI_DOORBELL_PORT, out))
+			break;
+		c->entries[c->nent++] = (struct kvm_cpuid_entry2){
+			.function = KERNEL_VIPI_CPUID_BASE + off,
+			.eax = out[0],
+			.ebx = out[1],
+			.ecx = out[2],
+			.edx = out[3],
+		};
 	}
 }
 

@@ -179,8 +179,9 @@ int x86_setup_cpuid(struct vm *vm, struct vcpu *vcpu)
 		if (r)
 			return r;
 	}
-	/* room for the two KVM leaves and kernel_cpuid's topology leaves */
-	sz = sizeof(*c) + (vm->cpuid->nent + 8) * sizeof(c->entries[0]);
+	/* room for the two KVM leaves and kernel_cpuid's topology and vipi
+	 * leaves */
+	sz = sizeof(*c) + (vm->cpuid->nent + 11) * sizeof(c->entries[0]);
 	c = calloc(1, sz);
 	if (!c)
 		return -ENOMEM;
@@ -242,7 +243,7 @@ int x86_setup_cpuid(struct vm *vm, struct vcpu *vcpu)
 		}
 	}
 	if (vm->opt.kernel)
-		kernel_cpuid(vm, vcpu, c, vm->cpuid->nent + 8);
+		kernel_cpuid(vm, vcpu, c, vm->cpuid->nent + 11);
 	/* --hyperv: Hyper-V's leaves replace KVM's (vmm/hyperv.c) */
 	r = hv_cpuid_patch(vm, vcpu, &c);
 	if (!r)
