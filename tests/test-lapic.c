@@ -218,9 +218,9 @@ static void test_xapic_regs(void)
 	setup(&l, 2);
 	is_u64(xr(&l, VIPI_APIC_ID), 0x21000000,
 	       "xAPIC ID: APIC ID 0x21 in bits 31:24");
-	xw(&l, VIPI_APIC_ID, 0x05000000);
-	is_u64(xr(&l, VIPI_APIC_ID), 0x21000000,
-	       "xAPIC ID is read-only here: a write is ignored");
+	xw(&l, VIPI_APIC_ID, 0x05abcdef);
+	is_u64(xr(&l, VIPI_APIC_ID), 0x05000000,
+	       "xAPIC ID is writable (SDM 10.4.6): 31:24 read back, 23:0 0");
 	is_u64(xr(&l, VIPI_APIC_EOI), 0, "xAPIC: write-only EOI reads 0");
 	xw(&l, VIPI_APIC_ICR_HI, 0x12345678);
 	is_u64(xr(&l, VIPI_APIC_ICR_HI), 0x12000000,
@@ -271,6 +271,54 @@ static void test_xapic_regs(void)
 	is_u64(mw(&l, VIPI_MSR_X2APIC_ICR, 0x30), VIPI_ERR_GP,
 	       "xAPIC mode: wrmsr 0x830 #GPs");
 	vipi_lapic_destroy(&l);
+}
+
+/*
+ * A written xAPIC ID is what physical destinations match (SDM 10.4.6,
+ * 10.6.2.1), aliases included, as kvm-unit-tests' aliased-ID test needs;
+ * disabling the APIC brings the initial ID back.
+ */
+static void test_xapic_id_routing(void)
+{
+	struct vipi_lapic l0, l1, l2, l3;
+
+	setup(&l0, 0);
+	enable(&l0);
+	setup(&l1, 1);
+	setup(&l2, 2);
+	setup(&l3, 3);
+	xw(&l0, VIPI_APIC_ICR_HI, 0x00000000);
+	xw(&l0, VIPI_APIC_ICR_LO, 0x4030);
+	ok(F.last_target == 0 && F.last_weight == 1,
+	   "ID 0 names vCPU 0 only: vCPU 3's APIC ID 0x100 is no alias of it");
+	xw(&l2, VIPI_APIC_ID, 0x05000000);
+	xw(&l0, VIPI_APIC_ICR_HI, 0x05000000);
+	xw(&l0, VIPI_APIC_ICR_LO, 0x4030);
+	ok(F.last_target == 2 && F.last_weight == 1,
+	   "physical 5 reaches vCPU 2 after it wrote ID 5");
+	xw(&l0, VIPI_APIC_ICR_HI, 0x21000000);
+	xw(&l0, VIPI_APIC_ICR_LO, 0x4030);
+	is_u64(F.last_weight, 0, "its old ID 0x21 names nobody");
+	xw(&l1, VIPI_APIC_ID, 0x05000000);
+	xw(&l0, VIPI_APIC_ICR_HI, 0x05000000);
+	xw(&l0, VIPI_APIC_ICR_LO, 0x4030);
+	ok(F.last_target == 1 && F.last_weight == 2,
+	   "two vCPUs with ID 5: both accept (aliased physical IDs)");
+	mw(&l2, VIPI_MSR_IA32_APIC_BASE, 0xfee00000ull);
+	mw(&l2, VIPI_MSR_IA32_APIC_BASE, 0xfee00800ull);
+	is_u64(xr(&l2, VIPI_APIC_ID), 0x21000000,
+	       "disable and enable: the initial ID 0x21 again");
+	xw(&l0, VIPI_APIC_ICR_HI, 0x21000000);
+	xw(&l0, VIPI_APIC_ICR_LO, 0x4030);
+	ok(F.last_target == 2 && F.last_weight == 1,
+	   "...and physical 0x21 reaches vCPU 2 again");
+	to_x2apic(&l1);
+	is_u64(mw(&l1, 0x802, 7), VIPI_ERR_GP, "x2APIC ID write #GPs");
+	is_u64(mr(&l1, 0x802), 1, "x2APIC mode: the ID is the x2APIC ID 1");
+	vipi_lapic_destroy(&l0);
+	vipi_lapic_destroy(&l1);
+	vipi_lapic_destroy(&l2);
+	vipi_lapic_destroy(&l3);
 }
 
 static void test_apic_base(void)
@@ -997,7 +1045,7 @@ static void test_property(void)
 
 int main(void)
 {
-	tap_plan(185);
+	tap_plan(193);
 	if (vipi_topo_create_x86(ids, NR, &topo, NULL, 0))
 		tap_bail("topology");
 	host.topo = topo;
@@ -1007,6 +1055,7 @@ int main(void)
 		tap_bail("delivery");
 	test_reset_state();
 	test_xapic_regs();
+	test_xapic_id_routing();
 	test_apic_base();
 	test_x2apic_regs();
 	test_svr();

@@ -161,6 +161,15 @@ int vipi_xapic_set_dfr(struct vipi_xapic *x, uint32_t vcpu, uint32_t dfr);
  * xAPIC ICR) reaches it as cluster 0, member bits 7:0. 0 or -EINVAL.
  */
 int vipi_xapic_set_x2apic_mode(struct vipi_xapic *x, uint32_t vcpu, bool on);
+/*
+ * The vCPU's physical xAPIC ID (ID register bits 31:24, writable in
+ * xAPIC mode as on Intel and KVM; SDM 10.4.6): 8-bit physical
+ * destinations then match it instead of the topology's APIC ID, aliases
+ * included (two vCPUs with one ID both accept). The topology's IDs stay
+ * the fast path until some vCPU's ID differs from its own; after a
+ * change, the next decode rebuilds the index in O(vCPUs). 0 or -EINVAL.
+ */
+int vipi_xapic_set_id(struct vipi_xapic *x, uint32_t vcpu, uint32_t id);
 uint32_t vipi_xapic_get_ldr(const struct vipi_xapic *x, uint32_t vcpu);
 uint32_t vipi_xapic_get_dfr(const struct vipi_xapic *x, uint32_t vcpu);
 

@@ -111,6 +111,7 @@ struct vipi_lapic {
 	struct vipi_cpuset targets; /* for decoded IPIs */
 	struct vipi_ipi ipi;
 	uint32_t apic_id; /* from the topology */
+	uint8_t xapic_id; /* xAPIC ID register 31:24 (writable, 10.4.6) */
 	uint64_t apic_base; /* IA32_APIC_BASE */
 	enum vipi_lapic_mode mode;
 	uint64_t irr[4], isr[4], tmr[4];

@@ -172,6 +172,14 @@ int vipi_x86_resolve(const struct vipi_host *h, const struct vipi_x86_msg *m,
 		/* 10.6.2.1: physical 0xff is a broadcast */
 		if (dest == VIPI_XAPIC_BROADCAST)
 			return vipi_cpuset_add_range(ipi->targets, 0, nr);
+		/* IDs the guest rewrote (xAPIC ID register), aliases too */
+		if (h->xapic) {
+			int r = vipi_x86_xapic_add_physical(h->xapic, dest,
+							    ipi->targets);
+
+			if (r)
+				return r < 0 ? r : 0;
+		}
 		/* 8-bit IDs: a vCPU with an APIC ID above 0xfe is unreachable */
 		v = vipi_topo_find_apic(h->topo, dest);
 		return v < 0 ? 0 : vipi_cpuset_add(ipi->targets, (uint32_t)v);

@@ -85,6 +85,13 @@ int vipi_x86_resolve(const struct vipi_host *h, const struct vipi_x86_msg *m,
 
 /* Logical matches, defined next to their state (xapic.c, x2apic.c). */
 const struct vipi_topo *vipi_x86_xapic_topo(const struct vipi_xapic *x);
+/*
+ * An 8-bit physical destination when some vCPU's xAPIC ID was rewritten:
+ * 1 and the vCPUs holding that ID added; 0 when every ID is still the
+ * topology's (look it up there); -errno from the set.
+ */
+int vipi_x86_xapic_add_physical(struct vipi_xapic *x, uint32_t dest,
+				struct vipi_cpuset *targets);
 int vipi_x86_xapic_add_logical(struct vipi_xapic *x, uint32_t mda,
 			       struct vipi_cpuset *targets);
 int vipi_x86_x2apic_add_logical(const struct vipi_topo *t, uint32_t dest,

@@ -67,4 +67,6 @@ uint64_t lapic_timer_read_deadline(const struct vipi_lapic *l);
 void lapic_timer_write_deadline(struct vipi_lapic *l, uint64_t val);
 unsigned int lapic_timer_mode(const struct vipi_lapic *l);
 
+uint32_t lapic_phys_id(const struct vipi_lapic *l);
+
 #endif

@@ -29,7 +29,7 @@
 
 /* index: MMIO offset >> 4 (SDM Table 10-1, x2APIC Table 10-6) */
 static const uint8_t reg_flags[NR_REGS] = {
-	[0x02] = REG_BOTH | REG_R, /* ID */
+	[0x02] = REG_BOTH | REG_RW | REG_X2_RO, /* ID: xAPIC writable */
 	[0x03] = REG_BOTH | REG_R, /* version */
 	[0x08] = REG_BOTH | REG_RW, /* TPR */
 	[0x09] = REG_XAPIC | REG_R, /* APR */
@@ -107,7 +107,7 @@ static uint64_t reg_read(struct vipi_lapic *l, unsigned int idx)
 
 	switch (idx) {
 	case 0x02:
-		return x2 ? l->apic_id : (l->apic_id & 0xffu) << 24;
+		return x2 ? l->apic_id : (uint32_t)l->xapic_id << 24;
 	case 0x03:
 		return LAPIC_VERSION;
 	case 0x08:
@@ -207,6 +207,11 @@ static void reg_write(struct vipi_lapic *l, unsigned int idx, uint64_t val)
 	struct vipi_xapic *x = l->cfg.host->xapic;
 
 	switch (idx) {
+	case 0x02: /* xAPIC only (x2APIC: read-only); bits 23:0 reserved */
+		l->xapic_id = (uint8_t)(v >> 24);
+		if (x)
+			vipi_xapic_set_id(x, l->cfg.vcpu, lapic_phys_id(l));
+		break;
 	case 0x08:
 		l->tpr = v & 0xff;
 		break;

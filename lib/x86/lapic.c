@@ -39,6 +39,18 @@ static uint32_t ppr(const struct vipi_lapic *l)
 	return (l->tpr & 0xf0) >= isrc ? l->tpr & 0xff : isrc;
 }
 
+/*
+ * The ID physical destinations match: the x2APIC ID in x2APIC mode, the
+ * written xAPIC ID otherwise; an ID never written stays the topology's
+ * (an APIC ID above 0xff is not truncated into an alias of a low one).
+ */
+uint32_t lapic_phys_id(const struct vipi_lapic *l)
+{
+	if (l->mode == VIPI_LAPIC_X2APIC || l->xapic_id == (uint8_t)l->apic_id)
+		return l->apic_id;
+	return l->xapic_id;
+}
+
 /* keep the decoders' xAPIC logical state in step with the registers */
 static void sync_xapic(struct vipi_lapic *l)
 {
@@ -51,6 +63,7 @@ static void sync_xapic(struct vipi_lapic *l)
 	/* x2APIC: matched by its x2APIC logical ID (IOAPIC, MSI, ICR) */
 	vipi_xapic_set_x2apic_mode(x, l->cfg.vcpu,
 				   l->mode == VIPI_LAPIC_X2APIC);
+	vipi_xapic_set_id(x, l->cfg.vcpu, lapic_phys_id(l));
 }
 
 void lapic_reset_regs(struct vipi_lapic *l)
@@ -88,6 +101,7 @@ void vipi_lapic_reset(struct vipi_lapic *l)
 	l->apic_base = VIPI_XAPIC_DEFAULT_BASE | VIPI_APIC_BASE_EN |
 		       (l->cfg.bsp ? VIPI_APIC_BASE_BSP : 0);
 	l->mode = VIPI_LAPIC_XAPIC;
+	l->xapic_id = (uint8_t)l->apic_id;
 	l->tsc_deadline = 0;
 	lapic_reset_regs(l);
 }
@@ -179,7 +193,8 @@ enum vipi_status lapic_set_base(struct vipi_lapic *l, uint64_t val)
 	l->mode = new;
 	if (new == VIPI_LAPIC_DISABLED) {
 		/* 10.4.3: a globally disabled APIC; it comes back (10.12.5.1,
-		 * as KVM) in its power-up state, ID kept */
+		 * as KVM) in its power-up state, with its initial ID */
+		l->xapic_id = (uint8_t)l->apic_id;
 		l->tsc_deadline = 0;
 		lapic_reset_regs(l);
 	} else if (new == VIPI_LAPIC_X2APIC) {

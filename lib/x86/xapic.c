@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "compat.h"
 
@@ -35,6 +36,7 @@
 #define XAPIC_CLUSTERS 16u
 #define XAPIC_CLUSTER_BITS 4u
 #define XAPIC_NR_LISTS (XAPIC_FLAT_LISTS + XAPIC_CLUSTERS * XAPIC_CLUSTER_BITS)
+#define XAPIC_PHYS_IDS 256u
 /* a vCPU is in at most 8 lists (flat LDR with all 8 bits set) */
 #define XAPIC_MAX_LISTS_PER_VCPU 8u
 
@@ -48,6 +50,13 @@ struct vipi_xapic {
 	uint32_t start[XAPIC_NR_LISTS + 1];
 	atomic_bool stale; /* an LDR or DFR changed since the last build */
 	pthread_mutex_t lock;
+	/* physical IDs the guest wrote (vipi_xapic_set_id): per vCPU, and
+	 * the vCPUs of each ID 0..255, rebuilt like the logical lists */
+	uint32_t *phys_id;
+	uint32_t *id_entries;
+	uint32_t id_start[XAPIC_PHYS_IDS + 1];
+	atomic_uint ids_moved; /* vCPUs whose ID is not the topology's */
+	atomic_bool id_stale;
 };
 
 static unsigned int cluster_list(unsigned int cluster, unsigned int bit)
@@ -154,12 +163,16 @@ int vipi_xapic_create(const struct vipi_topo *t, struct vipi_xapic **out)
 	x->x2apic = calloc(nr, sizeof(*x->x2apic));
 	x->entries = calloc((size_t)nr * XAPIC_MAX_LISTS_PER_VCPU,
 			    sizeof(*x->entries));
-	if (!x->ldr || !x->dfr || !x->x2apic || !x->entries ||
-	    pthread_mutex_init(&x->lock, NULL)) {
+	x->phys_id = calloc(nr, sizeof(*x->phys_id));
+	x->id_entries = calloc(nr, sizeof(*x->id_entries));
+	if (!x->ldr || !x->dfr || !x->x2apic || !x->entries || !x->phys_id ||
+	    !x->id_entries || pthread_mutex_init(&x->lock, NULL)) {
 		free(x->ldr);
 		free(x->dfr);
 		free(x->x2apic);
 		free(x->entries);
+		free(x->phys_id);
+		free(x->id_entries);
 		free(x);
 		return -ENOMEM;
 	}
@@ -167,8 +180,11 @@ int vipi_xapic_create(const struct vipi_topo *t, struct vipi_xapic **out)
 	for (v = 0; v < nr; v++) {
 		x->ldr[v] = VIPI_XAPIC_LDR_RESET;
 		x->dfr[v] = VIPI_XAPIC_DFR_RESET;
+		x->phys_id[v] = vipi_topo_apic_id(t, v);
 	}
 	atomic_init(&x->stale, true);
+	atomic_init(&x->ids_moved, 0);
+	atomic_init(&x->id_stale, true);
 	*out = x;
 	return 0;
 }
@@ -182,6 +198,8 @@ void vipi_xapic_destroy(struct vipi_xapic *x)
 	free(x->dfr);
 	free(x->x2apic);
 	free(x->entries);
+	free(x->phys_id);
+	free(x->id_entries);
 	free(x);
 }
 
@@ -220,6 +238,72 @@ int vipi_xapic_set_x2apic_mode(struct vipi_xapic *x, uint32_t vcpu, bool on)
 		atomic_store_explicit(&x->stale, true, memory_order_relaxed);
 	}
 	return 0;
+}
+
+int vipi_xapic_set_id(struct vipi_xapic *x, uint32_t vcpu, uint32_t id)
+{
+	uint32_t topo_id, old;
+
+	if (!x || vcpu >= x->nr)
+		return -EINVAL;
+	old = x->phys_id[vcpu];
+	if (old == id)
+		return 0;
+	topo_id = vipi_topo_apic_id(x->topo, vcpu);
+	if (old == topo_id)
+		atomic_fetch_add(&x->ids_moved, 1);
+	else if (id == topo_id)
+		atomic_fetch_sub(&x->ids_moved, 1);
+	x->phys_id[vcpu] = id;
+	atomic_store_explicit(&x->id_stale, true, memory_order_release);
+	return 0;
+}
+
+/* The vCPUs of each 8-bit ID, ascending (a counting sort, O(vCPUs)). */
+static void xapic_rebuild_ids(struct vipi_xapic *x)
+{
+	uint32_t fill[XAPIC_PHYS_IDS];
+	uint32_t v, sum = 0;
+	unsigned int i;
+
+	memset(fill, 0, sizeof(fill));
+	for (v = 0; v < x->nr; v++)
+		if (x->phys_id[v] < XAPIC_PHYS_IDS)
+			fill[x->phys_id[v]]++;
+	for (i = 0; i < XAPIC_PHYS_IDS; i++) {
+		x->id_start[i] = sum;
+		sum += fill[i];
+		fill[i] = x->id_start[i];
+	}
+	x->id_start[XAPIC_PHYS_IDS] = sum;
+	for (v = 0; v < x->nr; v++)
+		if (x->phys_id[v] < XAPIC_PHYS_IDS)
+			x->id_entries[fill[x->phys_id[v]]++] = v;
+}
+
+int vipi_x86_xapic_add_physical(struct vipi_xapic *x, uint32_t dest,
+				struct vipi_cpuset *targets)
+{
+	uint32_t i;
+
+	if (!atomic_load(&x->ids_moved))
+		return 0;
+	if (atomic_load_explicit(&x->id_stale, memory_order_acquire)) {
+		pthread_mutex_lock(&x->lock);
+		if (atomic_load_explicit(&x->id_stale, memory_order_relaxed)) {
+			xapic_rebuild_ids(x);
+			atomic_store_explicit(&x->id_stale, false,
+					      memory_order_release);
+		}
+		pthread_mutex_unlock(&x->lock);
+	}
+	for (i = x->id_start[dest]; i < x->id_start[dest + 1]; i++) {
+		int r = vipi_cpuset_add(targets, x->id_entries[i]);
+
+		if (r < 0)
+			return r;
+	}
+	return 1;
 }
 
 const struct vipi_topo *vipi_x86_xapic_topo(const struct vipi_xapic *x)
