@@ -432,7 +432,7 @@ int engine_init(struct vm *vm)
 	vm->host = (struct vipi_host){
 		.topo = vm->topo,
 		.xapic = vm->xapic,
-		.mem = { vipi_flat_mem_read, &vm->flat },
+		.mem = { vm_mem_read, vm }, /* both RAM ranges */
 		.features = (vm->opt.hyperv ? 0 : VIPI_HOST_KVM_PV_IPI) |
 			    hv_host_features(vm) | VIPI_HOST_VIPI_ABI,
 	};
