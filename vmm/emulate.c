@@ -10,7 +10,8 @@
  * runs the vCPU again (api.rst, KVM_CAP_EXIT_ON_EMULATION_FAILURE).
  *
  * Everything is decoded from the bytes KVM reports (prefixes, REX,
- * ModRM/SIB/displacement, RIP-relative) and checked as the SDM's
+ * ModRM/SIB/displacement, RIP-relative) by vmm/x86-insn.c, which also
+ * makes the checks that need no memory, and checked as the SDM's
  * "Protected Mode Exceptions" and "64-Bit Mode Exceptions" lists say:
  * what raises an exception gets that exception injected (#GP, #PF with
  * CR2, #UD, #NM, #MF), never a guess. Guest-virtual addresses go through
@@ -36,6 +37,7 @@
 #include "../tools/json.h"
 #include "emulate.h"
 #include "vmm.h"
+#include "x86-insn.h"
 
 /* RFLAGS (SDM 3.4.3) */
 #define FL_CF (1ull << 0)
@@ -50,23 +52,15 @@
 #define FL_ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
 
 /* control registers (SDM 2.5) */
-#define CR0_PE (1ull << 0)
-#define CR0_MP (1ull << 1)
-#define CR0_EM (1ull << 2)
-#define CR0_TS (1ull << 3)
 #define CR0_NE (1ull << 5)
-#define CR4_TSD (1ull << 2)
 #define CR4_PGE (1ull << 7)
-#define CR4_OSFXSR (1ull << 9)
 #define CR4_LA57 (1ull << 12)
 #define CR4_PCIDE (1ull << 17)
-#define CR4_OSXSAVE (1ull << 18)
 
 /* exception vectors (SDM 6.3.1) and #PF error code bits (SDM 4.7) */
 #define VEC_BP 3
 #define VEC_OF 4
 #define VEC_UD 6
-#define VEC_NM 7
 #define VEC_SS 12
 #define VEC_GP 13
 #define VEC_PF 14
@@ -79,42 +73,21 @@
 
 #define PAGE_SIZE 4096ull
 
-enum seg { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_NONE };
-
 /* What the handlers return besides -errno */
 #define DONE 0 /* completed: advance RIP */
 #define FAULTED 1 /* an exception was injected: RIP stays */
 #define RETRY 2 /* an event is already in flight: run again unchanged */
 #define DECLINE 3 /* not handled: why says it */
 
-struct insn {
-	uint8_t b[15];
-	unsigned int nbytes; /* valid bytes in b */
-	unsigned int len; /* bytes decoded */
-	bool mode64;
-	unsigned int opsize, adsize; /* bytes */
-	bool p66, lock;
-	/* VEX (SDM 2.3.5): vvvv, L; a legacy 66/F2/F3/REX before it */
-	bool vex, vex_l, vex_bad;
-	uint8_t vvvv;
-	uint8_t rep; /* the last of F2/F3, or 0 */
-	enum seg seg; /* override, or SEG_NONE */
-	uint8_t rex;
-	unsigned int map; /* 0: one byte, 1: 0F, 2: 0F 38, 3: 0F 3A */
-	uint8_t op;
-	uint8_t modrm, mod, reg, rm; /* reg and rm with REX.R / REX.B */
-	bool mem, riprel;
-	enum seg ea_seg;
-	uint64_t ea; /* offset, without RIP for riprel */
-};
-
 struct emul {
 	struct vcpu *v;
 	struct kvm_regs *r;
 	struct kvm_sregs *s;
-	struct insn in;
+	uint8_t b[X86_INSN_MAX];
+	unsigned int nbytes; /* valid bytes in b */
+	struct x86_state st; /* what the decoder reads */
+	struct x86_insn in;
 	unsigned int cpl;
-	const char *name; /* of the decoded instruction, for messages */
 	char *why;
 	size_t whysize;
 };
@@ -151,15 +124,15 @@ const char *emul_kind_name(enum emul_kind kind)
 
 static int decline(struct emul *e, const char *what)
 {
-	const struct insn *in = &e->in;
-	unsigned int shown = in->len ? in->len : in->nbytes;
+	const struct x86_insn *in = &e->in;
+	unsigned int shown = in->len ? in->len : e->nbytes;
 	size_t n = 0;
 
 	for (unsigned int i = 0; i < shown && n + 4 < e->whysize; i++)
 		n += (size_t)snprintf(e->why + n, e->whysize - n, "%s%02x",
-				      i ? " " : "", in->b[i]);
+				      i ? " " : "", e->b[i]);
 	snprintf(e->why + n, e->whysize - n, " = %s: %s",
-		 e->name ? e->name : "?", what);
+		 in->name ? in->name : "?", what);
 	return DECLINE;
 }
 
@@ -192,24 +165,6 @@ static void gpr_write(struct emul *e, unsigned int n, unsigned int bytes,
 		*p = (*p & ~0xffffull) | (val & 0xffff);
 	else
 		*p = val & size_mask(bytes);
-}
-
-static struct kvm_segment *segment(struct emul *e, enum seg s)
-{
-	switch (s) {
-	case SEG_ES:
-		return &e->s->es;
-	case SEG_CS:
-		return &e->s->cs;
-	case SEG_SS:
-		return &e->s->ss;
-	case SEG_FS:
-		return &e->s->fs;
-	case SEG_GS:
-		return &e->s->gs;
-	default:
-		return &e->s->ds;
-	}
 }
 
 /*
@@ -286,34 +241,13 @@ static int page_fault(struct emul *e, uint64_t la, uint32_t err)
 
 static bool canonical(struct emul *e, uint64_t la)
 {
-	unsigned int bits = (e->s->cr4 & CR4_LA57) ? 57 : 48;
-	int64_t x = (int64_t)(la << (64 - bits)) >> (64 - bits);
-
-	return !e->in.mode64 || (uint64_t)x == la;
-}
-
-/* The linear address of the memory operand, offset off bytes into it */
-static uint64_t linear(struct emul *e, uint64_t off)
-{
-	const struct insn *in = &e->in;
-	uint64_t ea = in->ea + off;
-
-	if (in->riprel)
-		ea += e->r->rip + in->len;
-	if (in->adsize == 4)
-		ea = (uint32_t)ea;
-	if (in->mode64) {
-		if (in->ea_seg == SEG_FS || in->ea_seg == SEG_GS)
-			ea += segment(e, in->ea_seg)->base;
-		return ea;
-	}
-	return (uint32_t)(ea + segment(e, in->ea_seg)->base);
+	return x86_canonical(e->in.mode64, e->s->cr4, la);
 }
 
 /* #GP(0), or #SS(0) for a stack-segment access (SDM 6.15) */
-static int bad_address(struct emul *e, enum seg s)
+static int bad_address(struct emul *e, enum x86_seg s)
 {
-	return fault(e, s == SEG_SS ? VEC_SS : VEC_GP, 0);
+	return fault(e, s == X86_SEG_SS ? VEC_SS : VEC_GP, 0);
 }
 
 #define PTE_P (1ull << 0)
@@ -370,7 +304,7 @@ static uint32_t access_denied(struct emul *e, uint64_t la, bool write)
  * raises #PF with CR2 at its first byte in the access.
  */
 static int map_range(struct emul *e, uint64_t la, unsigned int len, bool write,
-		     enum seg s, uint8_t **hva)
+		     enum x86_seg s, uint8_t **hva)
 {
 	uint8_t *h[2] = { NULL, NULL };
 	uint64_t gpa[2];
@@ -419,7 +353,7 @@ static int map_range(struct emul *e, uint64_t la, unsigned int len, bool write,
 }
 
 static int mem_read(struct emul *e, uint64_t la, void *buf, unsigned int len,
-		    enum seg s)
+		    enum x86_seg s)
 {
 	uint8_t *h;
 	int r = map_range(e, la, len, false, s, &h);
@@ -430,7 +364,7 @@ static int mem_read(struct emul *e, uint64_t la, void *buf, unsigned int len,
 }
 
 static int mem_write(struct emul *e, uint64_t la, const void *buf,
-		     unsigned int len, enum seg s)
+		     unsigned int len, enum x86_seg s)
 {
 	uint8_t *h;
 	int r = map_range(e, la, len, true, s, &h);
@@ -450,231 +384,9 @@ static int rm_read(struct emul *e, unsigned int bytes, uint64_t *val)
 		*val = *gpr(e, e->in.rm) & size_mask(bytes);
 		return DONE;
 	}
-	r = mem_read(e, linear(e, 0), &x, bytes, e->in.ea_seg);
+	r = mem_read(e, e->in.la, &x, bytes, e->in.ea_seg);
 	*val = x;
 	return r;
-}
-
-/* ---- decoding (SDM vol. 2, chapter 2) ---- */
-
-static int fetch(struct emul *e, uint8_t *c)
-{
-	struct insn *in = &e->in;
-
-	if (in->len >= in->nbytes)
-		return decline(e, in->len >= 15 ?
-					  "longer than 15 bytes" :
-					  "instruction bytes truncated");
-	*c = in->b[in->len++];
-	return DONE;
-}
-
-static int fetch_disp(struct emul *e, unsigned int bytes, int64_t *d)
-{
-	uint8_t c[4] = { 0 };
-	int r;
-
-	for (unsigned int i = 0; i < bytes; i++) {
-		r = fetch(e, &c[i]);
-		if (r)
-			return r;
-	}
-	if (bytes == 1)
-		*d = (int8_t)c[0];
-	else
-		*d = (int32_t)((uint32_t)c[0] | (uint32_t)c[1] << 8 |
-			       (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24);
-	return DONE;
-}
-
-static int decode_modrm(struct emul *e)
-{
-	struct insn *in = &e->in;
-	uint8_t m = 0, sib = 0;
-	int base = -1, index = -1;
-	unsigned int scale = 0;
-	int64_t disp = 0;
-	uint64_t ea;
-	int r;
-
-	r = fetch(e, &m);
-	if (r)
-		return r;
-	in->modrm = m;
-	in->mod = m >> 6;
-	in->reg = (uint8_t)(((m >> 3) & 7) | (in->rex & 4 ? 8 : 0));
-	in->rm = (uint8_t)((m & 7) | (in->rex & 1 ? 8 : 0));
-	if (in->mod == 3)
-		return DONE;
-	in->mem = true;
-	if (in->adsize == 2)
-		return decline(e, "16-bit addressing: not handled");
-	if ((m & 7) == 4) {
-		r = fetch(e, &sib);
-		if (r)
-			return r;
-		scale = sib >> 6;
-		index = ((sib >> 3) & 7) | (in->rex & 2 ? 8 : 0);
-		if (index == 4)
-			index = -1; /* no index (SDM table 2-3) */
-		base = (sib & 7) | (in->rex & 1 ? 8 : 0);
-		if ((sib & 7) == 5 && in->mod == 0) {
-			base = -1;
-			r = fetch_disp(e, 4, &disp);
-		}
-	} else if ((m & 7) == 5 && in->mod == 0) {
-		in->riprel = in->mode64; /* SDM 2.2.1.6 */
-		r = fetch_disp(e, 4, &disp);
-	} else {
-		base = in->rm;
-	}
-	if (r)
-		return r;
-	if (in->mod == 1)
-		r = fetch_disp(e, 1, &disp);
-	else if (in->mod == 2)
-		r = fetch_disp(e, 4, &disp);
-	if (r)
-		return r;
-	ea = (uint64_t)disp;
-	if (base >= 0)
-		ea += *gpr(e, (unsigned int)base);
-	if (index >= 0)
-		ea += *gpr(e, (unsigned int)index) << scale;
-	in->ea = ea;
-	/* SDM 3.7.4: SS is the default with rBP or rSP as the base */
-	in->ea_seg = in->seg != SEG_NONE      ? in->seg :
-		     (base == 4 || base == 5) ? SEG_SS :
-						SEG_DS;
-	return DONE;
-}
-
-/*
- * A VEX prefix (SDM 2.3.5): C5 with R, vvvv, L, pp; C4 with R, X, B, the
- * map, W, vvvv, L, pp. Outside 64-bit mode C4/C5 are LES/LDS unless the
- * next byte's top bits are 11. R/X/B/W go where REX's would, pp into the
- * mandatory prefix fields; a 66/F2/F3/REX/LOCK before VEX is #UD.
- */
-static int decode_vex(struct emul *e)
-{
-	struct insn *in = &e->in;
-	uint8_t b1 = 0, b2 = 0, pp;
-	int r;
-
-	if (in->len >= in->nbytes)
-		return fetch(e, &b1);
-	if (!in->mode64 && (in->b[in->len] & 0xc0) != 0xc0) {
-		e->name = "les/lds";
-		return decline(e, "not handled");
-	}
-	in->vex_bad = in->p66 || in->rep || in->rex || in->lock;
-	r = fetch(e, &b1);
-	if (r)
-		return r;
-	in->vex = true;
-	if (in->op == 0xc5) {
-		b2 = b1;
-		in->map = 1;
-		in->rex = b1 & 0x80 ? 0 : 4;
-	} else {
-		r = fetch(e, &b2);
-		if (r)
-			return r;
-		in->map = b1 & 0x1f;
-		in->rex = (uint8_t)((b1 & 0x80 ? 0 : 4) | (b1 & 0x40 ? 0 : 2) |
-				    (b1 & 0x20 ? 0 : 1) | (b2 & 0x80 ? 8 : 0));
-	}
-	if (!in->mode64)
-		in->rex &= 8; /* only W, which 32-bit code ignores below */
-	in->vvvv = (uint8_t)(~b2 >> 3) & (in->mode64 ? 15 : 7);
-	in->vex_l = b2 & 4;
-	pp = b2 & 3;
-	in->p66 = pp == 1;
-	in->rep = pp == 2 ? 0xf3 : pp == 3 ? 0xf2 : 0;
-	in->opsize = in->mode64 && (in->rex & 8) ? 8 : 4;
-	return fetch(e, &in->op);
-}
-
-static int decode(struct emul *e)
-{
-	struct insn *in = &e->in;
-	uint8_t c = 0;
-	int r;
-
-	in->mode64 = (e->s->efer & EFER_LMA) && e->s->cs.l;
-	in->seg = SEG_NONE;
-	if (!(e->s->cr0 & CR0_PE) || (!in->mode64 && !e->s->cs.db))
-		return decline(e, "16-bit code: not handled");
-	for (;;) {
-		r = fetch(e, &c);
-		if (r)
-			return r;
-		switch (c) {
-		case 0x66:
-			in->p66 = true;
-			break;
-		case 0x67:
-			in->adsize = 1; /* resolved below */
-			break;
-		case 0xf0:
-			in->lock = true;
-			break;
-		case 0xf2:
-		case 0xf3:
-			in->rep = c;
-			break;
-		case 0x26:
-		case 0x2e:
-		case 0x36:
-		case 0x3e:
-			/* SDM 3.3.7.1: ignored in 64-bit mode */
-			if (!in->mode64)
-				in->seg = c == 0x26 ? SEG_ES :
-					  c == 0x2e ? SEG_CS :
-					  c == 0x36 ? SEG_SS :
-						      SEG_DS;
-			break;
-		case 0x64:
-			in->seg = SEG_FS;
-			break;
-		case 0x65:
-			in->seg = SEG_GS;
-			break;
-		default:
-			if (in->mode64 && (c & 0xf0) == 0x40) {
-				in->rex = c;
-				continue; /* must be last: checked below */
-			}
-			goto opcode;
-		}
-		in->rex = 0; /* a REX before a legacy prefix is ignored */
-	}
-opcode:
-	in->opsize = in->rex & 8 ? 8 : in->p66 ? 2 : 4;
-	if (in->mode64)
-		in->adsize = in->adsize ? 4 : 8;
-	else
-		in->adsize = in->adsize ? 2 : 4;
-	in->op = c;
-	if (in->op == 0x62 && in->mode64) {
-		e->name = "EVEX-encoded";
-		return decline(e, "not handled");
-	}
-	if (in->op == 0xc4 || in->op == 0xc5)
-		return decode_vex(e);
-	if (in->op == 0x0f) {
-		r = fetch(e, &in->op);
-		if (r)
-			return r;
-		in->map = 1;
-		if (in->op == 0x38 || in->op == 0x3a) {
-			in->map = in->op == 0x38 ? 2 : 3;
-			r = fetch(e, &in->op);
-			if (r)
-				return r;
-		}
-	}
-	return DONE;
 }
 
 /* ---- the instructions ---- */
@@ -709,16 +421,13 @@ static int do_int_n(struct emul *e, uint8_t vec)
 /* CMPXCHG8B/16B (SDM vol. 2A): one locked access on the host */
 static int do_cmpxchg(struct emul *e, bool wide)
 {
-	struct insn *in = &e->in;
+	const struct x86_insn *in = &e->in;
 	unsigned int len = wide ? 16 : 8;
-	uint64_t la;
+	uint64_t la = in->la; /* 16-byte aligned for 16b (x86-insn.c) */
 	uint8_t *h;
 	bool eq;
 	int r;
 
-	la = linear(e, 0);
-	if (wide && (la & 15))
-		return bad_address(e, in->ea_seg);
 	/* a write access whatever the outcome (SDM: the destination gets a
 	 * write cycle); an 8-byte operand may not be aligned */
 	r = map_range(e, la, len, true, in->ea_seg, &h);
@@ -763,8 +472,6 @@ static int do_bitcount(struct emul *e, enum emul_kind k)
 	uint64_t src, fl = e->r->rflags;
 	int r;
 
-	if (e->in.lock)
-		return fault(e, VEC_UD, 0);
 	r = rm_read(e, bytes, &src);
 	if (r != DONE)
 		return r;
@@ -823,8 +530,6 @@ static int do_rdtscp(struct emul *e)
 	uint64_t tsc, aux;
 	int r;
 
-	if ((e->s->cr4 & CR4_TSD) && e->cpl)
-		return fault(e, VEC_GP, 0);
 	r = get_msrs(e, &tsc, &aux);
 	if (r == NO_AUX)
 		return fault(e, VEC_UD, 0);
@@ -852,15 +557,10 @@ static int do_rdpid(struct emul *e)
 static int do_xgetbv(struct emul *e)
 {
 	struct kvm_xcrs x;
-	uint32_t ecx = (uint32_t)e->r->rcx;
 	uint64_t val = 0;
 	bool found = false;
 
-	if (!(e->s->cr4 & CR4_OSXSAVE))
-		return fault(e, VEC_UD, 0);
-	/* XCR0; XCR1 (XINUSE) where CPUID.(0DH,1):EAX[2] says it exists */
-	if (ecx > 1 || (ecx == 1 && !cpu_has(0xd, 1, 0, 2)))
-		return fault(e, VEC_GP, 0);
+	/* ECX is 0 (XCR0) or 1 (XCR1, where the CPU has it): x86-insn.c */
 	if (ioctl(e->v->fd, KVM_GET_XCRS, &x) < 0)
 		return -errno;
 	for (uint32_t i = 0; i < x.nr_xcrs && i < KVM_MAX_XCRS; i++) {
@@ -912,19 +612,14 @@ static int do_mxcsr(struct emul *e, bool load)
 	uint64_t bv;
 	int r;
 
-	if (e->in.lock || e->in.rep || e->in.p66 || !e->in.mem)
-		return fault(e, VEC_UD, 0);
-	if ((e->s->cr0 & CR0_EM) || !(e->s->cr4 & CR4_OSFXSR))
-		return fault(e, VEC_UD, 0);
-	if (e->s->cr0 & CR0_TS)
-		return fault(e, VEC_NM, 0);
+	/* #UD and #NM are x86-insn.c's */
 	if (ioctl(e->v->fd, KVM_GET_XSAVE, &xs) < 0)
 		return -errno;
 	if (!load) {
 		memcpy(&val, img + XS_MXCSR, 4);
-		return mem_write(e, linear(e, 0), &val, 4, e->in.ea_seg);
+		return mem_write(e, e->in.la, &val, 4, e->in.ea_seg);
 	}
-	r = mem_read(e, linear(e, 0), &val, 4, e->in.ea_seg);
+	r = mem_read(e, e->in.la, &val, 4, e->in.ea_seg);
 	if (r != DONE)
 		return r;
 	if (val & ~mxcsr_mask())
@@ -939,15 +634,13 @@ static int do_mxcsr(struct emul *e, bool load)
 	return DONE;
 }
 
-/* WAIT/FWAIT: #NM with CR0.MP and TS; #MF with an unmasked x87
- * exception pending (FSW.ES) and CR0.NE; else nothing */
+/* WAIT/FWAIT: #NM with CR0.MP and TS (x86-insn.c); #MF with an unmasked
+ * x87 exception pending (FSW.ES) and CR0.NE; else nothing */
 static int do_fwait(struct emul *e)
 {
 	struct kvm_xsave xs;
 	uint16_t fsw;
 
-	if ((e->s->cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS))
-		return fault(e, VEC_NM, 0);
 	if (ioctl(e->v->fd, KVM_GET_XSAVE, &xs) < 0)
 		return -errno;
 	memcpy(&fsw, (uint8_t *)xs.region + XS_FSW, 2);
@@ -958,9 +651,7 @@ static int do_fwait(struct emul *e)
 
 static int do_clac_stac(struct emul *e, bool set)
 {
-	/* SDM CLAC/STAC: #UD with LOCK, at CPL > 0, or without SMAP */
-	if (e->in.lock || e->cpl || !cpu_has(7, 0, EBX, 20))
-		return fault(e, VEC_UD, 0);
+	/* #UD with LOCK, at CPL > 0, or without SMAP: x86-insn.c */
 	e->r->rflags = set ? e->r->rflags | FL_AC : e->r->rflags & ~FL_AC;
 	return DONE;
 }
@@ -1030,18 +721,11 @@ static int do_invpcid(struct emul *e)
 	struct kvm_sregs s;
 	int r;
 
-	if (e->in.lock || !e->in.mem)
-		return fault(e, VEC_UD, 0);
-	if (!cpu_has(7, 0, EBX, 10))
-		return fault(e, VEC_UD, 0);
-	if (e->cpl)
-		return fault(e, VEC_GP, 0);
+	/* #UD, #GP at CPL > 0 and for a type above 3: x86-insn.c */
 	type = *gpr(e, e->in.reg);
 	if (!e->in.mode64)
 		type = (uint32_t)type;
-	if (type > 3)
-		return fault(e, VEC_GP, 0);
-	r = mem_read(e, linear(e, 0), d, 16, e->in.ea_seg);
+	r = mem_read(e, e->in.la, d, 16, e->in.ea_seg);
 	if (r != DONE)
 		return r;
 	if (d[0] >> 12)
@@ -1095,75 +779,19 @@ static uint64_t pext(uint64_t src, uint64_t mask)
 }
 
 /*
- * The BMI1/BMI2 instructions on general registers (VEX, SDM vol. 2):
- * andn, bextr, blsr/blsmsk/blsi (BMI1); bzhi, pdep, pext, mulx, sarx/
- * shlx/shrx, rorx (BMI2). VEX.L must be 0.
+ * The BMI1/BMI2 instructions on general registers (VEX, SDM vol. 2),
+ * decoded and checked by x86-insn.c: andn, bextr, blsr/blsmsk/blsi
+ * (BMI1); bzhi, pdep, pext, mulx, sarx/shlx/shrx, rorx (BMI2).
  */
-static int do_vex(struct emul *e, enum emul_kind *k)
+static int do_bmi(struct emul *e)
 {
-	struct insn *in = &e->in;
+	const struct x86_insn *in = &e->in;
 	unsigned int bytes = in->opsize, bits = 8 * bytes;
 	uint64_t m = size_mask(bytes), src = 0, v, res = 0;
-	bool bmi2 = true, cf = false, flags = false;
-	uint8_t imm = 0;
+	bool cf = false, flags = false;
 	int r;
 
-	r = decode_modrm(e);
-	if (r)
-		return r;
-	if (in->map == 3 && in->op == 0xf0) {
-		r = fetch(e, &imm);
-		if (r)
-			return r;
-	}
 	v = *gpr(e, in->vvvv) & m;
-	switch (in->map << 8 | in->op) {
-	case 0x2f2:
-		e->name = "andn";
-		bmi2 = false;
-		if (in->p66 || in->rep)
-			goto unknown;
-		break;
-	case 0x2f3:
-		e->name = (in->reg & 7) == 1 ? "blsr" :
-			  (in->reg & 7) == 2 ? "blsmsk" :
-			  (in->reg & 7) == 3 ? "blsi" :
-					       NULL;
-		bmi2 = false;
-		if (!e->name || in->p66 || in->rep)
-			goto unknown;
-		break;
-	case 0x2f5:
-		e->name = in->p66	  ? NULL :
-			  in->rep == 0xf3 ? "pext" :
-			  in->rep == 0xf2 ? "pdep" :
-					    "bzhi";
-		if (!e->name)
-			goto unknown;
-		break;
-	case 0x2f6:
-		e->name = "mulx";
-		if (in->rep != 0xf2)
-			goto unknown;
-		break;
-	case 0x2f7:
-		e->name = in->p66	  ? "shlx" :
-			  in->rep == 0xf3 ? "sarx" :
-			  in->rep == 0xf2 ? "shrx" :
-					    "bextr";
-		bmi2 = in->p66 || in->rep;
-		break;
-	case 0x3f0:
-		e->name = "rorx";
-		if (in->rep != 0xf2)
-			goto unknown;
-		break;
-	default:
-		goto unknown;
-	}
-	*k = bmi2 ? EMUL_BMI2 : EMUL_BMI1;
-	if (in->vex_bad || in->vex_l || !cpu_has(7, 0, EBX, bmi2 ? 8 : 3))
-		return fault(e, VEC_UD, 0);
 	r = rm_read(e, bytes, &src);
 	if (r != DONE)
 		return r;
@@ -1227,7 +855,7 @@ static int do_vex(struct emul *e, enum emul_kind *k)
 		}
 		break;
 	case 0x3f0: { /* rorx r, r/m, imm8 */
-		unsigned int n = imm & (bits - 1);
+		unsigned int n = in->imm & (bits - 1);
 
 		res = n ? (src >> n | src << (bits - n)) : src;
 		break;
@@ -1238,10 +866,6 @@ static int do_vex(struct emul *e, enum emul_kind *k)
 		bmi_flags(e, res, bytes, cf);
 	gpr_write(e, in->reg, bytes, res);
 	return DONE;
-unknown:
-	if (!e->name)
-		e->name = "VEX-encoded";
-	return decline(e, "not handled");
 }
 
 static void count(struct emul *e, enum emul_kind k)
@@ -1253,205 +877,127 @@ static void count(struct emul *e, enum emul_kind k)
 	if (!n && vm->opt.verbose)
 		fprintf(stderr,
 			"vipi run: vCPU %u: first %s (%s) completed by the VMM at rip 0x%llx\n",
-			e->v->idx, kind_names[k], e->name,
+			e->v->idx, kind_names[k], e->in.name,
 			(unsigned long long)e->r->rip);
 }
 
-/* Decode the opcode; run its handler; k gets the kind */
-static int dispatch(struct emul *e, enum emul_kind *k)
+/* Run the handler of the decoded kind */
+static int execute(struct emul *e)
 {
-	struct insn *in = &e->in;
-	int r;
+	switch (e->in.kind) {
+	case EMUL_INT3:
+		return do_int3(e);
+	case EMUL_INT_N:
+		return do_int_n(e, e->in.imm);
+	case EMUL_INTO: {
+		int r;
 
-	/* SDM 2.1.1: LOCK on anything but a locked memory RMW is #UD */
-#define KIND(kind, nm)                                      \
-	do {                                                \
-		*k = (kind);                                \
-		e->name = (nm);                             \
-		if (in->lock && (kind) != EMUL_CMPXCHG8B && \
-		    (kind) != EMUL_CMPXCHG16B)              \
-			return fault(e, VEC_UD, 0);         \
-	} while (0)
-#define MODRM()                      \
-	do {                         \
-		r = decode_modrm(e); \
-		if (r)               \
-			return r;    \
-	} while (0)
-
-	if (in->vex)
-		return do_vex(e, k);
-	if (in->map == 0) {
-		switch (in->op) {
-		case 0xcc:
-			KIND(EMUL_INT3, "int3");
-			return do_int3(e);
-		case 0xcd: {
-			uint8_t vec = 0;
-
-			KIND(EMUL_INT_N, "int imm8");
-			r = fetch(e, &vec);
-			if (r)
-				return r;
-			return do_int_n(e, vec);
-		}
-		case 0xce:
-			KIND(EMUL_INTO, "into");
-			if (in->mode64)
-				return fault(e, VEC_UD, 0);
-			if (!(e->r->rflags & FL_OF))
-				return DONE;
-			r = inject_exception(e, VEC_OF, false, 0);
-			return r == FAULTED ? DONE : r; /* a trap */
-		case 0x9b:
-			KIND(EMUL_FWAIT, "fwait");
-			return do_fwait(e);
-		}
-		e->name = "one-byte opcode";
-		return decline(e, "not handled");
+		if (!(e->r->rflags & FL_OF))
+			return DONE;
+		r = inject_exception(e, VEC_OF, false, 0);
+		return r == FAULTED ? DONE : r; /* a trap */
 	}
-	if (in->map == 2 && in->op == 0x82 && in->p66) {
-		KIND(EMUL_INVPCID, "invpcid");
-		MODRM();
+	case EMUL_FWAIT:
+		return do_fwait(e);
+	case EMUL_INVPCID:
 		return do_invpcid(e);
+	case EMUL_VERR:
+	case EMUL_VERW:
+		return do_verrw(e, e->in.kind == EMUL_VERW);
+	case EMUL_CLAC:
+	case EMUL_STAC:
+		return do_clac_stac(e, e->in.kind == EMUL_STAC);
+	case EMUL_XGETBV:
+		return do_xgetbv(e);
+	case EMUL_RDTSCP:
+		return do_rdtscp(e);
+	case EMUL_LDMXCSR:
+	case EMUL_STMXCSR:
+		return do_mxcsr(e, e->in.kind == EMUL_LDMXCSR);
+	case EMUL_POPCNT:
+	case EMUL_LZCNT:
+	case EMUL_TZCNT:
+		return do_bitcount(e, e->in.kind);
+	case EMUL_CMPXCHG8B:
+	case EMUL_CMPXCHG16B:
+		return do_cmpxchg(e, e->in.kind == EMUL_CMPXCHG16B);
+	case EMUL_RDPID:
+		return do_rdpid(e);
+	case EMUL_BMI1:
+	case EMUL_BMI2:
+		return do_bmi(e);
+	default:
+		return decline(e, "decoded to no handler");
 	}
-	if (in->map != 1) {
-		e->name = in->map == 2 ? "0f 38 opcode" : "0f 3a opcode";
-		return decline(e, "not handled");
-	}
-	switch (in->op) {
-	case 0x00:
-		MODRM();
-		if ((in->reg & 7) == 4 || (in->reg & 7) == 5) {
-			bool w = (in->reg & 7) == 5;
+}
 
-			KIND(w ? EMUL_VERW : EMUL_VERR, w ? "verw" : "verr");
-			if (in->lock)
-				return fault(e, VEC_UD, 0);
-			return do_verrw(e, w);
-		}
-		e->name = "0f 00 group 6";
-		return decline(e, "not handled");
-	case 0x01:
-		MODRM();
-		if (in->mod != 3)
-			break;
-		switch (in->modrm) {
-		case 0xc1:
-			e->name = "vmcall";
-			return decline(
-				e,
-				"not handled (vipi's probe protocol answers it)");
-		case 0xd9:
-			e->name = "vmmcall";
-			return decline(
-				e,
-				"not handled (vipi's probe protocol answers it)");
-		case 0xca:
-			KIND(EMUL_CLAC, "clac");
-			return do_clac_stac(e, false);
-		case 0xcb:
-			KIND(EMUL_STAC, "stac");
-			return do_clac_stac(e, true);
-		case 0xd0:
-			KIND(EMUL_XGETBV, "xgetbv");
-			if (in->lock || in->rep || in->p66)
-				return fault(e, VEC_UD, 0);
-			return do_xgetbv(e);
-		case 0xf9:
-			KIND(EMUL_RDTSCP, "rdtscp");
-			if (in->lock)
-				return fault(e, VEC_UD, 0);
-			if (!cpu_has(0x80000001, 0, 3, 27))
-				return fault(e, VEC_UD, 0);
-			return do_rdtscp(e);
-		}
-		break;
-	case 0xae:
-		MODRM();
-		if (in->mod == 3)
-			break;
-		switch (in->reg & 7) {
-		case 2:
-			KIND(EMUL_LDMXCSR, "ldmxcsr");
-			return do_mxcsr(e, true);
-		case 3:
-			KIND(EMUL_STMXCSR, "stmxcsr");
-			return do_mxcsr(e, false);
-		case 4:
-			e->name = "xsave";
-			return decline(
-				e, "not handled (boot the guest with noxsave)");
-		case 5:
-			e->name = "xrstor";
-			return decline(
-				e, "not handled (boot the guest with noxsave)");
-		case 6:
-			e->name = in->p66 ? "clwb" : "xsaveopt";
-			return decline(
-				e, "not handled (boot the guest with noxsave)");
-		}
-		break;
-	case 0xb8:
-	case 0xbc:
-	case 0xbd:
-		if (in->rep != 0xf3)
-			break;
-		MODRM();
-		if (in->op == 0xb8) {
-			KIND(EMUL_POPCNT, "popcnt");
-			if (!cpu_has(1, 0, ECX, 23))
-				return fault(e, VEC_UD, 0);
-		} else if (in->op == 0xbd) {
-			/* without LZCNT (ABM) or BMI1 these are BSR and BSF,
-			 * which KVM emulates */
-			KIND(EMUL_LZCNT, "lzcnt");
-			if (!cpu_has(0x80000001, 0, ECX, 5))
-				return decline(e, "bsr here: not handled");
-		} else {
-			KIND(EMUL_TZCNT, "tzcnt");
-			if (!cpu_has(7, 0, EBX, 3))
-				return decline(e, "bsf here: not handled");
-		}
-		return do_bitcount(e, *k);
-	case 0xc7:
-		MODRM();
-		if ((in->reg & 7) == 1 && in->mod != 3) {
-			bool wide = in->opsize == 8;
+/* The host CPU's features for the decoder's checks, read once */
+static uint32_t host_features(void)
+{
+	static _Atomic uint32_t cached; /* X86_F_* | 1u << 31 once read */
+	uint32_t f = atomic_load_explicit(&cached, memory_order_relaxed);
 
-			KIND(wide ? EMUL_CMPXCHG16B : EMUL_CMPXCHG8B,
-			     wide ? "cmpxchg16b" : "cmpxchg8b");
-			if (wide && !cpu_has(1, 0, ECX, 13))
-				return fault(e, VEC_UD, 0);
-			return do_cmpxchg(e, wide);
-		}
-		if ((in->reg & 7) == 7 && in->mod == 3 && in->rep == 0xf3) {
-			KIND(EMUL_RDPID, "rdpid");
-			if (!cpu_has(7, 0, ECX, 22))
-				return fault(e, VEC_UD, 0);
-			return do_rdpid(e);
-		}
-		if (in->mod != 3 && (in->reg & 7) >= 3 && (in->reg & 7) <= 5) {
-			e->name = (in->reg & 7) == 3 ? "xrstors" :
-				  (in->reg & 7) == 4 ? "xsavec" :
-						       "xsaves";
-			return decline(
-				e, "not handled (boot the guest with noxsave)");
-		}
-		break;
-	}
-	if (!e->name)
-		e->name = "0f opcode";
-	return decline(e, "not handled");
-#undef KIND
-#undef MODRM
+	if (f)
+		return f & ~(1u << 31);
+	f = 1u << 31;
+	f |= cpu_has(7, 0, EBX, 20) ? X86_F_SMAP : 0;
+	f |= cpu_has(7, 0, EBX, 10) ? X86_F_INVPCID : 0;
+	f |= cpu_has(7, 0, EBX, 3) ? X86_F_BMI1 : 0;
+	f |= cpu_has(7, 0, EBX, 8) ? X86_F_BMI2 : 0;
+	f |= cpu_has(7, 0, ECX, 22) ? X86_F_RDPID : 0;
+	f |= cpu_has(1, 0, ECX, 23) ? X86_F_POPCNT : 0;
+	f |= cpu_has(1, 0, ECX, 13) ? X86_F_CX16 : 0;
+	f |= cpu_has(0x80000001, 0, ECX, 5) ? X86_F_LZCNT : 0;
+	f |= cpu_has(0x80000001, 0, 3, 27) ? X86_F_RDTSCP : 0;
+	f |= cpu_has(0xd, 1, 0, 2) ? X86_F_XINUSE : 0;
+	atomic_store_explicit(&cached, f, memory_order_relaxed);
+	return f & ~(1u << 31);
+}
+
+/* What the decoder reads of the vCPU: the synced registers */
+static void fill_state(struct emul *e)
+{
+	const struct kvm_regs *r = e->r;
+	const struct kvm_sregs *s = e->s;
+	struct x86_state *st = &e->st;
+
+	st->gpr[0] = r->rax;
+	st->gpr[1] = r->rcx;
+	st->gpr[2] = r->rdx;
+	st->gpr[3] = r->rbx;
+	st->gpr[4] = r->rsp;
+	st->gpr[5] = r->rbp;
+	st->gpr[6] = r->rsi;
+	st->gpr[7] = r->rdi;
+	st->gpr[8] = r->r8;
+	st->gpr[9] = r->r9;
+	st->gpr[10] = r->r10;
+	st->gpr[11] = r->r11;
+	st->gpr[12] = r->r12;
+	st->gpr[13] = r->r13;
+	st->gpr[14] = r->r14;
+	st->gpr[15] = r->r15;
+	st->rip = r->rip;
+	st->rflags = r->rflags;
+	st->cr0 = s->cr0;
+	st->cr4 = s->cr4;
+	st->efer = s->efer;
+	st->seg_base[X86_SEG_ES] = s->es.base;
+	st->seg_base[X86_SEG_CS] = s->cs.base;
+	st->seg_base[X86_SEG_SS] = s->ss.base;
+	st->seg_base[X86_SEG_DS] = s->ds.base;
+	st->seg_base[X86_SEG_FS] = s->fs.base;
+	st->seg_base[X86_SEG_GS] = s->gs.base;
+	st->cs_l = s->cs.l;
+	st->cs_db = s->cs.db;
+	st->cpl = s->cs.dpl;
+	st->features = host_features();
 }
 
 /* The instruction bytes: KVM's, or read at CS:RIP when it gave none */
 static int insn_bytes(struct emul *e)
 {
 	struct kvm_run *run = e->v->run;
-	struct insn *in = &e->in;
 	uint64_t la = e->r->rip;
 	unsigned int got = 0;
 
@@ -1459,42 +1005,42 @@ static int insn_bytes(struct emul *e)
 	    (run->emulation_failure.flags &
 	     KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) {
 		got = run->emulation_failure.insn_size;
-		if (got > sizeof(in->b))
-			got = sizeof(in->b);
-		memcpy(in->b, run->emulation_failure.insn_bytes, got);
-		in->nbytes = got;
-		if (got == sizeof(in->b))
+		if (got > sizeof(e->b))
+			got = sizeof(e->b);
+		memcpy(e->b, run->emulation_failure.insn_bytes, got);
+		e->nbytes = got;
+		if (got == sizeof(e->b))
 			return DONE;
 	}
 	if (!((e->s->efer & EFER_LMA) && e->s->cs.l))
 		la = (uint32_t)(la + e->s->cs.base);
 	/* page by page up to 15 bytes; a page that does not translate ends
 	 * the bytes (the decoder says "truncated" if it needs more) */
-	while (got < sizeof(in->b)) {
+	while (got < sizeof(e->b)) {
 		uint64_t at = la + got;
 		unsigned int l =
 			(unsigned int)(PAGE_SIZE - (at & (PAGE_SIZE - 1)));
 		struct kvm_translation tr = { .linear_address = at };
 		const uint8_t *h;
 
-		if (l > sizeof(in->b) - got)
-			l = (unsigned int)sizeof(in->b) - got;
+		if (l > sizeof(e->b) - got)
+			l = (unsigned int)sizeof(e->b) - got;
 		if (ioctl(e->v->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid)
 			break;
 		h = gpa_to_hva(e->v->vm, tr.physical_address, l);
 		if (!h)
 			break;
-		memcpy(in->b + got, h, l);
+		memcpy(e->b + got, h, l);
 		got += l;
 	}
-	in->nbytes = got;
+	e->nbytes = got;
 	return DONE;
 }
 
 int emul_complete(struct vcpu *v, char *why, size_t size)
 {
 	struct kvm_run *run = v->run;
-	enum emul_kind k = EMUL_NR;
+	enum emul_kind k;
 	struct emul e;
 	int r;
 
@@ -1507,13 +1053,24 @@ int emul_complete(struct vcpu *v, char *why, size_t size)
 	e.whysize = size;
 	why[0] = '\0';
 	r = insn_bytes(&e);
-	if (!r)
-		r = decode(&e);
-	if (!r)
-		r = dispatch(&e, &k);
+	if (!r) {
+		fill_state(&e);
+		switch (x86_decode(&e.st, e.b, e.nbytes, &e.in)) {
+		case X86_EXEC:
+			r = execute(&e);
+			break;
+		case X86_FAULT:
+			r = fault(&e, e.in.vec, e.in.err);
+			break;
+		default:
+			r = decline(&e, e.in.why);
+		}
+	}
+	k = e.in.kind;
 	if (r < 0) {
 		snprintf(why, size, "completing %s: %s",
-			 e.name ? e.name : "the instruction", strerror(-r));
+			 e.in.name ? e.in.name : "the instruction",
+			 strerror(-r));
 		return r;
 	}
 	if (r == DECLINE)
