@@ -155,6 +155,9 @@ $(O)/fuzz/fuzz-%: $(O)/fuzz/fuzz/fuzz-%.o $(FUZZ_LIB_OBJS)
 	$(call msg,LD-FUZZ,$@)
 	$(Q)$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 
+# fuzz-insn also links the VMM's instruction decoder (pure: no KVM)
+$(O)/fuzz/fuzz-insn: $(O)/fuzz/vmm/x86-insn.o
+
 $(O)/vipi.pc: vipi.pc.in Makefile
 	$(call msg,GEN,$@)
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' \
