@@ -376,7 +376,7 @@ static void test_misc(void)
 {
 	static uint64_t desc[2] __attribute__((aligned(16)));
 	uint32_t mx = 0, v, vec;
-	uint64_t cr0;
+	uint64_t cr0, lim;
 	bool zf;
 
 	if (cpuid_has(7, 1, 20)) {
@@ -427,6 +427,26 @@ static void test_misc(void)
 	check("verw RIP-relative memory operand: ZF", zf, 1);
 	__asm__ volatile("verr %w[s]" : "=@ccz"(zf) : [s] "r"(SEL_CODE64));
 	check("verr readable code segment: ZF", zf, 1);
+
+	/* lsl/lar on the same GDT (Linux's NMI entry reads its CPU number
+	 * with lsl): G = 1, limit 0xfffff -> 0xffffffff bytes */
+	lim = 0x1234;
+	__asm__ volatile("lsl %w[s], %k[l]"
+			 : "=@ccz"(zf), [l] "+r"(lim)
+			 : [s] "r"(SEL_DATA));
+	check("lsl data segment: ZF", zf, 1);
+	check("lsl data segment: limit 0xffffffff", lim, 0xffffffffull);
+	lim = 0x1234;
+	__asm__ volatile("lsl %w[s], %q[l]"
+			 : "=@ccz"(zf), [l] "+r"(lim)
+			 : [s] "r"(0));
+	check("lsl null selector: ZF", zf, 0);
+	check("lsl null selector: destination unchanged", lim, 0x1234);
+	__asm__ volatile("lar %w[s], %k[l]"
+			 : "=@ccz"(zf), [l] "+r"(lim)
+			 : [s] "r"(SEL_UDATA | 3));
+	check("lar DPL 3 data, RPL 3: ZF", zf, 1);
+	check("lar: access rights 0x00cff200", lim, 0x00cff200ull);
 
 	/* this host's CPUID hides INVPCID from the guest, but the CPU has
 	 * it (vmm/emulate.c follows the CPU): #UD only where it lacks it */

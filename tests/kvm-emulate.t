@@ -27,7 +27,7 @@ fi
 # kind:count, as the workload runs them on this host
 COUNTS="int3:2 int_n:1 into:0 cmpxchg8b:0 cmpxchg16b:4 clac:1 stac:1
 fwait:2 popcnt:9 lzcnt:0 tzcnt:0 rdtscp:2 rdpid:0 xgetbv:3 ldmxcsr:3
-stmxcsr:4 verr:1 verw:6 invpcid:4 bmi1:5 bmi2:10 faults:9"
+stmxcsr:4 verr:1 verw:6 invpcid:4 bmi1:5 bmi2:10 lar:1 lsl:2 faults:9"
 ncounts=$(echo $COUNTS | wc -w)
 echo "1..$((2 * (2 + ncounts) + 1))"
 
@@ -57,10 +57,10 @@ for mode in kernel user; do
 		sed 's/^/# /' $tmp.err | tail -n 20
 	fi
 	case $(cat $tmp.out) in
-	*'"status":"pass","reason":"guest passed: 90 checks"'*)
-		ok "$mode: the guest passed its 90 checks" ;;
+	*'"status":"pass","reason":"guest passed: 96 checks"'*)
+		ok "$mode: the guest passed its 96 checks" ;;
 	*)
-		not_ok "$mode: the guest did not pass 90 checks"
+		not_ok "$mode: the guest did not pass 96 checks"
 		sed 's/^/# /' $tmp.out
 		;;
 	esac

@@ -114,6 +114,8 @@ static const char *const kind_names[EMUL_NR] = {
 	[EMUL_INVPCID] = "invpcid",
 	[EMUL_BMI1] = "bmi1",
 	[EMUL_BMI2] = "bmi2",
+	[EMUL_LAR] = "lar",
+	[EMUL_LSL] = "lsl",
 	[EMUL_FAULTS] = "faults",
 };
 
@@ -656,19 +658,19 @@ static int do_clac_stac(struct emul *e, bool set)
 	return DONE;
 }
 
-/* VERR/VERW (0F 00 /4 /5): ZF = the segment is readable/writable from
- * here, by the checks of a data-segment load without faulting */
-static int do_verrw(struct emul *e, bool write)
+/*
+ * The first 8 bytes of the descriptor sel names in the GDT or LDT, for
+ * VERR/VERW/LAR/LSL: DONE with *present false for a null selector or one
+ * past the table's limit (those instructions then clear ZF, no fault).
+ */
+static int read_desc(struct emul *e, uint64_t sel, uint64_t *desc,
+		     bool *present)
 {
-	uint64_t sel, desc, base, limit;
-	unsigned int type, dpl, rpl;
-	bool ok = false;
-	int r;
+	struct kvm_translation tr;
+	uint64_t base, limit;
+	uint8_t *h;
 
-	r = rm_read(e, 2, &sel);
-	if (r != DONE)
-		return r;
-	rpl = sel & 3;
+	*present = false;
 	if (sel & 4) {
 		base = e->s->ldt.base;
 		limit = e->s->ldt.unusable ? 0 : e->s->ldt.limit;
@@ -676,34 +678,110 @@ static int do_verrw(struct emul *e, bool write)
 		base = e->s->gdt.base;
 		limit = e->s->gdt.limit;
 	}
-	if ((sel & ~3ull) && (sel | 7) <= limit) {
-		struct kvm_translation tr = { .linear_address =
-						      base + (sel & ~7ull) };
-		uint8_t *h;
+	if (!(sel & ~3ull) || (sel | 7) > limit)
+		return DONE;
+	tr = (struct kvm_translation){ .linear_address = base + (sel & ~7ull) };
+	/* a supervisor read of the table: not the operand's seg */
+	if (ioctl(e->v->fd, KVM_TRANSLATE, &tr) < 0)
+		return -errno;
+	if (!tr.valid)
+		return page_fault(e, tr.linear_address, 0);
+	h = gpa_to_hva(e->v->vm, tr.physical_address, 8);
+	if (!h || ((tr.linear_address & 4095) > 4088))
+		return decline(
+			e,
+			"descriptor outside RAM or across a page: not handled");
+	memcpy(desc, h, 8);
+	*present = true;
+	return DONE;
+}
 
-		/* a supervisor read of the table: not the operand's seg */
-		if (ioctl(e->v->fd, KVM_TRANSLATE, &tr) < 0)
-			return -errno;
-		if (!tr.valid)
-			return page_fault(e, tr.linear_address, 0);
-		h = gpa_to_hva(e->v->vm, tr.physical_address, 8);
-		if (!h || ((tr.linear_address & 4095) > 4088))
-			return decline(
-				e,
-				"descriptor outside RAM or across a page: not handled");
-		memcpy(&desc, h, 8);
+/* VERR/VERW (0F 00 /4 /5): ZF = the segment is readable/writable from
+ * here, by the checks of a data-segment load without faulting */
+static int do_verrw(struct emul *e, bool write)
+{
+	uint64_t sel, desc;
+	unsigned int type, dpl, rpl;
+	bool ok = false, present;
+	int r;
+
+	r = rm_read(e, 2, &sel);
+	if (r != DONE)
+		return r;
+	rpl = sel & 3;
+	r = read_desc(e, sel, &desc, &present);
+	if (r != DONE)
+		return r;
+	if (present && ((desc >> 44) & 1)) { /* S: code or data */
+		bool code, conforming;
+
 		type = (desc >> 40) & 15;
 		dpl = (desc >> 45) & 3;
-		if ((desc >> 44) & 1) { /* S: code or data */
-			bool code = type & 8, conforming = code && (type & 4);
+		code = type & 8;
+		conforming = code && (type & 4);
+		if (write)
+			ok = !code && (type & 2);
+		else
+			ok = !code || (type & 2);
+		if (ok && !conforming)
+			ok = dpl >= e->cpl && dpl >= rpl;
+	}
+	e->r->rflags = (e->r->rflags & ~FL_ZF) | (ok ? FL_ZF : 0);
+	return DONE;
+}
 
-			if (write)
-				ok = !code && (type & 2);
-			else
-				ok = !code || (type & 2);
-			if (ok && !conforming)
-				ok = dpl >= e->cpl && dpl >= rpl;
+/*
+ * LAR / LSL (0F 02 / 0F 03, SDM Vol. 2A): with a selector that names a
+ * descriptor this CPL and RPL may see (code and data: DPL >= max(CPL,
+ * RPL) unless conforming code; system: the types each instruction
+ * accepts in this mode), ZF = 1 and the destination gets the access
+ * rights (descriptor bits 63:32 masked with 0x00f0ff00: 0x00ffff00 for
+ * a 32-bit or wider operand) or the limit in bytes (G scales by 4 KiB);
+ * otherwise ZF = 0 and the destination is unchanged.
+ */
+static int do_lar_lsl(struct emul *e, bool lsl)
+{
+	uint64_t sel, desc, val;
+	unsigned int type, dpl, rpl;
+	bool ok = false, present, sys;
+	int r;
+
+	r = rm_read(e, 2, &sel);
+	if (r != DONE)
+		return r;
+	rpl = sel & 3;
+	r = read_desc(e, sel, &desc, &present);
+	if (r != DONE)
+		return r;
+	type = (desc >> 40) & 15;
+	dpl = (desc >> 45) & 3;
+	sys = !((desc >> 44) & 1);
+	if (present && !sys) {
+		ok = ((type & 0xc) == 0xc) || (dpl >= e->cpl && dpl >= rpl);
+	} else if (present) {
+		/* 64-bit mode: LDT, 64-bit TSS available/busy (LAR also call
+		 * gates); else 16/32-bit TSS, LDT (LAR: gates too) */
+		bool m64 = e->in.mode64;
+
+		ok = m64 ? (type == 2 || type == 9 || type == 0xb ||
+			    (!lsl && type == 0xc)) :
+			   (type == 1 || type == 2 || type == 3 || type == 9 ||
+			    type == 0xb ||
+			    (!lsl && (type == 4 || type == 5 || type == 0xc)));
+		ok = ok && dpl >= e->cpl && dpl >= rpl;
+	}
+	if (ok) {
+		if (lsl) {
+			val = (desc & 0xffff) | ((desc >> 32) & 0xf0000);
+			if ((desc >> 55) & 1) /* G */
+				val = (val << 12) | 0xfff;
+		} else {
+			val = (desc >> 32) &
+			      (e->in.opsize == 2 ? 0xf0ff00u : 0xffff00u);
 		}
+		/* 64-bit operand: the 32-bit result zero-extended */
+		gpr_write(e, e->in.reg, e->in.opsize == 2 ? 2 : 4,
+			  (uint32_t)val);
 	}
 	e->r->rflags = (e->r->rflags & ~FL_ZF) | (ok ? FL_ZF : 0);
 	return DONE;
@@ -904,6 +982,9 @@ static int execute(struct emul *e)
 	case EMUL_VERR:
 	case EMUL_VERW:
 		return do_verrw(e, e->in.kind == EMUL_VERW);
+	case EMUL_LAR:
+	case EMUL_LSL:
+		return do_lar_lsl(e, e->in.kind == EMUL_LSL);
 	case EMUL_CLAC:
 	case EMUL_STAC:
 		return do_clac_stac(e, e->in.kind == EMUL_STAC);

@@ -40,6 +40,8 @@ enum emul_kind {
 	EMUL_INVPCID,
 	EMUL_BMI1, /* andn, bextr, blsr, blsmsk, blsi (VEX) */
 	EMUL_BMI2, /* bzhi, pdep, pext, mulx, sarx, shlx, shrx, rorx */
+	EMUL_LAR, /* 0F 02: access rights of a selector */
+	EMUL_LSL, /* 0F 03: segment limit (Linux's NMI entry: CPU number) */
 	/* not a kind: instructions of the kinds above that ended in an
 	 * exception the SDM defines (#GP, #PF, #UD, #NM, #MF) instead */
 	EMUL_FAULTS,

@@ -460,6 +460,14 @@ static enum x86_result decode_kind(struct dec *d)
 		}
 		in->name = "0f 00 group 6";
 		return decline(d, "not handled");
+	case 0x02:
+	case 0x03:
+		/* LAR / LSL r, r/m16 (protected mode only: 16-bit code is
+		 * declined above) */
+		MODRM();
+		KIND(in->op == 0x02 ? EMUL_LAR : EMUL_LSL,
+		     in->op == 0x02 ? "lar" : "lsl");
+		return X86_EXEC;
 	case 0x01:
 		MODRM();
 		if (in->mod != 3)
