@@ -163,6 +163,10 @@ static enum emul_kind ref_kind(bool vex, unsigned int map, uint8_t op, bool p66,
 	switch (op) {
 	case 0x00:
 		return reg == 4 ? EMUL_VERR : reg == 5 ? EMUL_VERW : EMUL_NR;
+	case 0x02:
+		return EMUL_LAR;
+	case 0x03:
+		return EMUL_LSL;
 	case 0x01:
 		return *modrm == 0xca ? EMUL_CLAC :
 		       *modrm == 0xcb ? EMUL_STAC :
