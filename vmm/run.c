@@ -163,6 +163,9 @@ static void report_counters(struct vm *vm, struct json *j)
 	json_kv_u64(j, "wakes", sum_counter(vm, VMM_CNT_WAKE));
 	json_kv_u64(j, "injected", sum_counter(vm, VMM_CNT_INJECT));
 	json_kv_u64(j, "lapic_timer", sum_counter(vm, VMM_CNT_TIMER));
+	/* PV TLB shootdowns: targets deferred, deferred flushes done */
+	json_kv_u64(j, "tlb_deferred", sum_counter(vm, VMM_CNT_DEFERRED));
+	json_kv_u64(j, "tlb_flushes", sum_counter(vm, VMM_CNT_FLUSH));
 	json_object_end(j);
 	json_kv_i64(j, "exit_status", vm->status);
 }
