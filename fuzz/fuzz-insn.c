@@ -453,6 +453,10 @@ static void check_reference(const struct x86_state *st, const uint8_t *b,
 		return;
 	reference(st, b, n, &o);
 	check(o.kind == in->kind);
+	/* SDM CMPXCHG16B: misaligned is #GP(0), whatever the segment */
+	if (in->kind == EMUL_CMPXCHG16B && (st->features & X86_F_CX16) &&
+	    o.whole && (o.la & 15))
+		check(r == X86_FAULT && in->vec == 13);
 	if (r != X86_EXEC)
 		return;
 	check(o.whole);

@@ -29,7 +29,6 @@
 /* exception vectors (SDM 6.3.1) */
 #define VEC_UD 6
 #define VEC_NM 7
-#define VEC_SS 12
 #define VEC_GP 13
 
 struct dec {
@@ -574,12 +573,10 @@ static enum x86_result decode_kind(struct dec *d)
 			     wide ? "cmpxchg16b" : "cmpxchg8b");
 			if (wide && !has(d, X86_F_CX16))
 				return raise(d, VEC_UD, 0);
-			/* #GP(0), #SS(0) for the stack segment (SDM 6.15) */
+			/* misaligned: #GP(0) even for the stack segment (SDM
+			 * CMPXCHG16B, 64-Bit Mode Exceptions) */
 			if (wide && (linear(d) & 15))
-				return raise(d,
-					     in->ea_seg == X86_SEG_SS ? VEC_SS :
-									VEC_GP,
-					     0);
+				return raise(d, VEC_GP, 0);
 			return X86_EXEC;
 		}
 		if ((in->reg & 7) == 7 && in->mod == 3 && in->rep == 0xf3) {
