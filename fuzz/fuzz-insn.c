@@ -437,6 +437,7 @@ static void check_rules(const struct x86_state *st, enum x86_result r,
 	case EMUL_BMI1:
 	case EMUL_BMI2:
 		check(in->vex && !in->vex_l && !in->vex_bad);
+		check(in->map != 3 || !in->vvvv); /* rorx: vvvv unused */
 		break;
 	default:
 		break;

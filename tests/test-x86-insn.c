@@ -106,6 +106,8 @@ static const struct tcase cases[] = {
 	  .opsize = 2 },
 	{ "rorx $1: the imm8 is part of it", M64, "c4 e3 fb f0 f3 01", X86_EXEC,
 	  EMUL_BMI2, 6 },
+	{ "rorx with VEX.vvvv not 1111b: #UD", M64, "c4 e3 f3 f0 f3 01",
+	  X86_FAULT, EMUL_BMI2, 6, 6 },
 	{ "REX before VEX: #UD", M64, "48 c4 e2 f8 f2 f6", X86_FAULT, EMUL_BMI1,
 	  6, 6 },
 	{ "VEX.L = 1: #UD", M64, "c4 e2 fc f2 f6", X86_FAULT, EMUL_BMI1, 5, 6 },

@@ -373,6 +373,11 @@ static enum x86_result decode_bmi(struct dec *d)
 	in->kind = bmi2 ? EMUL_BMI2 : EMUL_BMI1;
 	if (in->vex_bad || in->vex_l || !has(d, bmi2 ? X86_F_BMI2 : X86_F_BMI1))
 		return raise(d, VEC_UD, 0);
+	/* rorx uses no VEX.vvvv: "if an instruction does not use VEX.vvvv
+	 * then it should be set to 1111b otherwise instruction will #UD"
+	 * (SDM vol. 2, 2.3.6) */
+	if (in->map == 3 && in->vvvv)
+		return raise(d, VEC_UD, 0);
 	return X86_EXEC;
 unknown:
 	if (!in->name)
