@@ -36,7 +36,7 @@ fi
 
 # The tree carries a stamp of the series applied to it. A tree with
 # another series (the patches changed) is unpacked again: tar keeps the
-# files' dates, so only what the patches touch is rebuilt.
+# files' dates, so only what depends on the patched files is rebuilt.
 series=$(cat "$here"/patches/*.patch | sha256sum | cut -d' ' -f1)
 stamp=$src/.vipi-series
 mkdir -p "$dir" "$out"
