@@ -353,11 +353,15 @@ static void calibrate(void)
 	apic_write(APIC_LVT_TIMER, LVT_MASKED | V_TIMER);
 	apic_write(APIC_TDCR, TDCR_DIV_1);
 	apic_write(APIC_TMICT, 0xffffffffu);
+	/* each read is an exit, which a loaded host may stretch: take the
+	 * TSC on both sides of it and use the middle */
 	c0 = rdtsc();
 	m0 = apic_read(APIC_TMCCT);
+	c0 = (c0 + rdtsc()) / 2;
 	spin_cycles(ms_cycles(20));
-	m1 = apic_read(APIC_TMCCT);
 	c1 = rdtsc();
+	m1 = apic_read(APIC_TMCCT);
+	c1 = (c1 + rdtsc()) / 2;
 	apic_write(APIC_TMICT, 0);
 	CHECK_TRUE("TMCCT counts down while calibrating", m1 < m0, m0, m1);
 	cal_ticks = m0 - m1;
@@ -422,16 +426,23 @@ static void timer_periodic(void)
 	uint64_t period = ticks_to_cycles(p), c0;
 	uint32_t base = hits[0][V_TIMER], got, prev = 0, reloads = 0;
 	uint32_t samples = 0, over = 0;
+	uint64_t elapsed;
 
 	apic_write(APIC_TDCR, TDCR_DIV_1);
 	apic_write(APIC_LVT_TIMER, LVT_PERIODIC | V_TIMER);
 	irq_enable();
 	c0 = rdtsc();
 	apic_write(APIC_TMICT, p);
-	/* halted between interrupts: a spinning vCPU at CPL 0 takes them
+	/*
+	 * halted between interrupts: a spinning vCPU at CPL 0 takes them
 	 * only at the end of an emulation batch on this host's KVM; each
-	 * wake-up samples TMCCT */
-	while (rdtsc() - c0 < PERIODS * period) {
+	 * wake-up samples TMCCT. Until K interrupts came: a host that is
+	 * busy elsewhere delays the vCPU, and periods that pass meanwhile
+	 * coalesce (one pending interrupt, as on hardware), so the bound
+	 * is on the time, not on the count in a fixed window.
+	 */
+	while (hits[0][V_TIMER] - base < PERIODS &&
+	       rdtsc() - c0 < 200 * PERIODS * period) {
 		uint32_t a, b;
 
 		safe_halt();
@@ -446,9 +457,13 @@ static void timer_periodic(void)
 		prev = b;
 		irq_enable();
 	}
+	elapsed = rdtsc() - c0;
 	got = hits[0][V_TIMER] - base;
-	CHECK_TRUE("periodic: K/2 <= interrupts in K periods <= 2K + 2",
-		   got >= PERIODS / 2 && got <= 2 * PERIODS + 2, got, PERIODS);
+	CHECK_TRUE("periodic: K interrupts come (within 200 K periods)",
+		   got >= PERIODS, got, PERIODS);
+	CHECK_TRUE("periodic: never faster than the period (K take K - 1)",
+		   elapsed + period / 32 >= (uint64_t)(got - 1) * period,
+		   elapsed, period);
 	CHECK("periodic: TMCCT never above TMICT", over, 0);
 	CHECK_TRUE("periodic: TMCCT reloads (a later read above an earlier)",
 		   reloads >= 1, reloads, samples);
