@@ -659,28 +659,35 @@ static int do_clac_stac(struct emul *e, bool set)
 }
 
 /*
- * The first 8 bytes of the descriptor sel names in the GDT or LDT, for
- * VERR/VERW/LAR/LSL: DONE with *present false for a null selector or one
- * past the table's limit (those instructions then clear ZF, no fault).
+ * The selector in the r/m operand and the first 8 bytes of the descriptor
+ * it names in the GDT or LDT, for VERR/VERW/LAR/LSL: DONE with *present
+ * false for a null selector or one past the table's limit (those
+ * instructions then clear ZF, no fault).
  */
-static int read_desc(struct emul *e, uint64_t sel, uint64_t *desc,
+static int read_desc(struct emul *e, uint64_t *sel, uint64_t *desc,
 		     bool *present)
 {
 	struct kvm_translation tr;
 	uint64_t base, limit;
 	uint8_t *h;
+	int r;
 
 	*present = false;
-	if (sel & 4) {
+	/* the selector: the 16-bit r/m operand */
+	r = rm_read(e, 2, sel);
+	if (r != DONE)
+		return r;
+	if (*sel & 4) {
 		base = e->s->ldt.base;
 		limit = e->s->ldt.unusable ? 0 : e->s->ldt.limit;
 	} else {
 		base = e->s->gdt.base;
 		limit = e->s->gdt.limit;
 	}
-	if (!(sel & ~3ull) || (sel | 7) > limit)
+	if (!(*sel & ~3ull) || (*sel | 7) > limit)
 		return DONE;
-	tr = (struct kvm_translation){ .linear_address = base + (sel & ~7ull) };
+	tr = (struct kvm_translation){ .linear_address =
+					       base + (*sel & ~7ull) };
 	/* a supervisor read of the table: not the operand's seg */
 	if (ioctl(e->v->fd, KVM_TRANSLATE, &tr) < 0)
 		return -errno;
@@ -705,13 +712,10 @@ static int do_verrw(struct emul *e, bool write)
 	bool ok = false, present;
 	int r;
 
-	r = rm_read(e, 2, &sel);
+	r = read_desc(e, &sel, &desc, &present);
 	if (r != DONE)
 		return r;
 	rpl = sel & 3;
-	r = read_desc(e, sel, &desc, &present);
-	if (r != DONE)
-		return r;
 	if (present && ((desc >> 44) & 1)) { /* S: code or data */
 		bool code, conforming;
 
@@ -746,13 +750,10 @@ static int do_lar_lsl(struct emul *e, bool lsl)
 	bool ok = false, present, sys;
 	int r;
 
-	r = rm_read(e, 2, &sel);
+	r = read_desc(e, &sel, &desc, &present);
 	if (r != DONE)
 		return r;
 	rpl = sel & 3;
-	r = read_desc(e, sel, &desc, &present);
-	if (r != DONE)
-		return r;
 	type = (desc >> 40) & 15;
 	dpl = (desc >> 45) & 3;
 	sys = !((desc >> 44) & 1);
