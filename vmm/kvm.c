@@ -214,10 +214,11 @@ int kvm_create_vm(struct vm *vm)
 		 */
 		if (!(vm->opt.kernel && vm->opt.xapic) ||
 		    vipi_topo_max_apic_id(vm->topo) > VIPI_XAPIC_MAX_PHYS_ID)
-			r = enable_cap(vm->vm_fd, KVM_CAP_X2APIC_API,
-				       KVM_X2APIC_API_USE_32BIT_IDS |
-					       KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK,
-				       "KVM_CAP_X2APIC_API");
+			r = enable_cap(
+				vm->vm_fd, KVM_CAP_X2APIC_API,
+				KVM_X2APIC_API_USE_32BIT_IDS |
+					KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK,
+				"KVM_CAP_X2APIC_API");
 		if (r)
 			return r;
 		/* the in-kernel LAPIC's APIC ID is the vCPU id */
