@@ -15,6 +15,7 @@
 #define VIPI_TOOLS_CMDS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct vipi_cmd {
 	const char *name;
@@ -41,6 +42,11 @@ int cmd_bench_lib(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 /* vmm/bench.c: `vipi bench`, the KVM sweep (hands `bench lib` on) */
 int cmd_bench_kvm(int argc, char **argv);
+/* vmm/bench-linux.c: `vipi bench linux`, the Linux guest driver's A/B runs */
+int cmd_bench_linux(int argc, char **argv);
+struct json;
+/* vmm/bench.c: writes key "machine" and its object; a one-line summary */
+void bench_machine_json(struct json *j, char *summary, size_t len);
 /* sim/: `vipi sim` and `vipi report` (docs/sim.md) */
 int cmd_sim(int argc, char **argv);
 int cmd_report(int argc, char **argv);

@@ -33,6 +33,7 @@ static const char bench_usage[] =
 	"                  [--modes LIST] [--ops K] [--repeat R] [--quick]\n"
 	"                  [--no-lib] [--no-sparse] [--timeout S]\n"
 	"       vipi bench lib [--out FILE.json] [--quick]\n"
+	"       vipi bench linux [--vcpus N] [--kernel FILE] [--out DIR] [--quick]\n"
 	"\n"
 	"The main job: `vipi run` cases on /dev/kvm over methods, both\n"
 	"irqchip modes, multicast set sizes, a sparse APIC-ID layout and\n"
@@ -255,6 +256,26 @@ static void machine_probe(struct bench_machine *m)
 	if (!uname(&u))
 		snprintf(m->kernel, sizeof(m->kernel), "%.30s %.90s", u.sysname,
 			 u.release);
+}
+
+/* The "machine" object of bench.json, for vmm/bench-linux.c too. */
+void bench_machine_json(struct json *j, char *summary, size_t len)
+{
+	struct bench_machine m;
+
+	machine_probe(&m);
+	json_key(j, "machine");
+	json_object_begin(j);
+	json_kv_str(j, "cpu_model", m.cpu);
+	json_kv_i64(j, "nproc", m.nproc);
+	json_kv_str(j, "kvm_backend", m.kvm_backend);
+	json_kv_str(j, "kvm_nested", m.nested);
+	json_kv_bool(j, "host_is_guest", m.host_is_guest);
+	json_kv_str(j, "kernel", m.kernel);
+	json_object_end(j);
+	if (summary && len)
+		snprintf(summary, len, "%s, %ld CPUs, KVM %s (%s)", m.cpu,
+			 m.nproc, m.kvm_backend, m.nested);
 }
 
 /* The number after "key": in one line of JSON; false when absent. */
@@ -1098,6 +1119,8 @@ int cmd_bench_kvm(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "lib"))
 		return cmd_bench_lib(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "linux"))
+		return cmd_bench_linux(argc - 1, argv + 1);
 	if (util_wants_help(argc, argv)) {
 		fputs(bench_usage, stdout);
 		return VIPI_EXIT_OK;

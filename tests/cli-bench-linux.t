@@ -1,0 +1,114 @@
+#!/usr/bin/perl
+# SPDX-License-Identifier: MIT
+#
+# `vipi bench linux --parse` (vmm/bench-linux.c) on consoles and run JSON
+# of real boots of linux/build-kernel.sh's kernel with vipi_bench=1
+# (tests/data/bench-linux/, the benchmark's lines cut out of the logs of
+# the runs in docs/linux.md "Measured"): no KVM needed. The expected
+# values are the lines' own numbers and the derivation rules of
+# docs/linux.md "vipi bench linux".
+use strict;
+use warnings;
+use JSON::PP;
+
+my $src = $ENV{VIPI_SRC} // '.';
+my $vipi = $ENV{VIPI} // "$src/vipi";
+my $d = "$src/tests/data/bench-linux";
+my ($n, $failed) = (0, 0);
+
+print "1..33\n";
+
+sub ok {
+	my ($c, $name) = @_;
+	$n++;
+	print(($c ? "ok" : "not ok") . " $n - $name\n");
+	$failed++ unless $c;
+}
+
+sub is {
+	my ($got, $want, $name) = @_;
+	my $g = defined $got ? $got : 'null';
+	my $w = defined $want ? $want : 'null';
+	ok($g eq $w, $name);
+	print "# got '$g', want '$w'\n" unless $g eq $w;
+}
+
+my @files = map { "$d/$_" } qw(x2apic-phys-user-4.log vipi-user-4.log
+    hv-user-2.log truncated-user-2.log);
+my $out = `"$vipi" bench linux --parse @files`;
+is($? >> 8, 0, 'bench linux --parse exits 0');
+my $doc = eval { decode_json($out) };
+ok($doc, 'its output is one JSON document');
+$doc //= { runs => [], cases => [] };
+is($doc->{schema}, 'vipi-bench-linux/1', 'schema vipi-bench-linux/1');
+is(scalar @{ $doc->{runs} }, 4, 'one run per console');
+
+my @r = @{ $doc->{runs} };
+is(join(',', map { "$_->{path}/$_->{irqchip}/$_->{vcpus}" } @r),
+    'x2apic-phys/user/4,vipi/user/4,hv/user/2,x2apic-phys/user/2',
+    'runs: path from the console (vipi_ipi=1, Hyper-V detected), irqchip from the JSON, vCPUs from cpus=');
+is($r[0]{apic_routing}, 'physical x2apic',
+    'the routing of "Switched APIC routing to physical x2apic."');
+is($r[0]{exits}{x2apic_icr}, 538, 'whole-run exits.x2apic_icr from the JSON');
+is($r[1]{exits}{vipi}, 435, 'whole-run exits.vipi from the JSON');
+is($r[2]{exits}{hv_hypercall}, 202, 'whole-run exits.hv_hypercall from the JSON');
+is($r[3]{status}, 'fail', 'a console without "vipi_bench: done" fails the run');
+
+# the case of (run index, test, state)
+sub case {
+	my ($ri, $test, $state) = @_;
+	my $r = $r[$ri];
+	for my $c (@{ $doc->{cases} }) {
+		return $c if $c->{path} eq $r->{path} &&
+		    $c->{vcpus} == $r->{vcpus} && defined $c->{test} &&
+		    $c->{test} eq $test && $c->{state} eq $state;
+	}
+	return {};
+}
+
+my $per_run = sub {
+	my $ri = shift;
+	scalar grep { $_->{path} eq $r[$ri]{path} &&
+	    $_->{vcpus} == $r[$ri]{vcpus} } @{ $doc->{cases} };
+};
+is($per_run->(0), 16, '4 vCPUs: 8 tests idle + 8 busy (sizes 1, 2, 3)');
+is($per_run->(2), 8, '2 vCPUs: 4 tests idle + 4 busy (size 1)');
+
+my $c = case(0, 'unicast', 'idle');
+is($c->{guest_ns_per_op}, 1665797, 'unicast idle: ns_per_op=1665797');
+is($c->{targets}, 1, 'unicast: targets=1');
+is($c->{sender_exits_per_op}, 1, 'x2apic unicast: one ICR write');
+is($c->{status}, 'pass', 'x2apic unicast: pass');
+
+$c = case(0, 'many:2', 'idle');
+is($c->{guest_ns_per_op}, 3883876, 'test=many targets=2 is many:2');
+is($c->{sender_exits_per_op}, 2, 'x2apic many:2 of 4: one ICR write per target');
+$c = case(0, 'many:3', 'busy');
+is($c->{guest_ns_per_op}, 24993715, 'many:3 busy: ns_per_op=24993715');
+is($c->{sender_exits_per_op}, 1, 'x2apic many:3 of 4 (all but self): one shorthand ICR write');
+$c = case(0, 'shootdown', 'idle');
+is($c->{guest_ns_per_op}, 2005705, 'test=tlb is shootdown (first size: 1)');
+ok($c->{sender_exits_how} =~ /x2apic_icr 538 >= 420 predicted/,
+    'x2apic cross-check: (20 + 1 warm-up) ops x 20 predicted writes per op over both suites = 420 <= 538 in the run');
+
+$c = case(1, 'many:3', 'idle');
+is($c->{guest_ns_per_op}, 5771825, 'vipi many:3 idle: ns_per_op=5771825');
+is($c->{sender_exits_per_op}, 1.25, 'vipi: calls=25 over ops=20 is 1.25');
+is($c->{driver}{calls}, 25, 'vipi: the driver counters are kept (calls=25)');
+$c = case(1, 'shootdown', 'busy');
+is($c->{targets}, 1, 'vipi shootdown busy: first size 1');
+$c = (grep { $_->{path} eq 'vipi' && ($_->{test} // '') eq 'shootdown' &&
+    $_->{state} eq 'busy' && $_->{targets} == 3 } @{ $doc->{cases} })[0] // {};
+is($c->{sender_exits_per_op}, 1.05, 'vipi shootdown busy 3: calls=21 (1 resend) / 20');
+is($c->{driver}{tlb_resends}, 1, 'vipi: tlb_resends=1');
+
+$c = case(2, 'shootdown', 'busy');
+is($c->{guest_ns_per_op}, 1024259, 'hv shootdown busy: ns_per_op=1024259');
+is($c->{sender_exits_per_op}, 1, 'hv: one hypercall per op');
+
+$c = case(3, 'many:1', 'idle');
+is($c->{status}, 'fail', 'truncated run: its parsed cases fail');
+is($c->{guest_ns_per_op}, undef, 'a failed case has guest_ns_per_op null');
+is($c->{sender_exits_per_op}, undef, 'a failed case has sender_exits_per_op null');
+
+exit($failed ? 1 : 0);
