@@ -336,7 +336,9 @@ static void bl_derive(unsigned int ri)
 	struct bl_run *r = &runs[ri];
 	double predicted = 0, counted = 0;
 	bool x2 = !strcmp(r->path, "x2apic-phys"), hv = !strcmp(r->path, "hv");
-	const char *counter = x2 ? "x2apic_icr" : "hv_hypercall";
+	const char *counter = r->vipi_on ? "vipi" :
+			      x2	 ? "x2apic_icr" :
+					   "hv_hypercall";
 
 	for (unsigned int i = 0; i < nr_cases; i++) {
 		struct bl_case *c = &cases[i];
@@ -354,6 +356,8 @@ static void bl_derive(unsigned int ri)
 			}
 			c->sender = (double)c->calls / c->ops;
 			c->have_sender = true;
+			predicted +=
+				(double)c->calls; /* the warm-up: unknown */
 			snprintf(
 				c->sender_how, sizeof(c->sender_how),
 				"driver calls / ops (one doorbell exit per call)");
@@ -383,9 +387,9 @@ static void bl_derive(unsigned int ri)
 		c->have_sender = true;
 		predicted += per * (c->ops + 1);
 	}
-	if (r->vipi_on || (!x2 && !hv))
+	if (!r->vipi_on && !x2 && !hv)
 		return;
-	counted = x2 ? r->icr : r->hv;
+	counted = r->vipi_on ? r->vipi : x2 ? r->icr : r->hv;
 	for (unsigned int i = 0; i < nr_cases; i++) {
 		struct bl_case *c = &cases[i];
 		size_t l;
@@ -984,7 +988,6 @@ static int bl_parse_mode(int argc, char **argv, int first,
 		else if (r->hyperv)
 			r->path = "hv";
 		snprintf(r->log, sizeof(r->log), "%s", argv[i]);
-		snprintf(r->reason, sizeof(r->reason), "parsed");
 		bl_finish_run(ri, console, js);
 		free(console);
 		free(js);
