@@ -16,7 +16,7 @@ my $vipi = $ENV{VIPI} // "$src/vipi";
 my $d = "$src/tests/data/bench-linux";
 my ($n, $failed) = (0, 0);
 
-print "1..39\n";
+print "1..42\n";
 
 sub ok {
 	my ($c, $name) = @_;
@@ -122,5 +122,12 @@ ok(scalar(($c->{sender_exits_how} // '') =~ /not cross-checked/),
     'kernel mode: not cross-checked (ICR writes do not reach the VMM)');
 is($r[4]{status}, 'pass', 'kernel mode: the driver is off by itself (vipi_ipi=0 without vipi.ipi=0)');
 is($r[4]{exits}{x2apic_icr}, 0, 'kernel mode: exits.x2apic_icr 0 in the VMM');
+
+system(qq{"$vipi" bench linux --paths x2apic-flat >/dev/null 2>&1});
+is($? >> 8, 2, 'an unknown path is a usage error (exit 2)');
+my $err = `"$vipi" bench linux --kernel /nonexistent/bzImage 2>&1 >/dev/null`;
+is($? >> 8, 1, 'a missing --kernel fails (exit 1)');
+ok(scalar($err =~ m{--kernel /nonexistent/bzImage: No such file}),
+    'and says which file');
 
 exit($failed ? 1 : 0);

@@ -1003,7 +1003,7 @@ int cmd_bench_linux(int argc, char **argv)
 	const char *paths = NULL;
 	bool have_vcpus = false, have_ops = false;
 	uint64_t t0 = bl_now_ns();
-	unsigned int failed = 0;
+	unsigned int failed = 0, booted = 0;
 	FILE *f;
 	int r;
 
@@ -1175,8 +1175,10 @@ int cmd_bench_linux(int argc, char **argv)
 	if (r)
 		return util_fail("bench linux", "cannot write %s: %s", path,
 				 strerror(-r));
-	printf("\nvipi bench linux: %u boots, %u failed, %.0f s; %s/linux.json, %s/linux.svg\n",
-	       nr_runs, failed, (double)(bl_now_ns() - t0) / 1e9, cfg.dir,
-	       cfg.dir);
+	for (unsigned int i = 0; i < nr_runs; i++)
+		booted += runs[i].run;
+	printf("\nvipi bench linux: %u boots, %u failed, %u unsupported, %.0f s; %s/linux.json, %s/linux.svg\n",
+	       booted, failed, nr_runs - booted,
+	       (double)(bl_now_ns() - t0) / 1e9, cfg.dir, cfg.dir);
 	return failed ? VIPI_EXIT_FAIL : VIPI_EXIT_OK;
 }
