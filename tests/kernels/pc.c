@@ -65,6 +65,26 @@ static u16 pit2_latched(void)
 	return (u16)(lo | hi << 8);
 }
 
+/*
+ * The PIT count and the PM timer at one instant: the latch sits between
+ * two PM timer reads, and a sample whose reads a loaded host stretched
+ * past 0.2 ms (716 PM ticks) is taken again (at most 50 times).
+ */
+static u16 pit2_at(u32 *pm)
+{
+	u32 a, b;
+	u16 c;
+	int tries = 0;
+
+	do {
+		a = pm_timer();
+		c = pit2_latched();
+		b = pm_timer();
+	} while (b - a > 716 && ++tries < 50);
+	*pm = a + (b - a) / 2;
+	return c;
+}
+
 static int has(const char *s, const char *w)
 {
 	for (; s && *s; s++) {
@@ -125,12 +145,10 @@ void mb_main(u32 magic, const struct mbi *mbi)
 	tk_outb(0x42, 0xff);
 	tk_outb(0x42, 0xff);
 	check(!(tk_inb(0x61) & 0x20), "PIT OUT2 low while counting");
-	t1 = pm_timer();
-	c1 = pit2_latched();
+	c1 = pit2_at(&t1);
 	while (pm_timer() - t1 < 107387) /* 30 ms */
 		;
-	t2 = pm_timer();
-	c2 = pit2_latched();
+	c2 = pit2_at(&t2);
 	check(t2 > t1, "PM timer moves forward");
 	ratio = c1 > c2 ? (t2 - t1) * 1000 / (u32)(c1 - c2) : 0;
 	tk_puts("pc: PM/PIT tick ratio x1000 ");
