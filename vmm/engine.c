@@ -660,14 +660,20 @@ int engine_pre_run(struct vcpu *v)
 	}
 }
 
-/* HLT: park the thread in user space until something can be taken. */
+/*
+ * HLT: park the thread in user space until something can be taken. A
+ * maskable interrupt ends HLT only with RFLAGS.IF set (SDM Vol. 2 HLT:
+ * "an enabled interrupt"); NMI and INIT always do. (kvm_run.if_flag is
+ * IF as the guest left it in HLT.)
+ */
 int engine_halt(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 
 	while (!atomic_load(&vm->done)) {
 		absorb(v);
-		if (v->nmi || v->init || vipi_lapic_has_interrupt(&v->lapic))
+		if (v->nmi || v->init ||
+		    (v->run->if_flag && vipi_lapic_has_interrupt(&v->lapic)))
 			break;
 		park(v);
 	}
