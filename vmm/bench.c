@@ -258,21 +258,27 @@ static void machine_probe(struct bench_machine *m)
 			 u.release);
 }
 
-/* The "machine" object of bench.json, for vmm/bench-linux.c too. */
+/* The "machine" object of bench.json and linux.json */
+static void machine_json(struct json *j, const struct bench_machine *m)
+{
+	json_key(j, "machine");
+	json_object_begin(j);
+	json_kv_str(j, "cpu_model", m->cpu);
+	json_kv_i64(j, "nproc", m->nproc);
+	json_kv_str(j, "kvm_backend", m->kvm_backend);
+	json_kv_str(j, "kvm_nested", m->nested);
+	json_kv_bool(j, "host_is_guest", m->host_is_guest);
+	json_kv_str(j, "kernel", m->kernel);
+	json_object_end(j);
+}
+
+/* ... probed now, for vmm/bench-linux.c; a one-line summary in summary */
 void bench_machine_json(struct json *j, char *summary, size_t len)
 {
 	struct bench_machine m;
 
 	machine_probe(&m);
-	json_key(j, "machine");
-	json_object_begin(j);
-	json_kv_str(j, "cpu_model", m.cpu);
-	json_kv_i64(j, "nproc", m.nproc);
-	json_kv_str(j, "kvm_backend", m.kvm_backend);
-	json_kv_str(j, "kvm_nested", m.nested);
-	json_kv_bool(j, "host_is_guest", m.host_is_guest);
-	json_kv_str(j, "kernel", m.kernel);
-	json_object_end(j);
+	machine_json(j, &m);
 	if (summary && len)
 		snprintf(summary, len, "%s, %ld CPUs, KVM %s (%s)", m.cpu,
 			 m.nproc, m.kvm_backend, m.nested);
@@ -798,15 +804,7 @@ static int write_json(const char *path, const struct bench_machine *m,
 	json_init(&j, f, true);
 	json_object_begin(&j);
 	json_kv_str(&j, "schema", "vipi-bench/1");
-	json_key(&j, "machine");
-	json_object_begin(&j);
-	json_kv_str(&j, "cpu_model", m->cpu);
-	json_kv_i64(&j, "nproc", m->nproc);
-	json_kv_str(&j, "kvm_backend", m->kvm_backend);
-	json_kv_str(&j, "kvm_nested", m->nested);
-	json_kv_bool(&j, "host_is_guest", m->host_is_guest);
-	json_kv_str(&j, "kernel", m->kernel);
-	json_object_end(&j);
+	machine_json(&j, m);
 	json_key(&j, "config");
 	json_object_begin(&j);
 	json_kv_u64(&j, "vcpus", cfg->vcpus);
