@@ -192,7 +192,12 @@ static struct acpi_gas gas_io(uint16_t port, uint8_t bits, uint8_t access)
 				  .addr = port };
 }
 
-static uint8_t acpi_sum(const void *p, size_t len)
+/*
+ * The byte that makes len bytes at p sum to 0 mod 256: the checksum of
+ * ACPI tables (ACPI 5.2.5.3, 5.2.6) and of the MP table's structures (MP
+ * spec 4.1, 4.2), for mptable.c too.
+ */
+uint8_t fw_checksum(const void *p, size_t len)
 {
 	const uint8_t *b = p;
 	uint8_t s = 0;
@@ -214,7 +219,7 @@ static void acpi_header_init(struct acpi_header *h, const char *sig,
 	memcpy(h->creator_id, "VIPI", 4);
 	h->creator_revision = 1;
 	h->checksum = 0;
-	h->checksum = acpi_sum(h, len);
+	h->checksum = fw_checksum(h, len);
 }
 
 uint8_t pc_ioapic_id(struct vm *vm)
@@ -369,7 +374,7 @@ int acpi_build(struct vm *vm)
 	rsdp->length = sizeof(*rsdp);
 	rsdp->rsdt = VIPI_ACPI_GPA + RSDT_OFF;
 	rsdp->xsdt = VIPI_ACPI_GPA + XSDT_OFF;
-	rsdp->checksum = acpi_sum(rsdp, 20);
-	rsdp->ext_checksum = acpi_sum(rsdp, sizeof(*rsdp));
+	rsdp->checksum = fw_checksum(rsdp, 20);
+	rsdp->ext_checksum = fw_checksum(rsdp, sizeof(*rsdp));
 	return mptable_build(vm);
 }

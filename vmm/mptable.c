@@ -93,16 +93,6 @@ _Static_assert(sizeof(struct mp_cpu) == 20, "MP processor entry: 20");
 #define MP_CPU_BP 2
 #define MP_HIGH_LEVEL 0x000d /* polarity 01 high, trigger 11 level */
 
-static uint8_t mp_sum(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	uint8_t s = 0;
-
-	while (len--)
-		s = (uint8_t)(s + *b++);
-	return (uint8_t)(0 - s);
-}
-
 int mptable_build(struct vm *vm)
 {
 	uint8_t *base = gpa_to_hva(vm, MPTABLE_GPA, MPTABLE_END - MPTABLE_GPA);
@@ -186,12 +176,12 @@ int mptable_build(struct vm *vm)
 	memcpy(h->product_id, "VIPIVMM     ", 12);
 	h->entries = n;
 	h->lapic_addr = (uint32_t)VIPI_APIC_MMIO_GPA;
-	h->checksum = mp_sum(h, h->length);
+	h->checksum = fw_checksum(h, h->length);
 
 	memcpy(fps->signature, "_MP_", 4);
 	fps->config = (uint32_t)(MPTABLE_GPA + sizeof(*fps));
 	fps->length = 1;
 	fps->spec_rev = 4;
-	fps->checksum = mp_sum(fps, sizeof(*fps));
+	fps->checksum = fw_checksum(fps, sizeof(*fps));
 	return 0;
 }

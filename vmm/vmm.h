@@ -236,6 +236,8 @@ void x86_dump_regs(struct vcpu *vcpu, const char *why);
  * topology, and the MP table (mptable.c) in 0xf0000-0xfffff */
 int acpi_build(struct vm *vm);
 int mptable_build(struct vm *vm);
+/* acpi.c: the checksum byte of ACPI and MP table structures */
+uint8_t fw_checksum(const void *p, size_t len);
 
 /* pc-misc.c: the PC devices (pc.h), before the vCPUs start / after */
 int pc_init(struct vm *vm);
