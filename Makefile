@@ -79,6 +79,10 @@ FUZZERS := $(FUZZ_SRCS:fuzz/%.c=$(O)/fuzz/%)
 
 LIBA := $(O)/libvipi.a
 LIBSO := $(O)/libvipi.so
+# libvipi.so's ABI version (not the package's VIPI_VERSION_*): soname
+# libvipi.so.$(SO_MAJOR), installed as libvipi.so.$(SO_VERSION)
+SO_MAJOR := 1
+SO_VERSION := $(SO_MAJOR).0.0
 VIPI := $(O)/vipi
 # the VMM and tools under ASan+UBSan: tests/kvm-asan.t runs hostile guests
 SAN_TOOL_OBJS := $(TOOL_SRCS:%.c=$(O)/asan/%.o)
@@ -119,9 +123,16 @@ $(LIBA): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(LIBSO): $(LIB_OBJS)
+# lib/ is hidden but for what include/vipi/vipi.h declares (lib/export.h);
+# tests/exports.t checks that libvipi.so exports exactly that
+$(LIB_OBJS): ALL_CFLAGS += -fvisibility=hidden -include lib/export.h
+$(LIB_OBJS): lib/export.h
+
+$(LIBSO): $(LIB_OBJS) lib/libvipi.map
 	$(call msg,LD,$@)
-	$(Q)$(CC) -shared -Wl,-soname,libvipi.so.0 -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) -shared -Wl,-soname,libvipi.so.$(SO_MAJOR) \
+		-Wl,--version-script=lib/libvipi.map -Wl,-z,defs \
+		-o $@ $(LIB_OBJS) $(LDLIBS)
 
 $(VIPI): $(TOOL_OBJS) $(LIBA) $(GUEST_BLOBS)
 	$(call msg,LD,$@)
@@ -158,7 +169,14 @@ $(O)/fuzz/fuzz-%: $(O)/fuzz/fuzz/fuzz-%.o $(FUZZ_LIB_OBJS)
 # fuzz-insn also links the VMM's instruction decoder (pure: no KVM)
 $(O)/fuzz/fuzz-insn: $(O)/fuzz/vmm/x86-insn.o
 
-$(O)/vipi.pc: vipi.pc.in Makefile
+# vipi.pc names PREFIX: the stamp changes when PREFIX does, so
+# `make install PREFIX=/other` regenerates it (DESTDIR stays out of it)
+$(O)/vipi.pc.prefix: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' >$@
+FORCE:
+
+$(O)/vipi.pc: vipi.pc.in Makefile $(O)/vipi.pc.prefix
 	$(call msg,GEN,$@)
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' \
 		-e 's|@VERSION@|$(shell sed -n 's/^\#define VIPI_VERSION_MAJOR //p' include/vipi/vipi.h).$(shell sed -n 's/^\#define VIPI_VERSION_MINOR //p' include/vipi/vipi.h)|g' $< > $@
@@ -185,15 +203,16 @@ install: $(LIBA) $(LIBSO) $(VIPI) $(O)/vipi.pc
 		$(DESTDIR)$(PREFIX)/bin
 	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/vipi/
 	install -m 644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(LIBSO) $(DESTDIR)$(PREFIX)/lib/libvipi.so.0
-	ln -sf libvipi.so.0 $(DESTDIR)$(PREFIX)/lib/libvipi.so
+	install -m 755 $(LIBSO) $(DESTDIR)$(PREFIX)/lib/libvipi.so.$(SO_VERSION)
+	ln -sf libvipi.so.$(SO_VERSION) $(DESTDIR)$(PREFIX)/lib/libvipi.so.$(SO_MAJOR)
+	ln -sf libvipi.so.$(SO_MAJOR) $(DESTDIR)$(PREFIX)/lib/libvipi.so
 	install -m 644 $(O)/vipi.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	install -m 755 $(VIPI) $(DESTDIR)$(PREFIX)/bin/
 
 clean:
 	rm -rf $(O)
 
-.PHONY: all check fuzz format install clean
+.PHONY: all check fuzz format install clean FORCE
 .SECONDARY:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

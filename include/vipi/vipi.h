@@ -6,6 +6,7 @@
 #include <vipi/cpuset.h>
 #include <vipi/topo.h>
 #include <vipi/decode.h>
+#include <vipi/deliver.h>
 #include <vipi/encode.h>
 #include <vipi/method.h>
 #include <vipi/x86.h>
