@@ -1,74 +1,107 @@
 #!/usr/bin/env bash
 # make install puts headers, libraries and a pkg-config file where an
-# embedding VMM finds them: install into a scratch DESTDIR, then build and
-# run a small program against the installed copy only.
+# embedding VMM finds them. Install into a prefix that is not the default
+# (a scratch folder), then build the README's embedding example
+# (examples/embed.c) with what the real `pkg-config --cflags --libs vipi`
+# says, against the installed copy only, and run it. A second install into
+# DESTDIR with another PREFIX must name that PREFIX (not the first one, not
+# DESTDIR).
 set -u
 src=${VIPI_SRC:?VIPI_SRC is set by make check}
 build=${VIPI_BUILD:?VIPI_BUILD is set by make check}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-echo "1..6"
-if make -s -C "$src" O="$build" DESTDIR="$tmp" PREFIX=/usr install >"$tmp/log" 2>&1; then
-	echo "ok 1 - make install DESTDIR=... PREFIX=/usr"
-else
-	echo "not ok 1 - make install failed"
-	sed 's/^/# /' "$tmp/log" | tail -20
-fi
-pc=$tmp/usr/lib/pkgconfig/vipi.pc
-if [ -f "$pc" ] && grep -q '^Libs: -L${libdir} -lvipi' "$pc"; then
-	echo "ok 2 - vipi.pc installed"
-else
-	echo "not ok 2 - vipi.pc missing or wrong"
-fi
-n=$(ls "$tmp/usr/include/vipi/"*.h 2>/dev/null | wc -l)
-if [ -f "$tmp/usr/include/vipi/vipi.h" ] && [ "$n" -ge 8 ]; then
-	echo "ok 3 - $n public headers installed"
-else
-	echo "not ok 3 - headers missing ($n)"
-fi
-cat >"$tmp/embed.c" <<'C'
-#include <stdio.h>
-#include <vipi/vipi.h>
+pfx=$tmp/opt/vipi
+n=0
 
-int main(void)
-{
-	struct vipi_topo *t;
-	struct vipi_cpuset set;
-	struct vipi_ipi ipi = { .targets = &set };
-	struct vipi_host h = { 0 };
-
-	if (vipi_topo_parse("x86:ids:0,8,300", &t, NULL, 0))
-		return 1;
-	h.topo = t;
-	vipi_cpuset_init(&set, 3);
-	/* x2APIC physical, fixed vector 0x40, destination APIC ID 300 */
-	if (vipi_decode_x2apic_icr(&h, 0, (300ull << 32) | 0x40, &ipi))
-		return 2;
-	printf("%s %u %d\n", vipi_status_name(ipi.status),
-	       vipi_cpuset_weight(&set), vipi_cpuset_next(&set, -1));
-	vipi_cpuset_destroy(&set);
-	vipi_topo_destroy(t);
-	return 0;
+ok() {
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+	fi
 }
-C
-# what `pkg-config --cflags --libs vipi` says, read from the installed file
-cflags=$(sed -n 's/^Cflags: //p' "$pc" | sed "s|\${includedir}|$tmp/usr/include|")
-libs="-L$tmp/usr/lib -lvipi $(sed -n 's/^Libs.private: //p' "$pc")"
-if ${CC:-cc} -std=c11 $cflags "$tmp/embed.c" -o "$tmp/embed" $libs 2>"$tmp/cc.log"; then
-	echo "ok 4 - a program builds against the installed library"
+
+skip() {
+	n=$((n + 1))
+	echo "ok $n # skip $1"
+}
+
+echo "1..12"
+make -s -C "$src" O="$build" PREFIX="$pfx" install >"$tmp/log" 2>&1
+rc=$?
+ok $rc "make install PREFIX=<scratch folder>"
+[ $rc = 0 ] || sed 's/^/# /' "$tmp/log" | tail -20
+pc=$pfx/lib/pkgconfig/vipi.pc
+grep -qx "prefix=$pfx" "$pc" 2>/dev/null
+ok $? "the installed vipi.pc says prefix=<that folder>"
+nh=$(ls "$pfx/include/vipi/"*.h 2>/dev/null | wc -l)
+[ -f "$pfx/include/vipi/vipi.h" ] && [ "$nh" -ge 8 ]
+ok $? "public headers installed ($nh)"
+
+# The README shows examples/embed.c as it is: one source of truth
+awk '/^## Embedding libvipi/ { s = 1; next }
+     s && /^## / { exit }
+     s && /^```c$/ { c = 1; next }
+     s && c && /^```$/ { exit }
+     s && c { print }' "$src/README.md" >"$tmp/readme-embed.c"
+cmp -s "$tmp/readme-embed.c" "$src/examples/embed.c"
+ok $? "README.md's \"Embedding libvipi\" shows examples/embed.c verbatim"
+[ -s "$tmp/readme-embed.c" ] || echo "# no \`\`\`c block under '## Embedding libvipi'"
+
+if ! command -v pkg-config >/dev/null; then
+	for i in 1 2 3 4 5 6; do
+		skip "pkg-config is not installed (Debian: pkg-config)"
+	done
 else
-	echo "not ok 4 - build against the installed library failed"
-	sed 's/^/# /' "$tmp/cc.log" | head -20
+	export PKG_CONFIG_PATH=$pfx/lib/pkgconfig
+	flags=$(pkg-config --cflags --libs vipi 2>&1)
+	flags=$(echo $flags)
+	[ "$flags" = "-I$pfx/include -L$pfx/lib -lvipi" ]
+	ok $? "pkg-config --cflags --libs vipi: -I<prefix>/include -L<prefix>/lib -lvipi"
+	[ "$flags" = "-I$pfx/include -L$pfx/lib -lvipi" ] ||
+		echo "# got '$flags'"
+	want=$(sed -n 's/^#define VIPI_VERSION_MAJOR //p;s/^#define VIPI_VERSION_MINOR //p' \
+		"$src/include/vipi/vipi.h" | paste -sd.)
+	[ "$(pkg-config --modversion vipi 2>&1)" = "$want" ]
+	ok $? "pkg-config --modversion vipi is vipi.h's version ($want)"
+	cp "$src/examples/embed.c" "$tmp/embed.c"
+	# shellcheck disable=SC2046 # pkg-config's words are separate flags
+	${CC:-cc} -std=c11 -Wall -Wextra -Werror "$tmp/embed.c" -o "$tmp/embed" \
+		$(pkg-config --cflags --libs vipi) 2>"$tmp/cc.log"
+	rc=$?
+	ok $rc "examples/embed.c builds with \$(pkg-config --cflags --libs vipi)"
+	[ $rc = 0 ] || sed 's/^/# /' "$tmp/cc.log" | head -20
+	LD_LIBRARY_PATH=$pfx/lib ldd "$tmp/embed" 2>/dev/null |
+		grep -q "=> $pfx/lib/libvipi\.so"
+	ok $? "it runs on the installed libvipi.so"
+	LD_LIBRARY_PATH=$pfx/lib "$tmp/embed" >"$tmp/out" 2>&1
+	cat >"$tmp/want" <<'OUT'
+ICR 0x12300000000840 from vCPU 0: fixed vector 0x40 to vCPU 2 (APIC ID 300), vCPU 3 (APIC ID 301)
+kick vCPU 2 (running guest code: force an exit)
+wake vCPU 3 (halted)
+delivered 2: 1 kick, 1 wake
+vCPU 2 takes: irr[1] = 0x1 (vector 0x40)
+OUT
+	cmp -s "$tmp/out" "$tmp/want"
+	ok $? "it decodes x2APIC logical cluster 0x12 bits 12-13 to APIC IDs 300, 301 and delivers (kick, wake, take)"
+	cmp -s "$tmp/out" "$tmp/want" || diff "$tmp/want" "$tmp/out" | sed 's/^/# /'
+	# shellcheck disable=SC2046
+	${CC:-cc} -std=c11 "$tmp/embed.c" -o "$tmp/embed-static" \
+		$(pkg-config --cflags vipi 2>/dev/null) "$pfx/lib/libvipi.a" \
+		$(pkg-config --libs-only-l --static vipi 2>/dev/null |
+			sed 's/-lvipi//') \
+		2>"$tmp/cc.log" && "$tmp/embed-static" 2>&1 | cmp -s - "$tmp/want"
+	ok $? "libvipi.a with pkg-config --static's private libraries gives the same"
 fi
-out=$(LD_LIBRARY_PATH=$tmp/usr/lib "$tmp/embed" 2>&1)
-if [ "$out" = "OK 1 2" ]; then
-	echo "ok 5 - the shared library decodes an ICR to APIC ID 300 = vCPU 2"
-else
-	echo "not ok 5 - unexpected output '$out'"
-fi
+
+# A second install, staged in DESTDIR with another PREFIX
+make -s -C "$src" O="$build" DESTDIR="$tmp/stage" PREFIX=/opt/other install \
+	>"$tmp/log" 2>&1 &&
+	grep -qx "prefix=/opt/other" "$tmp/stage/opt/other/lib/pkgconfig/vipi.pc"
+ok $? "then DESTDIR=... PREFIX=/opt/other: its vipi.pc says prefix=/opt/other"
+
 # the README's main job starts with a bare `make`: it must build vipi
-if make -n -C "$src" O="$tmp/fresh" 2>/dev/null | grep -q -- "-o $tmp/fresh/vipi "; then
-	echo "ok 6 - make with no target builds the vipi command"
-else
-	echo "not ok 6 - make with no target does not build vipi (default goal)"
-fi
+make -n -C "$src" O="$tmp/fresh" 2>/dev/null | grep -q -- "-o $tmp/fresh/vipi "
+ok $? "make with no target builds the vipi command"
