@@ -126,12 +126,86 @@ void tap_bail(const char *why)
 
 int tap_done(void)
 {
-	if (tap_lazy)
+	bool plan_ok = true;
+
+	if (tap_lazy) {
 		printf("1..%u\n", tap_count);
-	else if (tap_planned != tap_count)
+	} else if (tap_planned != tap_count) {
 		tap_diag("planned %u tests but ran %u", tap_planned, tap_count);
+		plan_ok = false;
+	}
 	fflush(stdout);
-	return tap_failed ? 1 : 0;
+	return tap_failed || !plan_ok ? 1 : 0;
+}
+
+static void tap_field_note(struct tap_fields *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void tap_field_note(struct tap_fields *f, const char *fmt, ...)
+{
+	size_t used = strlen(f->why);
+	va_list ap;
+
+	f->bad++;
+	if (used + 2 >= sizeof(f->why))
+		return;
+	if (used)
+		f->why[used++] = '\n';
+	va_start(ap, fmt);
+	vsnprintf(f->why + used, sizeof(f->why) - used, fmt, ap);
+	va_end(ap);
+}
+
+bool tap_field_u64(struct tap_fields *f, const char *field, uint64_t got,
+		   uint64_t want)
+{
+	if (got == want)
+		return true;
+	tap_field_note(f,
+		       "%s: got 0x%" PRIx64 " (%" PRIu64 "), want 0x%" PRIx64
+		       " (%" PRIu64 ")",
+		       field, got, got, want, want);
+	return false;
+}
+
+bool tap_field_i64(struct tap_fields *f, const char *field, int64_t got,
+		   int64_t want)
+{
+	if (got == want)
+		return true;
+	tap_field_note(f, "%s: got %" PRId64 ", want %" PRId64, field, got,
+		       want);
+	return false;
+}
+
+bool tap_field_str(struct tap_fields *f, const char *field, const char *got,
+		   const char *want)
+{
+	if (got && want && !strcmp(got, want))
+		return true;
+	tap_field_note(f, "%s: got '%s', want '%s'", field,
+		       got ? got : "(null)", want ? want : "(null)");
+	return false;
+}
+
+bool tap_fields_ok(struct tap_fields *f, const char *fmt, ...)
+{
+	va_list ap;
+	bool r;
+	char *line, *next;
+
+	va_start(ap, fmt);
+	r = tap_vreport(f->bad == 0, fmt, ap);
+	va_end(ap);
+	for (line = f->why; !r && line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		tap_diag("%s", line);
+	}
+	f->bad = 0;
+	f->why[0] = 0;
+	return r;
 }
 
 uint64_t tap_seed(void)
