@@ -266,7 +266,7 @@ static void test_memory_sparse(void)
 
 int main(void)
 {
-	tap_plan_lazy();
+	tap_plan(112);
 	test_limits();
 	test_parse_format();
 	test_static_pools();

@@ -377,7 +377,7 @@ static void test_stress(void)
 
 int main(void)
 {
-	tap_plan_lazy();
+	tap_plan(29);
 	test_rules();
 	test_stress();
 	return tap_done();

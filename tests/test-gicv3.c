@@ -1045,7 +1045,7 @@ static void test_grouped_passes(void)
 
 int main(void)
 {
-	tap_plan_lazy();
+	tap_plan(87);
 	test_groups();
 	test_intid();
 	test_kvm_512();

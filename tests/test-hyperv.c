@@ -1433,7 +1433,7 @@ static void test_reference_property(void)
 
 int main(void)
 {
-	tap_plan_lazy();
+	tap_plan(566);
 	test_misuse();
 	test_control_word();
 	test_send_ipi();

@@ -658,7 +658,7 @@ static void test_property(void)
 
 int main(void)
 {
-	tap_plan_lazy();
+	tap_plan(58);
 	test_errors();
 	test_windows();
 	test_modes();

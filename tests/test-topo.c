@@ -251,7 +251,7 @@ static void test_derived_ids(void)
 
 int main(void)
 {
-	tap_plan_lazy();
+	tap_plan(191);
 	test_parse_cases();
 	test_errors();
 	test_lookups();

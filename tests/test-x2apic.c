@@ -807,7 +807,7 @@ static void test_logical_reference(void)
 
 int main(void)
 {
-	tap_plan_lazy();
+	tap_plan(115);
 	test_decode_cases();
 	test_alias_cases();
 	test_reserved_bits();

@@ -507,7 +507,7 @@ again:
 
 int main(void)
 {
-	tap_plan_lazy();
+	tap_plan(53);
 	test_state();
 	test_decode_cases();
 	test_logical_reference();
