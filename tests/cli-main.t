@@ -91,8 +91,9 @@ ok = {"x2apic-phys", "x2apic-cluster", "kvm-pv", "hv-ipi-ex", "gicv3-sgi1r",
     and d["memory"] and not d["skipped"]
 sys.exit(0 if ok else 1)' "$tmp/bench.json"
 ok $? "bench lib JSON: every decoder, both baselines, vipi at 1 exit up to 262144 vCPUs"
-(cd "$tmp" && "$VIPI" bench --quick --out bench-dir >/dev/null 2>&1) &&
-	[ -s "$tmp/bench-dir/bench-lib.json" ]
+# (exit 4 where KVM cannot be used: the library benchmark still runs)
+(cd "$tmp" && "$VIPI" bench --quick --out bench-dir >/dev/null 2>&1)
+[ -s "$tmp/bench-dir/bench-lib.json" ]
 ok $? "bench --out DIR writes DIR/bench-lib.json"
 
 echo "1..$n"

@@ -128,8 +128,9 @@ done <<EOF_CASES
 0|--vcpus 256 --irqchip user --workload broadcast --method hv-linux --ops 1|"delivered":255, $OK
 0|--vcpus 256 --irqchip kernel --workload boot|"delivered":255,
 # errors a person can act on
-1|--vcpus 100000 --irqchip kernel --workload boot|KVM_CAP_MAX_VCPUS
-1|--topology x86:sparse:4:7 --irqchip kernel --workload boot|KVM_CAP_MAX_VCPU_ID --irqchip=user
+# (misuse, found before a VM exists: exit 2, docs/cli.md)
+2|--vcpus 100000 --irqchip kernel --workload boot|runs at most 1024
+2|--topology x86:sparse:4:7 --irqchip kernel --workload boot|(KVM_CAP_MAX_VCPU_ID); use --irqchip user
 2|--vcpus 0 --workload boot|
 EOF_CASES
 

@@ -874,9 +874,11 @@ int cmd_bench_lib(int argc, char **argv)
 {
 	const char *out = "vipi-bench-lib.json";
 	bool quick = false;
+	char bad[128];
 	int opt, ret;
 
 	optind = 0;
+	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "o:qh", bench_options, NULL)) !=
 	       -1) {
 		switch (opt) {
@@ -890,8 +892,10 @@ int cmd_bench_lib(int argc, char **argv)
 			fputs(bench_lib_usage, stdout);
 			return VIPI_EXIT_OK;
 		default:
-			return util_usage_error("bench lib", bench_lib_usage,
-						"unknown option");
+			return util_usage_error(
+				"bench lib", bench_lib_usage, "%s",
+				util_getopt_problem(argv, "o:qh", bench_options,
+						    bad, sizeof(bad)));
 		}
 	}
 	if (optind != argc)
@@ -921,11 +925,13 @@ int cmd_bench(int argc, char **argv)
 	const char *dir = "vipi-out";
 	bool quick = false;
 	char path[4096];
+	char bad[128];
 	int opt, ret;
 
 	if (argc > 1 && !strcmp(argv[1], "lib"))
 		return cmd_bench_lib(argc - 1, argv + 1);
 	optind = 0;
+	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "o:qh", bench_options, NULL)) !=
 	       -1) {
 		switch (opt) {
@@ -939,8 +945,10 @@ int cmd_bench(int argc, char **argv)
 			fputs(bench_usage, stdout);
 			return VIPI_EXIT_OK;
 		default:
-			return util_usage_error("bench", bench_usage,
-						"unknown option");
+			return util_usage_error(
+				"bench", bench_usage, "%s",
+				util_getopt_problem(argv, "o:qh", bench_options,
+						    bad, sizeof(bad)));
 		}
 	}
 	if (optind != argc)

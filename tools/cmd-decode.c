@@ -523,9 +523,11 @@ static int decode_parse_opts(struct decode_ctx *c, int argc, char **argv)
 	uint64_t v;
 	uint8_t *bytes;
 	size_t len;
+	char bad[128];
 	int opt;
 
 	optind = 0;
+	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "t:s:jh", decode_options,
 				  NULL)) != -1) {
 		switch (opt) {
@@ -596,7 +598,10 @@ static int decode_parse_opts(struct decode_ctx *c, int argc, char **argv)
 			c->o.no_pv = true;
 			break;
 		default:
-			return USAGE("unknown option");
+			return USAGE("%s",
+				     util_getopt_problem(argv, "t:s:jh",
+							 decode_options, bad,
+							 sizeof(bad)));
 		}
 	}
 	return -1;

@@ -493,9 +493,11 @@ static int parse_mode(const char *s, uint8_t *mode)
 static int encode_parse_opts(struct encode_opts *o, int argc, char **argv)
 {
 	uint64_t v;
+	char bad[128];
 	int opt;
 
 	optind = 0;
+	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "t:s:jh", encode_options,
 				  NULL)) != -1) {
 		switch (opt) {
@@ -542,7 +544,10 @@ static int encode_parse_opts(struct encode_opts *o, int argc, char **argv)
 			list_methods();
 			return VIPI_EXIT_OK;
 		default:
-			return USAGE("unknown option");
+			return USAGE("%s",
+				     util_getopt_problem(argv, "t:s:jh",
+							 encode_options, bad,
+							 sizeof(bad)));
 		}
 	}
 	return -1;

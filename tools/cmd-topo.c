@@ -18,15 +18,18 @@
 
 static const char topo_usage[] =
 	"usage: vipi topo [--json] [--all] TOPO\n"
+	"       vipi topo [--json] [--all] --topology TOPO\n"
 	"\n"
 	"Parse TOPO (docs/topology.md) and print the vCPU count, the\n"
 	"canonical spelling, the IDs (the first and last 8, or --all),\n"
 	"the lookup map's memory and its worst-case probes.\n"
 	"\n"
-	"  -j, --json   one JSON object on stdout\n"
-	"  -a, --all    list every vCPU's ID\n";
+	"  -t, --topology TOPO  the topology, as every command takes it\n"
+	"  -j, --json           one JSON object on stdout\n"
+	"  -a, --all            list every vCPU's ID\n";
 
 static const struct option topo_options[] = {
+	{ "topology", required_argument, NULL, 't' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "pretty", no_argument, NULL, 'p' },
 	{ "all", no_argument, NULL, 'a' },
@@ -111,12 +114,18 @@ int cmd_topo(int argc, char **argv)
 	struct vipi_topo *t;
 	char err[160], *canon;
 	size_t len;
+	const char *spec = NULL;
+	char bad[128];
 	int opt;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "jah", topo_options, NULL)) !=
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "t:jah", topo_options, NULL)) !=
 	       -1) {
 		switch (opt) {
+		case 't':
+			spec = optarg;
+			break;
 		case 'j':
 			json = true;
 			break;
@@ -130,15 +139,23 @@ int cmd_topo(int argc, char **argv)
 			fputs(topo_usage, stdout);
 			return VIPI_EXIT_OK;
 		default:
-			return util_usage_error("topo", topo_usage,
-						"unknown option");
+			return util_usage_error(
+				"topo", topo_usage, "%s",
+				util_getopt_problem(argv, "t:jah", topo_options,
+						    bad, sizeof(bad)));
 		}
 	}
-	if (argc - optind != 1)
+	if (!spec && argc - optind == 1)
+		spec = argv[optind++];
+	if (!spec)
 		return util_usage_error("topo", topo_usage,
-					"expected one TOPO argument");
+					"expected a TOPO (or --topology TOPO)");
+	if (optind != argc)
+		return util_usage_error("topo", topo_usage,
+					"unexpected argument '%s'",
+					argv[optind]);
 	err[0] = '\0';
-	if (vipi_topo_parse(argv[optind], &t, err, sizeof(err)))
+	if (vipi_topo_parse(spec, &t, err, sizeof(err)))
 		return util_usage_error("topo", topo_usage, "%s",
 					err[0] ? err : "bad topology");
 	len = vipi_topo_format(t, NULL, 0) + 1;

@@ -5,6 +5,7 @@
  * must be a usage error, never a silently different IPI.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,11 +147,14 @@ int util_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 {
 	va_list ap;
 
+	/* one line: what is wrong, and where the usage is (the full text
+	 * only on --help, where it is asked for) */
+	(void)usage;
 	fprintf(stderr, "vipi %s: ", cmd);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n\n%s", usage);
+	fprintf(stderr, " (usage: vipi %s --help)\n", cmd);
 	return VIPI_EXIT_USAGE;
 }
 
@@ -177,4 +181,41 @@ bool util_wants_help(int argc, char **argv)
 			return true;
 	}
 	return false;
+}
+
+const char *util_getopt_problem(char **argv, const char *optstring,
+				const struct option *longopts, char *buf,
+				size_t len)
+{
+	const char *a = optind > 0 ? argv[optind - 1] : NULL;
+
+	if (optopt && optopt < 256 && (!a || a[0] != '-' || a[1] != '-')) {
+		/* a short option: in optstring it takes a value, which is
+		 * missing; elsewhere it is unknown */
+		const char *p = strchr(optstring, optopt);
+
+		if (p && p[1] == ':')
+			snprintf(buf, len, "-%c needs a value", optopt);
+		else
+			snprintf(buf, len, "unknown option '-%c'", optopt);
+		return buf;
+	}
+	if (a && a[0] == '-' && a[1] == '-') {
+		size_t n = strcspn(a + 2, "=");
+
+		for (const struct option *o = longopts; o && o->name; o++) {
+			if (strlen(o->name) == n &&
+			    !strncmp(o->name, a + 2, n)) {
+				snprintf(buf, len, "%s %s", a,
+					 o->has_arg == no_argument ?
+						 "takes no value" :
+						 "needs a value");
+				return buf;
+			}
+		}
+		snprintf(buf, len, "unknown option '%.*s'", (int)n + 2, a);
+		return buf;
+	}
+	snprintf(buf, len, "unknown option '%s'", a ? a : "?");
+	return buf;
 }

@@ -48,14 +48,25 @@ void util_hex_bytes(const void *buf, size_t len, char *out);
 const char *util_errno_name(int err);
 
 /*
- * Print "vipi CMD: <message>" and the usage text to stderr; returns
- * VIPI_EXIT_USAGE so callers can `return util_usage_error(...)`.
+ * Print one line, "vipi CMD: <message> (usage: vipi CMD --help)", to
+ * stderr; returns VIPI_EXIT_USAGE so callers can `return
+ * util_usage_error(...)`. usage is not printed (--help prints it).
  */
 int util_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* "vipi CMD: <message>" on stderr; returns VIPI_EXIT_FAIL. */
 int util_fail(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * After getopt_long() returned '?' (with opterr = 0): what was wrong, in
+ * buf: "unknown option '--frob'", "--topology needs a value", "-t needs a
+ * value". Returns buf.
+ */
+struct option;
+const char *util_getopt_problem(char **argv, const char *optstring,
+				const struct option *longopts, char *buf,
+				size_t len);
 
 /* True when argv holds -h or --help before any "--". */
 bool util_wants_help(int argc, char **argv);

@@ -63,8 +63,9 @@ int cmd_help(int argc, char **argv)
 	}
 	c = cmd_find(argv[1]);
 	if (!c) {
-		fprintf(stderr, "vipi help: unknown command '%s'\n\n", argv[1]);
-		print_usage(stderr);
+		fprintf(stderr,
+			"vipi help: unknown command '%s' (commands: vipi help)\n",
+			argv[1]);
 		return VIPI_EXIT_USAGE;
 	}
 	args[0] = argv[1];
@@ -93,8 +94,9 @@ int main(int argc, char **argv)
 		return cmd_version(1, argv);
 	c = cmd_find(argv[1]);
 	if (!c) {
-		fprintf(stderr, "vipi: unknown command '%s'\n\n", argv[1]);
-		print_usage(stderr);
+		fprintf(stderr,
+			"vipi: unknown command '%s' (commands: vipi help)\n",
+			argv[1]);
 		return VIPI_EXIT_USAGE;
 	}
 	return c->fn(argc - 1, argv + 1);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -41,7 +42,7 @@ static const char bench_usage[] =
 	"DIR/bench-lib.json (the library benchmark). DIR defaults to\n"
 	"./vipi-out.\n"
 	"\n"
-	"  --vcpus N         VM size (default 64; 16 with --quick)\n"
+	"  --vcpus N         VM size, 2-1024 (default 64; 16 with --quick)\n"
 	"  --topology TOPO   APIC-ID layout (docs/topology.md; default dense)\n"
 	"  --methods LIST    comma-separated `vipi encode` names (default\n"
 	"                    x2apic-phys,x2apic-cluster,xapic-phys,\n"
@@ -56,8 +57,14 @@ static const char bench_usage[] =
 	"                    1 with --quick)\n"
 	"  --no-sparse       leave out the sparse APIC-ID layout\n"
 	"  --no-lib          do not run `vipi bench lib`\n"
-	"  --timeout S       per case (default 120)\n"
-	"  --quick           a smoke run, well under a minute\n";
+	"  --timeout S       seconds per run (default 120)\n"
+	"  --out DIR         the output folder (default ./vipi-out)\n"
+	"  --quick           a smoke run, well under a minute\n"
+	"\n"
+	"Exit 0 when every case ran (passed or unsupported), 1 when one\n"
+	"failed, 2 usage, 4 when KVM cannot be used: then the sweep does not\n"
+	"run, DIR/bench.json says why and the library benchmark still runs.\n"
+	"VIPI_KVM_DEVICE=PATH: the device probed instead of /dev/kvm.\n";
 
 #define BENCH_MAX_LIST 16
 #define BENCH_MAX_CASES 512
@@ -128,6 +135,7 @@ struct bench_cfg {
 	uint32_t repeat; /* runs per case; the table shows medians */
 	uint32_t timeout_s;
 	bool quick, no_lib, no_sparse;
+	bool sizes_given; /* --sizes: a size the VM cannot have is misuse */
 };
 
 struct bench_machine {
@@ -162,6 +170,65 @@ static int split_list(const char *s, const char **out, unsigned int *n,
 	return *n ? 0 : -EINVAL;
 }
 
+/* The workloads a sweep runs (vipi run's others are tests, not figures) */
+static const char *const bench_workloads[] = {
+	"multicast", "pingpong", "broadcast", "shootdown", "storm",
+};
+
+/* "--methods LIST": each an x86 method of vipi_methods[] */
+static int check_methods(const struct bench_cfg *c, char *why, size_t len)
+{
+	for (unsigned int i = 0; i < c->nr_methods; i++) {
+		const struct vipi_method *m = vipi_method_find(c->methods[i]);
+		size_t n;
+
+		if (m && (m->arch & VIPI_ARCH_X86))
+			continue;
+		n = (size_t)snprintf(why, len, "--methods: '%s' is not one of",
+				     c->methods[i]);
+		for (const struct vipi_method *const *p = vipi_methods; *p; p++)
+			if (((*p)->arch & VIPI_ARCH_X86) && n < len)
+				n += (size_t)snprintf(why + n, len - n, " %s",
+						      (*p)->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_workloads(const struct bench_cfg *c, char *why, size_t len)
+{
+	for (unsigned int i = 0; i < c->nr_workloads; i++) {
+		unsigned int k;
+
+		for (k = 0; k < ARRAY_SIZE(bench_workloads); k++)
+			if (!strcmp(c->workloads[i], bench_workloads[k]))
+				break;
+		if (k == ARRAY_SIZE(bench_workloads)) {
+			snprintf(
+				why, len,
+				"--workloads: '%s' is not one of multicast pingpong broadcast shootdown storm",
+				c->workloads[i]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* The options that take a value (the rest are flags or unknown). */
+static bool bench_takes_value(const char *a)
+{
+	static const char *const opts[] = {
+		"--out",     "-o",	    "--vcpus",	 "--topology",
+		"--methods", "--workloads", "--sizes",	 "--modes",
+		"--ops",     "--repeat",    "--timeout",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(opts); i++)
+		if (!strcmp(a, opts[i]))
+			return true;
+	return false;
+}
+
 static int parse_sizes(const char *s, struct bench_cfg *c)
 {
 	const char *tok[BENCH_MAX_LIST];
@@ -180,6 +247,27 @@ static int parse_sizes(const char *s, struct bench_cfg *c)
 	}
 	c->nr_sizes = n;
 	return 0;
+}
+
+/* "user", "kernel", "user,kernel" (either order), nothing else */
+static int parse_modes(const char *s, bool modes[2])
+{
+	char buf[32], *tok, *save = NULL;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%s", s);
+	modes[0] = modes[1] = false;
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "user"))
+			modes[0] = true;
+		else if (!strcmp(tok, "kernel"))
+			modes[1] = true;
+		else
+			return -EINVAL;
+	}
+	return modes[0] || modes[1] ? 0 : -EINVAL;
 }
 
 static bool is_multicast_like(const char *w)
@@ -475,6 +563,84 @@ static void case_run(struct bench_case *c, const struct bench_cfg *cfg,
 		snprintf(c->status, sizeof(c->status), "unsupported");
 	else
 		snprintf(c->status, sizeof(c->status), "fail");
+}
+
+/*
+ * What `vipi run` would refuse or skip before booting (run_check()),
+ * settled here without a child: true when c is settled (unsupported, or
+ * an error that is a bug of the sweep).
+ */
+static bool case_check(struct bench_case *c)
+{
+	struct vm_options o;
+	struct vipi_topo *t;
+	char targets[32], why[256] = "";
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	o.irqchip = c->user ? VIPI_IRQCHIP_USER : VIPI_IRQCHIP_KERNEL;
+	o.method = c->method;
+	o.xapic = c->xapic;
+	if (run_workload_find(c->workload, &o.workload))
+		return false;
+	if (c->targets) {
+		snprintf(targets, sizeof(targets),
+			 c->targets == 1 ? "1" : "1-%u", c->targets);
+		o.targets = targets;
+	}
+	if (vipi_topo_parse(c->topo, &t, NULL, 0))
+		return false;
+	r = run_check(&o, t, why, sizeof(why));
+	vipi_topo_destroy(t);
+	if (!r)
+		return false;
+	snprintf(c->status, sizeof(c->status), "%s",
+		 r == -EOPNOTSUPP ? "unsupported" : "error");
+	snprintf(c->reason, sizeof(c->reason), "%s", why);
+	c->rc = r == -EOPNOTSUPP ? VMM_EXIT_SKIP : VIPI_EXIT_USAGE;
+	return true;
+}
+
+/*
+ * Can this user run VMs? Open the KVM device as `vipi run` will, check
+ * its API and ask its vCPU limit: 0 and *max_vcpus, or -errno and the
+ * reason, with what to do about it, in why.
+ */
+static int kvm_probe(const char *dev, int *max_vcpus, char *why, size_t len)
+{
+	int fd = open(dev, O_RDWR | O_CLOEXEC), api, e;
+
+	if (fd < 0) {
+		e = errno;
+		snprintf(
+			why, len, "%s: %s%s", dev, strerror(e),
+			e == ENOENT ?
+				" (load kvm_intel or kvm_amd, on a host with virtualization enabled)" :
+			e == EACCES || e == EPERM ?
+				" (add your user to the 'kvm' group, or run as root)" :
+				"");
+		return -e;
+	}
+	api = ioctl(fd, KVM_GET_API_VERSION, 0);
+	if (api < 0) {
+		e = errno;
+		snprintf(why, len,
+			 "%s: not a KVM device (KVM_GET_API_VERSION: %s)", dev,
+			 strerror(e));
+		close(fd);
+		return -ENOTTY;
+	}
+	if (api != KVM_API_VERSION) {
+		snprintf(why, len, "%s: KVM API version %d, vipi needs %d", dev,
+			 api, KVM_API_VERSION);
+		close(fd);
+		return -ENOTSUP;
+	}
+	*max_vcpus = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (*max_vcpus <= 0)
+		*max_vcpus = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	close(fd);
+	return 0;
 }
 
 static int cmp_dbl(const void *a, const void *b)
@@ -794,7 +960,9 @@ static int write_json(const char *path, const struct bench_machine *m,
 		      const struct bench_cfg *cfg, const char *dense,
 		      const char *sparse, const struct bench_case *cases,
 		      unsigned int n, const struct bench_cmp *cmp,
-		      unsigned int ncmp, double total_s, const char *lib)
+		      unsigned int ncmp, double total_s, const char *lib,
+		      const char *kvm_dev, const char *kvm_reason,
+		      unsigned int planned)
 {
 	FILE *f = fopen(path, "w");
 	struct json j;
@@ -805,6 +973,16 @@ static int write_json(const char *path, const struct bench_machine *m,
 	json_object_begin(&j);
 	json_kv_str(&j, "schema", "vipi-bench/1");
 	machine_json(&j, m);
+	/* whether the sweep could run at all, and why not */
+	json_key(&j, "kvm");
+	json_object_begin(&j);
+	json_kv_str(&j, "device", kvm_dev);
+	json_kv_bool(&j, "usable", !kvm_reason);
+	if (kvm_reason) {
+		json_kv_str(&j, "reason", kvm_reason);
+		json_kv_u64(&j, "cases_not_run", planned);
+	}
+	json_object_end(&j);
 	json_key(&j, "config");
 	json_object_begin(&j);
 	json_kv_u64(&j, "vcpus", cfg->vcpus);
@@ -1004,6 +1182,7 @@ static int parse_bench_args(int argc, char **argv, struct bench_cfg *cfg)
 {
 	bool have_vcpus = false, have_sizes = false, have_ops = false;
 	const char *sizes = NULL;
+	char why[256];
 	int r;
 
 	for (int i = 1; i < argc; i++) {
@@ -1020,59 +1199,80 @@ static int parse_bench_args(int argc, char **argv, struct bench_cfg *cfg)
 		} else if (!strcmp(a, "--no-sparse")) {
 			cfg->no_sparse = true;
 			takes = false;
-		} else if (!v) {
+		} else if (a[0] != '-') {
 			return util_usage_error(
 				"bench", bench_usage,
-				"%s needs a value (or unknown option)", a);
+				"unknown benchmark '%s' (the sweep takes options; 'bench lib', 'bench linux')",
+				a);
+		} else if (!bench_takes_value(a)) {
+			return util_usage_error("bench", bench_usage,
+						"unknown option '%s'", a);
+		} else if (!v) {
+			return util_usage_error("bench", bench_usage,
+						"%s needs a value", a);
 		} else if (!strcmp(a, "--out") || !strcmp(a, "-o")) {
 			cfg->dir = v;
 		} else if (!strcmp(a, "--vcpus")) {
-			if (util_parse_u32(v, &cfg->vcpus) || cfg->vcpus < 2)
+			if (util_parse_u32(v, &cfg->vcpus) || cfg->vcpus < 2 ||
+			    cfg->vcpus > VIPI_GUEST_MAX_CPUS)
 				return util_usage_error(
 					"bench", bench_usage,
-					"--vcpus '%s': 2 or more", v);
+					"--vcpus '%s': 2 to %u (vipi's guest)",
+					v, VIPI_GUEST_MAX_CPUS);
 			have_vcpus = true;
 		} else if (!strcmp(a, "--topology")) {
 			cfg->topology = v;
 		} else if (!strcmp(a, "--methods")) {
 			r = split_list(v, cfg->methods, &cfg->nr_methods, 0);
 			if (r)
+				return util_usage_error(
+					"bench", bench_usage,
+					"--methods '%s': a comma-separated list of up to %u methods",
+					v, BENCH_MAX_LIST);
+			if (check_methods(cfg, why, sizeof(why)))
 				return util_usage_error("bench", bench_usage,
-							"--methods '%s'", v);
+							"%s", why);
 		} else if (!strcmp(a, "--workloads")) {
 			r = split_list(v, cfg->workloads, &cfg->nr_workloads,
 				       1);
 			if (r)
+				return util_usage_error(
+					"bench", bench_usage,
+					"--workloads '%s': a comma-separated list of up to %u workloads",
+					v, BENCH_MAX_LIST);
+			if (check_workloads(cfg, why, sizeof(why)))
 				return util_usage_error("bench", bench_usage,
-							"--workloads '%s'", v);
+							"%s", why);
 		} else if (!strcmp(a, "--sizes")) {
 			sizes = v;
 			have_sizes = true;
 		} else if (!strcmp(a, "--modes")) {
-			cfg->modes[0] = strstr(v, "user") != NULL;
-			cfg->modes[1] = strstr(v, "kernel") != NULL;
-			if (!cfg->modes[0] && !cfg->modes[1])
+			if (parse_modes(v, cfg->modes))
 				return util_usage_error(
 					"bench", bench_usage,
-					"--modes '%s': user,kernel", v);
+					"--modes '%s': user, kernel or user,kernel",
+					v);
 		} else if (!strcmp(a, "--ops")) {
 			if (util_parse_u32(v, &cfg->ops) || !cfg->ops ||
 			    cfg->ops > 100000)
-				return util_usage_error("bench", bench_usage,
-							"--ops '%s': 1-100000",
-							v);
+				return util_usage_error(
+					"bench", bench_usage,
+					"--ops '%s': a count from 1 to 100000 (default 20; 4 with --quick)",
+					v);
 			have_ops = true;
 		} else if (!strcmp(a, "--repeat")) {
 			if (util_parse_u32(v, &cfg->repeat) || !cfg->repeat ||
 			    cfg->repeat > 99)
-				return util_usage_error("bench", bench_usage,
-							"--repeat '%s': 1-99",
-							v);
+				return util_usage_error(
+					"bench", bench_usage,
+					"--repeat '%s': a count from 1 to 99 (default 3; 1 with --quick)",
+					v);
 		} else if (!strcmp(a, "--timeout")) {
 			if (util_parse_u32(v, &cfg->timeout_s) ||
 			    !cfg->timeout_s)
-				return util_usage_error("bench", bench_usage,
-							"--timeout '%s'", v);
+				return util_usage_error(
+					"bench", bench_usage,
+					"--timeout '%s': seconds, from 1", v);
 		} else {
 			return util_usage_error("bench", bench_usage,
 						"unknown option '%s'", a);
@@ -1092,7 +1292,7 @@ static int parse_bench_args(int argc, char **argv, struct bench_cfg *cfg)
 		return util_usage_error("bench", bench_usage,
 					"--sizes '%s': counts from 1 or 'max'",
 					sizes);
-	(void)have_sizes;
+	cfg->sizes_given = have_sizes;
 	return 0;
 }
 
@@ -1109,11 +1309,12 @@ int cmd_bench_kvm(int argc, char **argv)
 	struct bench_cmp cmp[8];
 	struct vipi_topo *topo = NULL;
 	char dense[96], sparse_buf[96], path[4096], lib_path[4096], err[160];
-	const char *sparse = NULL, *lib = NULL;
+	char kvm_why[256] = "";
+	const char *sparse = NULL, *lib = NULL, *dev;
 	uint32_t nr, max_id;
-	unsigned int n, ncmp, failed = 0;
+	unsigned int n, ncmp, failed = 0, planned = 0, k;
 	uint64_t t0 = mono_ns();
-	int log_fd, r;
+	int log_fd, r, kvm_r, max_vcpus = 0;
 
 	if (argc > 1 && !strcmp(argv[1], "lib"))
 		return cmd_bench_lib(argc - 1, argv + 1);
@@ -1148,11 +1349,43 @@ int cmd_bench_kvm(int argc, char **argv)
 					"--topology '%s': %s", dense, err);
 	nr = vipi_topo_nr_vcpus(topo);
 	max_id = vipi_topo_max_apic_id(topo);
+	r = vipi_topo_arch(topo) == VIPI_ARCH_X86;
 	vipi_topo_destroy(topo);
-	if (nr < 2)
-		return util_usage_error("bench", bench_usage,
-					"the VM needs 2 or more vCPUs");
+	if (!r)
+		return util_usage_error(
+			"bench", bench_usage,
+			"--topology '%s': the VMM runs x86 guests; give an x86 topology",
+			dense);
+	if (nr < 2 || nr > VIPI_GUEST_MAX_CPUS)
+		return util_usage_error(
+			"bench", bench_usage,
+			"--topology '%s': %u vCPUs; the sweep takes 2 to %u",
+			dense, nr, VIPI_GUEST_MAX_CPUS);
 	cfg.vcpus = nr;
+	k = 0;
+	for (unsigned int i = 0; i < cfg.nr_sizes; i++) {
+		/* a set the VM cannot have: misuse when asked for, left out
+		 * of the defaults ("max" is N-1 anyway) */
+		if (cfg.sizes[i] > nr - 1 && cfg.sizes_given)
+			return util_usage_error(
+				"bench", bench_usage,
+				"--sizes: %u targets, but %u vCPUs have at most %u besides the sender",
+				cfg.sizes[i], nr, nr - 1);
+		if (cfg.sizes[i] <= nr - 1)
+			cfg.sizes[k++] = cfg.sizes[i];
+	}
+	cfg.nr_sizes = k;
+	/* KVM: usable by this user, and big enough; the device can be
+	 * overridden (VIPI_KVM_DEVICE) so that tests see a host without */
+	dev = getenv("VIPI_KVM_DEVICE");
+	if (!dev || !*dev)
+		dev = "/dev/kvm";
+	kvm_r = kvm_probe(dev, &max_vcpus, kvm_why, sizeof(kvm_why));
+	if (!kvm_r && max_vcpus > 0 && nr > (uint32_t)max_vcpus)
+		return util_usage_error(
+			"bench", bench_usage,
+			"%u vCPUs: this host's KVM allows at most %d (KVM_CAP_MAX_VCPUS)",
+			nr, max_vcpus);
 	if (!cfg.topology && !cfg.no_sparse) {
 		/* the span stays below 4096: the in-kernel LAPIC's vCPU-id
 		 * limit here (KVM_CAP_MAX_VCPU_ID) */
@@ -1171,14 +1404,19 @@ int cmd_bench_kvm(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/bench.log", cfg.dir);
 	log_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	n = build_cases(&cfg, cases, dense, sparse, nr, max_id);
-	if (access("/dev/kvm", R_OK | W_OK)) {
-		/* no sweep without KVM; the library benchmark still runs */
+	if (kvm_r) {
+		/* no sweep without KVM, said loudly; the library benchmark
+		 * still runs */
 		fprintf(stderr,
-			"vipi bench: /dev/kvm: %s: the KVM sweep is skipped (load kvm and get rw access to /dev/kvm)\n",
-			strerror(errno));
+			"vipi bench: KVM cannot be used: %s\n"
+			"vipi bench: the KVM sweep (%u cases) does not run%s\n",
+			kvm_why, n,
+			cfg.no_lib ? "" : "; the library benchmark does");
+		planned = n;
 		n = 0;
+	} else {
+		print_header(&m, &cfg, dense, sparse);
 	}
-	print_header(&m, &cfg, dense, sparse);
 	fflush(stdout);
 	for (unsigned int i = 0; i < n; i++) {
 		struct bench_case *c = &cases[i];
@@ -1196,7 +1434,7 @@ int cmd_bench_kvm(int argc, char **argv)
 			snprintf(c->reason, sizeof(c->reason), "%s",
 				 prior->reason);
 			c->rc = VMM_EXIT_SKIP;
-		} else {
+		} else if (!case_check(c)) {
 			case_repeat(c, &cfg, log_fd);
 		}
 		fprintf(stderr,
@@ -1212,8 +1450,9 @@ int cmd_bench_kvm(int argc, char **argv)
 	}
 	if (log_fd >= 0)
 		close(log_fd);
-	ncmp = comparisons(cases, n, nr, sparse != NULL, cmp);
-	printf("\nComparisons (this run):\n");
+	ncmp = kvm_r ? 0 : comparisons(cases, n, nr, sparse != NULL, cmp);
+	if (ncmp)
+		printf("\nComparisons (this run):\n");
 	for (unsigned int i = 0; i < ncmp; i++) {
 		if (cmp[i].present)
 			printf("  %-70s %8.3f (goal %s %.2f: %s) %s\n",
@@ -1244,11 +1483,23 @@ int cmd_bench_kvm(int argc, char **argv)
 	}
 	snprintf(path, sizeof(path), "%s/bench.json", cfg.dir);
 	r = write_json(path, &m, &cfg, dense, sparse, cases, n, cmp, ncmp,
-		       (double)(mono_ns() - t0) / 1e9, lib);
+		       (double)(mono_ns() - t0) / 1e9, lib, dev,
+		       kvm_r ? kvm_why : NULL, planned);
 	if (r)
 		return util_fail("bench", "cannot write %s: %s", path,
 				 strerror(-r));
 	snprintf(path, sizeof(path), "%s/bench.svg", cfg.dir);
+	if (kvm_r) {
+		/* no plot of nothing, and none left from an earlier run */
+		unlink(path);
+		printf("\nvipi bench: NO KVM RESULTS: %s; the reason is in %s/bench.json%s%s\n",
+		       kvm_why, cfg.dir,
+		       lib ? ", the library benchmark in " : "",
+		       lib ? lib_path : "");
+		fprintf(stderr, "vipi bench: KVM cannot be used: %s\n",
+			kvm_why);
+		return VMM_EXIT_SKIP;
+	}
 	r = write_svg(path, &m, &cfg, cases, n);
 	if (r)
 		return util_fail("bench", "cannot write %s: %s", path,

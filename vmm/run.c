@@ -20,26 +20,92 @@
 #include "vmm.h"
 
 static const char run_usage[] =
-	"usage: vipi run --vcpus N [--topology TOPO] --irqchip user|kernel\n"
-	"                --method METHOD --workload WORKLOAD [--targets CPULIST]\n"
-	"                [--ops K] [--xapic] [--mem MIB] [--timeout S] [--json] [-v]\n"
-	"                [--fanout N|off] [--hyperv] [--testdev]\n"
+	"usage: vipi run [--vcpus N] [--topology TOPO] [--irqchip kernel|user]\n"
+	"                [--method METHOD] [--workload WORKLOAD] [--targets CPULIST]\n"
+	"                [--ops K] [--xapic] [--hyperv] [--testdev] [--fanout N|off]\n"
+	"                [--mem MIB] [--timeout S] [--json] [-v]\n"
 	"       vipi run --kernel FILE [--append CMDLINE] [--initrd FILE]\n"
-	"                [--vcpus N] [--topology TOPO] [--irqchip user|kernel]\n"
-	"                [--mem MIB] [--timeout S] [--testdev]\n"
-	"  WORKLOAD: boot pingpong multicast broadcast shootdown storm badinput\n"
-	"            emulate lapic (lapic: --testdev, 2-8 vCPUs)\n"
-	"  METHOD:   the names of `vipi encode` (x2apic-phys, x2apic-cluster,\n"
-	"            kvm-pv, hv, vipi, ...)\n"
-	"  --fanout:  user mode: kicks a sender does itself per IPI before it\n"
-	"            hands the rest to the kicker thread (default 2; off)\n"
-	"  --hyperv: Hyper-V CPUID leaves, synthetic MSRs, PV IPIs and remote\n"
-	"            TLB flushes instead of KVM's leaves (docs/hyperv.md)\n"
-	"  --kernel: boot a Multiboot v1 image or a Linux bzImage instead of\n"
-	"            vipi's guest; its exit status is the guest's verdict\n"
-	"            (docs/vmm.md \"Booting other kernels\"; --mem default 512,\n"
-	"            up to 65536)\n"
-	"  --testdev: kvm-unit-tests' test device: IRQ lines at ports 0x2000+n\n";
+	"                [--vcpus N] [--topology TOPO] [--irqchip kernel|user]\n"
+	"                [--xapic] [--hyperv] [--testdev] [--mem MIB] [--timeout S]\n"
+	"\n"
+	"Boots vipi's guest on /dev/kvm and runs one IPI workload, or boots\n"
+	"--kernel FILE. Exit 0 passed, 1 failed, 2 usage, 4 skipped (a method\n"
+	"this mode or host cannot serve). docs/vmm.md has the details.\n"
+	"\n"
+	"  --vcpus N          vCPUs, 1-1024 (default: the topology's, else 1)\n"
+	"  --topology TOPO    x86 APIC-ID layout (docs/topology.md; default\n"
+	"                     x86:dense:N)\n"
+	"  --irqchip MODE     kernel: KVM's in-kernel LAPIC (default); user:\n"
+	"                     vipi's engine\n"
+	"  --method METHOD    how the guest sends (default x2apic-phys;\n"
+	"                     xapic-phys with --xapic); METHOD is one of\n";
+
+static const char run_usage_tail[] =
+	"  --workload W       boot (default), pingpong, multicast, broadcast,\n"
+	"                     shootdown, storm, badinput, emulate, lapic\n"
+	"                     (lapic: --testdev, 2-8 vCPUs)\n"
+	"  --targets CPULIST  the IPIs' targets for pingpong, multicast,\n"
+	"                     shootdown, storm (default: every vCPU but 0)\n"
+	"  --ops K            operations, from 1 (default: pingpong 100, storm\n"
+	"                     10, the others 50)\n"
+	"  --xapic            the guest stays in xAPIC mode: --method\n"
+	"                     xapic-phys, APIC IDs up to 254 (--kernel: no\n"
+	"                     x2APIC in CPUID)\n"
+	"  --hyperv           Hyper-V CPUID leaves, synthetic MSRs, PV IPIs and\n"
+	"                     remote TLB flushes instead of KVM's leaves\n"
+	"                     (docs/hyperv.md)\n"
+	"  --testdev          kvm-unit-tests' test device: IRQ lines at ports\n"
+	"                     0x2000+n\n"
+	"  --fanout N|off     user mode: kicks a sender does itself per IPI\n"
+	"                     before it hands the rest to the kicker thread\n"
+	"                     (default 2)\n"
+	"  --mem MIB          guest RAM, 16-3072 (default 64 + 1 per 16 vCPUs;\n"
+	"                     --kernel: 512, up to 65536)\n"
+	"  --timeout S        seconds before the run is stopped as failed\n"
+	"                     (default 300)\n"
+	"  --json             one JSON object on stdout\n"
+	"  -v, --verbose      guest and VMM progress on stderr\n"
+	"  --kernel FILE      a Multiboot v1 image or a Linux bzImage instead of\n"
+	"                     vipi's guest; its exit status is the verdict\n"
+	"                     (docs/vmm.md \"Booting other kernels\")\n";
+
+/* What vipi's guest can send with: the x86 entries of vipi_methods[]. */
+static const struct vipi_method *guest_method(const char *name)
+{
+	const struct vipi_method *m = vipi_method_find(name);
+
+	return m && (m->arch & VIPI_ARCH_X86) ? m : NULL;
+}
+
+/* The x86 method names, wrapped to the usage's second column. */
+static void print_method_names(FILE *f)
+{
+	unsigned int col = 0;
+
+	for (const struct vipi_method *const *m = vipi_methods; *m; m++) {
+		if (!((*m)->arch & VIPI_ARCH_X86))
+			continue;
+		if (col && col + strlen((*m)->name) > 50) {
+			fputs(",\n", f);
+			col = 0;
+		} else if (col) {
+			fputs(", ", f);
+			col += 2;
+		}
+		if (!col)
+			fputs("                     ", f);
+		fputs((*m)->name, f);
+		col += (unsigned int)strlen((*m)->name) + 1;
+	}
+	fputc('\n', f);
+}
+
+static void run_help(void)
+{
+	fputs(run_usage, stdout);
+	print_method_names(stdout);
+	fputs(run_usage_tail, stdout);
+}
 
 static const char *const workload_names[] = {
 	[VIPI_WL_BOOT] = "boot",	   [VIPI_WL_PINGPONG] = "pingpong",
@@ -49,10 +115,9 @@ static const char *const workload_names[] = {
 	[VIPI_WL_LAPIC] = "lapic",
 };
 
-static int parse_workload(const char *s, enum vipi_workload *w)
+int run_workload_find(const char *s, enum vipi_workload *w)
 {
-	for (size_t i = 0;
-	     i < sizeof(workload_names) / sizeof(workload_names[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(workload_names); i++) {
 		if (!strcmp(s, workload_names[i])) {
 			*w = (enum vipi_workload)i;
 			return 0;
@@ -61,6 +126,7 @@ static int parse_workload(const char *s, enum vipi_workload *w)
 	return -EINVAL;
 }
 
+/* The topology of --topology, or x86:dense:N; misuse is one line, exit 2 */
 static int build_topology(struct vm *vm, uint32_t nr, bool have_nr)
 {
 	char err[160] = "";
@@ -69,37 +135,201 @@ static int build_topology(struct vm *vm, uint32_t nr, bool have_nr)
 	if (vm->opt.topology) {
 		r = vipi_topo_parse(vm->opt.topology, &vm->topo, err,
 				    sizeof(err));
-		if (r) {
-			fprintf(stderr, "vipi run: --topology '%s': %s\n",
-				vm->opt.topology, err);
-			return r;
-		}
-		if (vipi_topo_arch(vm->topo) != VIPI_ARCH_X86) {
-			fprintf(stderr,
-				"vipi run: --topology must be an x86 topology here\n");
-			return -EINVAL;
-		}
-		if (have_nr && nr != vipi_topo_nr_vcpus(vm->topo)) {
-			fprintf(stderr,
-				"vipi run: --vcpus %u but the topology has %u vCPUs\n",
-				nr, vipi_topo_nr_vcpus(vm->topo));
-			return -EINVAL;
-		}
+		if (r)
+			return util_usage_error("run", run_usage,
+						"--topology '%s': %s",
+						vm->opt.topology, err);
+		if (vipi_topo_arch(vm->topo) != VIPI_ARCH_X86)
+			return util_usage_error(
+				"run", run_usage,
+				"--topology '%s': the VMM runs x86 guests; give an x86 topology",
+				vm->opt.topology);
+		if (have_nr && nr != vipi_topo_nr_vcpus(vm->topo))
+			return util_usage_error(
+				"run", run_usage,
+				"--vcpus %u but --topology '%s' has %u vCPUs",
+				nr, vm->opt.topology,
+				vipi_topo_nr_vcpus(vm->topo));
 	} else {
 		uint32_t *ids = calloc(nr, sizeof(*ids));
 
 		if (!ids)
-			return -ENOMEM;
+			return util_fail("run", "out of memory");
 		for (uint32_t i = 0; i < nr; i++)
 			ids[i] = i;
 		r = vipi_topo_create_x86(ids, nr, &vm->topo, err, sizeof(err));
 		free(ids);
-		if (r) {
-			fprintf(stderr, "vipi run: topology: %s\n", err);
-			return r;
-		}
+		if (r)
+			return util_usage_error("run", run_usage,
+						"--vcpus %u: %s", nr, err);
 	}
 	vm->nr = vipi_topo_nr_vcpus(vm->topo);
+	return 0;
+}
+
+static bool workload_takes_targets(enum vipi_workload w)
+{
+	return w == VIPI_WL_PINGPONG || w == VIPI_WL_MULTICAST ||
+	       w == VIPI_WL_SHOOTDOWN || w == VIPI_WL_STORM;
+}
+
+int run_check(const struct vm_options *o, const struct vipi_topo *t, char *why,
+	      size_t len)
+{
+	const char *wl = workload_names[o->workload];
+	const char *m = o->method;
+	uint32_t nr = vipi_topo_nr_vcpus(t);
+	bool xapic_m = !strcmp(m, "xapic-phys");
+	bool user = o->irqchip == VIPI_IRQCHIP_USER;
+
+	if (o->kernel)
+		return 0; /* the kernel runs what it runs */
+	if (!guest_method(m)) {
+		char names[256] = "";
+		size_t n = 0;
+
+		for (const struct vipi_method *const *p = vipi_methods; *p; p++)
+			if (((*p)->arch & VIPI_ARCH_X86) && n < sizeof(names))
+				n += (size_t)snprintf(names + n,
+						      sizeof(names) - n, "%s%s",
+						      n ? " " : "", (*p)->name);
+		snprintf(why, len, "--method '%s': not one of %s", m, names);
+		return -EINVAL;
+	}
+	if (nr > VIPI_GUEST_MAX_CPUS) {
+		snprintf(
+			why, len,
+			"%u vCPUs: vipi's guest runs at most %u (--kernel: the host's limit)",
+			nr, VIPI_GUEST_MAX_CPUS);
+		return -EINVAL;
+	}
+	if (xapic_m && !o->xapic) {
+		snprintf(
+			why, len,
+			"--method xapic-phys needs --xapic (the guest's APIC in xAPIC mode)");
+		return -EINVAL;
+	}
+	if (!xapic_m && o->xapic) {
+		snprintf(
+			why, len,
+			"--method %s sends through the x2APIC; with --xapic use --method xapic-phys",
+			m);
+		return -EINVAL;
+	}
+	if (o->xapic && vipi_topo_max_apic_id(t) > 254) {
+		snprintf(
+			why, len,
+			"--xapic: APIC ID %u does not fit xAPIC's 8 bits (at most 254)",
+			vipi_topo_max_apic_id(t));
+		return -EINVAL;
+	}
+	if (o->hyperv && !strncmp(m, "kvm-pv", 6)) {
+		snprintf(
+			why, len,
+			"--method %s with --hyperv: the Hyper-V leaves replace KVM's, so there is no KVM_HC_SEND_IPI",
+			m);
+		return -EINVAL;
+	}
+	if (o->targets && !workload_takes_targets(o->workload)) {
+		snprintf(
+			why, len,
+			"--targets: --workload %s does not take a set (pingpong, multicast, shootdown, storm do)",
+			wl);
+		return -EINVAL;
+	}
+	if (o->targets) {
+		struct vipi_cpuset s;
+		int r = vipi_cpuset_init(&s, nr);
+
+		if (r) {
+			snprintf(why, len, "--targets: %s", strerror(-r));
+			return r;
+		}
+		r = vipi_cpuset_parse(&s, o->targets);
+		if (r)
+			snprintf(why, len,
+				 "--targets '%s': not a CPU list within 0-%u",
+				 o->targets, nr - 1);
+		else if (o->workload != VIPI_WL_STORM &&
+			 vipi_cpuset_next(&s, 0) < 0)
+			snprintf(
+				why, len,
+				"--targets '%s': vCPU 0 sends; name another vCPU",
+				o->targets);
+		vipi_cpuset_destroy(&s);
+		if (why[0])
+			return -EINVAL;
+	}
+	switch (o->workload) {
+	case VIPI_WL_PINGPONG:
+	case VIPI_WL_MULTICAST:
+	case VIPI_WL_SHOOTDOWN:
+	case VIPI_WL_BROADCAST:
+		if (nr < 2) {
+			snprintf(
+				why, len,
+				"--workload %s needs 2 or more vCPUs (vCPU 0 sends to the others)",
+				wl);
+			return -EINVAL;
+		}
+		break;
+	case VIPI_WL_LAPIC:
+		if (nr < 2 || nr > 8) {
+			snprintf(why, len,
+				 "--workload lapic needs 2 to 8 vCPUs (has %u)",
+				 nr);
+			return -EINVAL;
+		}
+		if (!o->testdev) {
+			snprintf(
+				why, len,
+				"--workload lapic needs --testdev (its I/O APIC pins are driven through ports 0x2000+n)");
+			return -EINVAL;
+		}
+		break;
+	default:
+		break;
+	}
+	/* what the guest would skip at once: decided here, no VM needed */
+	if (!user && (!strncmp(m, "hv", 2) || !strcmp(m, "vipi"))) {
+		snprintf(
+			why, len,
+			"%s: the in-kernel LAPIC mode has no %s; use --irqchip user",
+			m,
+			strcmp(m, "vipi") ?
+				"Hyper-V hypercalls (vipi's engine serves them)" :
+				"vipi ABI (vipi's engine serves it)");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+/*
+ * The host's limits, from /dev/kvm before any VM exists: vCPUs
+ * (KVM_CAP_MAX_VCPUS) and, for the in-kernel LAPIC, APIC IDs
+ * (KVM_CAP_MAX_VCPU_ID: its x2APIC ID is the vCPU id).
+ */
+static int run_check_host(struct vm *vm)
+{
+	int max = kvm_check_cap(vm, KVM_CAP_MAX_VCPUS);
+	int max_id = kvm_check_cap(vm, KVM_CAP_MAX_VCPU_ID);
+	uint32_t top = vipi_topo_max_apic_id(vm->topo);
+
+	if (!max)
+		max = kvm_check_cap(vm, KVM_CAP_NR_VCPUS);
+	if (max > 0 && vm->nr > (uint32_t)max)
+		return util_usage_error(
+			"run", run_usage,
+			"%u vCPUs: this host's KVM allows at most %d (KVM_CAP_MAX_VCPUS)",
+			vm->nr, max);
+	if (!max_id)
+		max_id = max;
+	if (vm->opt.irqchip == VIPI_IRQCHIP_KERNEL && max_id > 0 &&
+	    top >= (uint32_t)max_id)
+		return util_usage_error(
+			"run", run_usage,
+			"APIC ID %u: the in-kernel LAPIC takes IDs below %d here (KVM_CAP_MAX_VCPU_ID); use --irqchip user",
+			top, max_id);
 	return 0;
 }
 
@@ -290,6 +520,32 @@ static void report(struct vm *vm)
 			"vipi run: instructions completed for KVM: %s\n", errs);
 }
 
+/*
+ * A method the mode cannot serve, known before any VM exists: the verdict
+ * a guest would have given (skip), with the reason, and exit 4.
+ */
+static int report_skip(struct vm *vm, const char *why)
+{
+	if (vm->opt.json) {
+		struct json j;
+
+		json_init(&j, stdout, false);
+		json_object_begin(&j);
+		json_kv_str(&j, "status", "skip");
+		json_kv_str(&j, "reason", why);
+		json_kv_str(&j, "irqchip",
+			    vm->opt.irqchip == VIPI_IRQCHIP_USER ? "user" :
+								   "kernel");
+		json_kv_str(&j, "method", vm->opt.method);
+		json_kv_str(&j, "workload", workload_names[vm->opt.workload]);
+		json_kv_u64(&j, "vcpus", vm->nr);
+		json_object_end(&j);
+		json_finish(&j);
+	}
+	fprintf(stderr, "vipi run: skip: %s\n", why);
+	return VMM_EXIT_SKIP;
+}
+
 /* On a timeout: where each vCPU is, for the person debugging it. */
 static void dump_engine(struct vm *vm)
 {
@@ -356,6 +612,22 @@ static int wait_done(struct vm *vm)
 	return vm->status;
 }
 
+/* The options that take a value (the rest are flags or unknown). */
+static bool takes_value(const char *a)
+{
+	static const char *const opts[] = {
+		"--vcpus",    "--topology", "--irqchip", "--method",
+		"--workload", "--targets",  "--kernel",	 "--append",
+		"--initrd",   "--ops",	    "--mem",	 "--fanout",
+		"--timeout",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(opts); i++)
+		if (!strcmp(a, opts[i]))
+			return true;
+	return false;
+}
+
 static int parse_args(struct vm *vm, int argc, char **argv, uint32_t *nr,
 		      bool *have_nr)
 {
@@ -364,7 +636,7 @@ static int parse_args(struct vm *vm, int argc, char **argv, uint32_t *nr,
 	const char *guest_only = NULL; /* an option of vipi's own guest */
 
 	o->irqchip = VIPI_IRQCHIP_KERNEL;
-	o->method = "x2apic-phys";
+	o->method = NULL; /* x2apic-phys, or xapic-phys with --xapic */
 	o->workload = VIPI_WL_BOOT;
 	o->ops = 0;
 	o->timeout_s = 300;
@@ -392,6 +664,9 @@ static int parse_args(struct vm *vm, int argc, char **argv, uint32_t *nr,
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
 			o->verbose = true;
 			takes = false;
+		} else if (!takes_value(a)) {
+			return util_usage_error("run", run_usage,
+						"unknown option '%s'", a);
 		} else if (!v) {
 			return util_usage_error("run", run_usage,
 						"%s needs a value", a);
@@ -399,7 +674,8 @@ static int parse_args(struct vm *vm, int argc, char **argv, uint32_t *nr,
 			if (util_parse_u32(v, nr) || *nr == 0)
 				return util_usage_error(
 					"run", run_usage,
-					"--vcpus '%s': a count from 1", v);
+					"--vcpus '%s': a count from 1 (vipi's guest: at most %u)",
+					v, VIPI_GUEST_MAX_CPUS);
 			*have_nr = true;
 		} else if (!strcmp(a, "--topology")) {
 			o->topology = v;
@@ -416,10 +692,11 @@ static int parse_args(struct vm *vm, int argc, char **argv, uint32_t *nr,
 			o->method = v;
 			guest_only = a;
 		} else if (!strcmp(a, "--workload")) {
-			if (parse_workload(v, &o->workload))
-				return util_usage_error("run", run_usage,
-							"unknown workload '%s'",
-							v);
+			if (run_workload_find(v, &o->workload))
+				return util_usage_error(
+					"run", run_usage,
+					"--workload '%s': not one of boot pingpong multicast broadcast shootdown storm badinput emulate lapic",
+					v);
 			guest_only = a;
 		} else if (!strcmp(a, "--targets")) {
 			o->targets = v;
@@ -432,10 +709,11 @@ static int parse_args(struct vm *vm, int argc, char **argv, uint32_t *nr,
 			o->initrd = v;
 		} else if (!strcmp(a, "--ops")) {
 			guest_only = a;
-			if (util_parse_u32(v, &o->ops))
-				return util_usage_error("run", run_usage,
-							"--ops '%s': a count",
-							v);
+			if (util_parse_u32(v, &o->ops) || !o->ops)
+				return util_usage_error(
+					"run", run_usage,
+					"--ops '%s': a count from 1 (default: pingpong 100, storm 10, the others 50)",
+					v);
 		} else if (!strcmp(a, "--mem")) {
 			if (util_parse_u64(v, KERNEL_MAX_MEM_MIB, &mib) ||
 			    mib < 16)
@@ -463,9 +741,8 @@ static int parse_args(struct vm *vm, int argc, char **argv, uint32_t *nr,
 		if (takes)
 			i++;
 	}
-	if (strlen(o->method) >= sizeof(((struct vipi_boot_params *)0)->method))
-		return util_usage_error("run", run_usage, "unknown method '%s'",
-					o->method);
+	if (!o->method)
+		o->method = o->xapic ? "xapic-phys" : "x2apic-phys";
 	if (o->kernel && guest_only)
 		return util_usage_error(
 			"run", run_usage,
@@ -488,10 +765,11 @@ int cmd_run(int argc, char **argv)
 	struct vm vm;
 	uint32_t nr = 1;
 	bool have_nr = false;
+	char why[256] = "";
 	int r, status;
 
 	if (util_wants_help(argc, argv)) {
-		fputs(run_usage, stdout);
+		run_help();
 		return VIPI_EXIT_OK;
 	}
 	memset(&vm, 0, sizeof(vm));
@@ -501,8 +779,16 @@ int cmd_run(int argc, char **argv)
 	r = parse_args(&vm, argc, argv, &nr, &have_nr);
 	if (r)
 		return r;
-	if (build_topology(&vm, nr, have_nr))
-		return VIPI_EXIT_USAGE;
+	r = build_topology(&vm, nr, have_nr);
+	if (r)
+		return r;
+	r = run_check(&vm.opt, vm.topo, why, sizeof(why));
+	if (r) {
+		vipi_topo_destroy(vm.topo);
+		if (r == -EOPNOTSUPP)
+			return report_skip(&vm, why);
+		return util_usage_error("run", run_usage, "%s", why);
+	}
 	vm.mem_size = vm.opt.mem_size;
 	if (!vm.mem_size)
 		vm.mem_size =
@@ -526,8 +812,13 @@ int cmd_run(int argc, char **argv)
 	engine_kick_signal_init();
 	status = VIPI_EXIT_FAIL;
 	r = kvm_open(&vm);
-	if (!r)
-		r = kvm_create_vm(&vm);
+	if (r)
+		goto out; /* kvm_open said why, in one line */
+	if (run_check_host(&vm)) {
+		status = VIPI_EXIT_USAGE;
+		goto out;
+	}
+	r = kvm_create_vm(&vm);
 	if (!r)
 		r = vm.opt.kernel ? kernel_setup_memory(&vm) :
 				    x86_setup_memory(&vm);

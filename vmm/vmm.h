@@ -214,6 +214,17 @@ struct vm {
  * so never an isa-debug-exit status ((v << 1) | 1) */
 #define VMM_EXIT_RESET 6
 
+/* run.c: what `vipi run` checks before a VM exists (vipi bench too) */
+int run_workload_find(const char *name, enum vipi_workload *w);
+/*
+ * The options of one run of vipi's guest against topology t: method,
+ * vCPU count, APIC mode, --targets, the workload's needs. 0; -EINVAL:
+ * misuse (exit 2); -EOPNOTSUPP: a method the irqchip mode cannot serve
+ * (exit 4, bench's "unsupported"). why gets one line in both cases.
+ */
+int run_check(const struct vm_options *o, const struct vipi_topo *t, char *why,
+	      size_t len);
+
 /* kvm.c */
 int kvm_open(struct vm *vm);
 int kvm_create_vm(struct vm *vm);
