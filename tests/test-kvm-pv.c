@@ -104,6 +104,23 @@ static int dec(struct x86h_decoded *d, const struct x86h_vm *vm,
 	return d->rc;
 }
 
+/*
+ * One point per decode: rc 0, the status, the targets (a vCPU list) and
+ * RAX (KVM: the count of vCPUs reached, or -errno), each field that
+ * differed named.
+ */
+static bool expect(const struct x86h_decoded *d, enum vipi_status st,
+		   const char *targets, int64_t rax, const char *name)
+{
+	struct tap_fields f = TAP_FIELDS_INIT;
+
+	field_i64(&f, d->rc, 0);
+	field_str(&f, vipi_status_name(d->ipi.status), vipi_status_name(st));
+	field_str(&f, x86h_set_list(&d->set), targets);
+	field_i64(&f, d->ipi.ret, rax);
+	return fields_ok(&f, "%s", name);
+}
+
 static void test_errors(void)
 {
 	struct x86h_decoded d;
@@ -112,6 +129,7 @@ static void test_errors(void)
 		.nr = 11, .a0 = 1, .a3 = 0x30, .op_64_bit = true
 	};
 	unsigned int bit;
+	char name[80];
 
 	if (!vm_init_dense(&vm, 8))
 		tap_bail("topology");
@@ -125,39 +143,37 @@ static void test_errors(void)
 	is_i64(vipi_decode_kvm_pv(&vm.host, 8, &hc, &d.ipi), -EINVAL,
 	       "sender out of range: -EINVAL");
 
+	/* kvm_para.h: KVM_ENOSYS 1000, KVM_EPERM EPERM 1, KVM_EINVAL 22 */
 	vm.host.features = 0;
 	dec(&d, &vm, 0, 1, 0, 0, 0x30, 0, true);
-	ok(d.rc == 0 && d.ipi.status == VIPI_ERR_KVM_ENOSYS &&
-		   d.ipi.ret == -1000 && vipi_cpuset_weight(&d.set) == 0,
-	   "PV IPI not offered: KVM_ENOSYS, RAX = -1000, nothing sent");
+	expect(&d, VIPI_ERR_KVM_ENOSYS, "", -1000,
+	       "PV IPI not offered: KVM_ENOSYS, RAX = -1000, nothing sent");
 	dec(&d, &vm, 0, 1, 0, 0, 0x30, 3, true);
-	ok(d.rc == 0 && d.ipi.status == VIPI_ERR_KVM_EPERM && d.ipi.ret == -1,
-	   "CPL 3 without the feature: KVM_EPERM first (KVM checks CPL "
-	   "first)");
+	expect(&d, VIPI_ERR_KVM_EPERM, "", -1,
+	       "CPL 3 without the feature: KVM_EPERM first (KVM checks CPL "
+	       "first)");
 	vm.host.features = VIPI_HOST_KVM_PV_IPI;
 	dec(&d, &vm, 0, 1, 0, 0, 0x30, 3, true);
-	ok(d.rc == 0 && d.ipi.status == VIPI_ERR_KVM_EPERM && d.ipi.ret == -1 &&
-		   vipi_cpuset_weight(&d.set) == 0,
-	   "CPL 3: KVM_EPERM, RAX = -1, nothing sent");
+	expect(&d, VIPI_ERR_KVM_EPERM, "", -1,
+	       "CPL 3: KVM_EPERM, RAX = -1, nothing sent");
 	dec(&d, &vm, 0, 1, 0, 0, 0x30, 1, false);
-	ok(d.rc == 0 && d.ipi.status == VIPI_ERR_KVM_EPERM,
-	   "CPL 1, 32-bit: KVM_EPERM");
+	expect(&d, VIPI_ERR_KVM_EPERM, "", -1, "CPL 1, 32-bit: KVM_EPERM");
 	dec(&d, &vm, 0, 1, 0, 0, 0x30 | VIPI_ICR_DEST_LOGICAL, 0, true);
-	ok(d.rc == 0 && d.ipi.status == VIPI_ERR_KVM_EINVAL &&
-		   d.ipi.ret == -22 && vipi_cpuset_weight(&d.set) == 0,
-	   "ICR destination mode bit 11: KVM_EINVAL, RAX = -22");
+	expect(&d, VIPI_ERR_KVM_EINVAL, "", -22,
+	       "ICR destination mode bit 11: KVM_EINVAL, RAX = -22");
 	for (bit = 18; bit <= 19; bit++) {
 		dec(&d, &vm, 0, 1, 0, 0, 0x30 | (1ull << bit), 0, true);
-		ok(d.rc == 0 && d.ipi.status == VIPI_ERR_KVM_EINVAL &&
-			   d.ipi.ret == -22,
-		   "ICR shorthand bit %u: KVM_EINVAL", bit);
+		snprintf(name, sizeof(name), "ICR shorthand bit %u: KVM_EINVAL",
+			 bit);
+		expect(&d, VIPI_ERR_KVM_EINVAL, "", -22, name);
 	}
 	dec(&d, &vm, 0, 1, 0, 0, 0x30 | (1ull << 43), 0, true);
-	ok(d.rc == 0 && d.ipi.status == VIPI_OK && d.ipi.ret == 1,
-	   "64-bit: ICR bits above 31 are not checked (KVM checks 11, 18-19)");
+	expect(&d, VIPI_OK, "0", 1,
+	       "64-bit: ICR bits above 31 are not checked (KVM checks 11, "
+	       "18-19)");
 	dec(&d, &vm, 0, 1, 0, 0, 0x30 | (0xc0800ull << 32), 0, false);
-	ok(d.rc == 0 && d.ipi.status == VIPI_OK && d.ipi.ret == 1,
-	   "32-bit: bits 11/18/19 of RSI's upper half are truncated away");
+	expect(&d, VIPI_OK, "0", 1,
+	       "32-bit: bits 11/18/19 of RSI's upper half are truncated away");
 	vipi_cpuset_destroy(&d.set);
 	x86h_vm_fini(&vm);
 }
@@ -166,6 +182,7 @@ static void test_windows(void)
 {
 	/* 0..63, and the 15 IDs just below 2^32 - 1 */
 	uint32_t ids[64 + 15], i;
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct x86h_decoded d;
 	struct x86h_vm vm, dense, sparse;
 	static const uint32_t sparse_ids[] = { 0, 2, 4 };
@@ -181,49 +198,51 @@ static void test_windows(void)
 
 	dec(&d, &dense, 0, 1 | 1ull << 63, 3ull | 1ull << 63, 10, 0xfd, 0,
 	    true);
-	ok(d.rc == 0 && d.ipi.status == VIPI_OK &&
-		   !strcmp(x86h_set_list(&d.set), "10,73-75,137") &&
-		   d.ipi.ret == 5 && d.ipi.vector == 0xfd &&
-		   d.ipi.mode == VIPI_DM_FIXED,
-	   "64-bit: a0 bit i = ID a2+i, a1 bit i = a2+64+i; RAX = count");
+	field_i64(&f, d.rc, 0);
+	field_str(&f, vipi_status_name(d.ipi.status), "OK");
+	field_str(&f, x86h_set_list(&d.set), "10,73-75,137");
+	field_i64(&f, d.ipi.ret, 5);
+	field_u64(&f, d.ipi.vector, 0xfd);
+	field_u64(&f, d.ipi.mode, VIPI_DM_FIXED);
+	fields_ok(
+		&f,
+		"64-bit: a0 bit i = ID a2+i, a1 bit i = a2+64+i; RAX = count");
 	dec(&d, &dense, 0, 0xffffffff00000001ull, 1, 0x100000005ull, 0xfd, 0,
 	    false);
-	ok(d.rc == 0 && !strcmp(x86h_set_list(&d.set), "5,37"),
-	   "32-bit: a0..a2 truncated, a1 bit 0 = ID a2+32");
+	expect(&d, VIPI_OK, "5,37", 2,
+	       "32-bit: a0..a2 truncated, a1 bit 0 = ID a2+32");
 	dec(&d, &dense, 0, 1ull << 31, 1ull << 31, 0, 0xfd, 0, false);
-	ok(d.rc == 0 && !strcmp(x86h_set_list(&d.set), "31,63"),
-	   "32-bit: the window is 64 IDs (a0 31 = ID 31, a1 31 = ID 63)");
+	expect(&d, VIPI_OK, "31,63", 2,
+	       "32-bit: the window is 64 IDs (a0 31 = ID 31, a1 31 = ID 63)");
 	dec(&d, &dense, 0, 1, 0, 0xffffffff00000007ull, 0xfd, 0, true);
-	ok(d.rc == 0 && !strcmp(x86h_set_list(&d.set), "7"),
-	   "64-bit: a2 is truncated to a u32 APIC ID, as KVM does");
+	expect(&d, VIPI_OK, "7", 1,
+	       "64-bit: a2 is truncated to a u32 APIC ID, as KVM does");
 
 	dec(&d, &vm, 0, ~0ull, ~0ull, 0xfffffff0u, 0xfd, 0, true);
-	ok(d.rc == 0 && !strcmp(x86h_set_list(&d.set), "64-78") &&
-		   d.ipi.ret == 15,
-	   "window at 0xfffffff0, every bit set: the 15 top IDs, no low ID");
+	expect(&d, VIPI_OK, "64-78", 15,
+	       "window at 0xfffffff0, every bit set: the 15 top IDs, no low "
+	       "ID");
 	dec(&d, &vm, 0, 0, ~0ull, 0xffffffc0u, 0xfd, 0, true);
-	ok(d.rc == 0 && vipi_cpuset_weight(&d.set) == 0 && d.ipi.ret == 0,
-	   "a1 past 2^32 (a2 0xffffffc0) never wraps to IDs 0..63");
+	expect(&d, VIPI_OK, "", 0,
+	       "a1 past 2^32 (a2 0xffffffc0) never wraps to IDs 0..63");
 	dec(&d, &vm, 0, 0, ~0ull, 0xffffffe0u, 0xfd, 0, false);
-	ok(d.rc == 0 && vipi_cpuset_weight(&d.set) == 0,
-	   "32-bit: a1 past 2^32 (a2 0xffffffe0) never wraps");
+	expect(&d, VIPI_OK, "", 0,
+	       "32-bit: a1 past 2^32 (a2 0xffffffe0) never wraps");
 	dec(&d, &vm, 0, 1ull << 15, 0, 0xfffffff0u, 0xfd, 0, true);
-	ok(d.rc == 0 && vipi_cpuset_weight(&d.set) == 0,
-	   "ID 0xffffffff (broadcast, never an APIC ID) reaches nobody");
+	expect(&d, VIPI_OK, "", 0,
+	       "ID 0xffffffff (broadcast, never an APIC ID) reaches nobody");
 
 	dec(&d, &dense, 0, ~0ull, ~0ull, 200, 0xfd, 0, true);
-	ok(d.rc == 0 && d.ipi.status == VIPI_OK &&
-		   vipi_cpuset_weight(&d.set) == 0 && d.ipi.ret == 0,
-	   "window beyond the largest APIC ID delivers nothing, RAX = 0");
+	expect(&d, VIPI_OK, "", 0,
+	       "window beyond the largest APIC ID delivers nothing, RAX = 0");
 	dec(&d, &dense, 0, 0, 0, 0, 0xfd, 0, true);
-	ok(d.rc == 0 && d.ipi.status == VIPI_OK && d.ipi.ret == 0,
-	   "empty bitmap: RAX = 0");
+	expect(&d, VIPI_OK, "", 0, "empty bitmap: RAX = 0");
 	dec(&d, &sparse, 0, 0x1f, 0, 0, 0xfd, 0, true);
-	ok(d.rc == 0 && !strcmp(x86h_set_list(&d.set), "0-2") && d.ipi.ret == 3,
-	   "sparse IDs 0,2,4 in a 5-bit window: IDs without a vCPU skipped");
+	expect(&d, VIPI_OK, "0-2", 3,
+	       "sparse IDs 0,2,4 in a 5-bit window: IDs without a vCPU "
+	       "skipped");
 	dec(&d, &sparse, 2, 0x10, 0, 0, 0xfd, 0, true);
-	ok(d.rc == 0 && !strcmp(x86h_set_list(&d.set), "2"),
-	   "the sender may target itself");
+	expect(&d, VIPI_OK, "2", 1, "the sender may target itself");
 
 	vipi_cpuset_destroy(&d.set);
 	x86h_vm_fini(&vm);
