@@ -106,23 +106,50 @@ static uint64_t ctl(unsigned int vector, enum vipi_abi_form form)
 	return vipi_abi_ctl((uint8_t)vector, VIPI_MODE_FIXED, false, form);
 }
 
+/*
+ * r0 on an error (docs/abi.md "Errors"): the negative Linux errno, and
+ * on arm64 SMCCC NOT_SUPPORTED (-1) for a function it does not know.
+ */
+static int64_t abi_err_r0(const struct env *e, enum vipi_status st)
+{
+	switch (st) {
+	case VIPI_ERR_VIPI_EPERM:
+		return -1;
+	case VIPI_ERR_VIPI_EINVAL:
+		return -22;
+	case VIPI_ERR_VIPI_EFAULT:
+		return -14;
+	case VIPI_ERR_VIPI_E2BIG:
+		return -7;
+	case VIPI_ERR_VIPI_ENOSYS:
+		return vipi_topo_arch(e->topo) == VIPI_ARCH_ARM64 ? -1 : -38;
+	default:
+		return 0; /* not a vipi ABI error: the check fails */
+	}
+}
+
 /* Expect an error: the status, no targets, and r0 = the error value. */
 static void expect_err(struct env *e, enum vipi_status got,
 		       enum vipi_status want, const char *name)
 {
-	ok(got == want && !vipi_cpuset_weight(&e->targets) && e->ipi.ret < 0,
-	   "%s: %s (got %s, ret %lld)", name, vipi_status_name(want),
-	   vipi_status_name(got), (long long)e->ipi.ret);
+	struct tap_fields f = TAP_FIELDS_INIT;
+
+	field_str(&f, vipi_status_name(got), vipi_status_name(want));
+	field_u64(&f, vipi_cpuset_weight(&e->targets), 0);
+	field_i64(&f, e->ipi.ret, abi_err_r0(e, want));
+	fields_ok(&f, "%s: %s", name, vipi_status_name(want));
 }
 
+/* Expect success: weight targets and r0 = weight (vCPUs reached) */
 static void expect_ok(struct env *e, enum vipi_status got, uint32_t weight,
 		      const char *name)
 {
-	ok(got == VIPI_OK && vipi_cpuset_weight(&e->targets) == weight &&
-		   e->ipi.ret == weight,
-	   "%s: OK with %u targets (got %s, %u, ret %lld)", name, weight,
-	   vipi_status_name(got), vipi_cpuset_weight(&e->targets),
-	   (long long)e->ipi.ret);
+	struct tap_fields f = TAP_FIELDS_INIT;
+
+	field_str(&f, vipi_status_name(got), "OK");
+	field_u64(&f, vipi_cpuset_weight(&e->targets), weight);
+	field_i64(&f, e->ipi.ret, weight);
+	fields_ok(&f, "%s: OK with %u targets", name, weight);
 }
 
 static void test_dispatch(void)
@@ -130,6 +157,7 @@ static void test_dispatch(void)
 	uint64_t z[5] = { 0 }, a[5] = { ctl(0x40, VIPI_FORM_ALL) };
 	uint64_t r[VIPI_ABI_NR_RESULTS];
 	struct vipi_abi_call call = { .fn = VIPI_FN_FEATURES };
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct env e, m;
 
 	env_init(&e, "x86:dense:8");
@@ -187,15 +215,19 @@ static void test_dispatch(void)
 	is_i64(m.ipi.ret, -1, "arm64 unknown function: r0 = SMCCC -1");
 
 	/* FEATURES and UID */
-	ok(env_call(&e, 5, VIPI_FN_FEATURES, z, 0) == VIPI_OK &&
-		   e.ipi.ret == VIPI_ABI_VERSION &&
-		   !vipi_cpuset_weight(&e.targets),
-	   "FEATURES: OK, r0 = version 1.0, no targets");
+	field_str(&f, vipi_status_name(env_call(&e, 5, VIPI_FN_FEATURES, z, 0)),
+		  "OK");
+	field_i64(&f, e.ipi.ret, 0x10000); /* docs/abi.md: 1.0 = 0x10000 */
+	field_u64(&f, vipi_cpuset_weight(&e.targets), 0);
+	fields_ok(&f, "FEATURES: OK, r0 = version 1.0, no targets");
 	call.fn = VIPI_FN_FEATURES;
 	is_i64(vipi_abi_result(&e.h, 5, &call, &e.ipi, 0, 0, r), 4,
 	       "FEATURES writes four results");
-	ok(r[0] == 0x10000 && r[1] == VIPI_FEAT_V1_0 && r[2] == 8 && r[3] == 5,
-	   "FEATURES: version, features, nr, own index");
+	field_u64(&f, r[0], 0x10000);
+	field_u64(&f, r[1], VIPI_FEAT_V1_0);
+	field_u64(&f, r[2], 8);
+	field_u64(&f, r[3], 5);
+	fields_ok(&f, "FEATURES: version, features, nr, own index");
 	env_call(&m, 2, VIPI_FN_FEATURES, z, 0);
 	vipi_abi_result(&m.h, 2, &call, &m.ipi, 0, 0, r);
 	ok(r[1] == VIPI_FEAT_V1_0_ARM64 && !(r[1] & VIPI_FEAT_NMI),
@@ -209,9 +241,11 @@ static void test_dispatch(void)
 	ok(env_call(&m, 0, VIPI_FN_UID, a, 0) == VIPI_OK, "UID: OK");
 	call.fn = VIPI_FN_UID;
 	vipi_abi_result(&m.h, 0, &call, &m.ipi, 0, 0, r);
-	ok(r[0] == 0xa098bad7 && r[1] == 0xae4c41ac && r[2] == 0x7cbb4982 &&
-		   r[3] == 0x6bf966d1,
-	   "UID: d7ba98a0-ac41-4cae-8249-bb7cd166f96b in W0..W3");
+	field_u64(&f, r[0], 0xa098bad7);
+	field_u64(&f, r[1], 0xae4c41ac);
+	field_u64(&f, r[2], 0x7cbb4982);
+	field_u64(&f, r[3], 0x6bf966d1);
+	fields_ok(&f, "UID: d7ba98a0-ac41-4cae-8249-bb7cd166f96b in W0..W3");
 	env_fini(&e);
 	env_fini(&m);
 }
@@ -271,6 +305,7 @@ static void test_control(void)
 	static const unsigned int rsv[] = { 11, 13, 14, 15, 20, 23, 31, 32, 63 };
 	static const unsigned int bad_modes[] = { 1, 2, 3, 5, 6, 7 };
 	uint64_t all = ctl(0x40, VIPI_FORM_ALL);
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct env e, m;
 	unsigned int i;
 
@@ -304,10 +339,12 @@ static void test_control(void)
 		  "fixed vector 16");
 	expect_ok(&e, env_send(&e, 0, ctl(255, VIPI_FORM_ALL), 0, 0, 0, 0), 8,
 		  "fixed vector 255");
-	ok(e.ipi.vector == 255 && e.ipi.mode == VIPI_DM_FIXED &&
-		   e.ipi.source == VIPI_SRC_VIPI && !e.ipi.flags &&
-		   !e.ipi.trigger,
-	   "fixed: vector, mode, source, edge, no flags");
+	field_u64(&f, e.ipi.vector, 255);
+	field_u64(&f, e.ipi.mode, VIPI_DM_FIXED);
+	field_u64(&f, e.ipi.source, VIPI_SRC_VIPI);
+	field_u64(&f, e.ipi.flags, 0);
+	field_u64(&f, e.ipi.trigger, 0);
+	fields_ok(&f, "fixed: vector, mode, source, edge, no flags");
 	expect_ok(&e,
 		  env_send(&e, 0,
 			   vipi_abi_ctl(0, VIPI_MODE_NMI, false, VIPI_FORM_ALL),
