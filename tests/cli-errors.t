@@ -17,7 +17,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 n=0
 failed=0
-echo "1..48"
+echo "1..49"
 
 ok() {
 	n=$((n + 1))
@@ -195,5 +195,27 @@ rc=$?
 [ $rc = 4 ] && grep -qxF "vipi bench: KVM cannot be used: /dev/null: not a KVM device (KVM_GET_API_VERSION: Inappropriate ioctl for device)" "$tmp/err"
 ok $? "bench with a device that is not KVM: exit 4 and why"
 
-[ $n = 48 ] || echo "# ran $n tests, planned 48"
+# a user who cannot open the device (a root-only file here, as an
+# unprivileged user): needs root and setpriv, else skipped
+if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
+	n=$((n + 1))
+	echo "ok $n # skip needs root and setpriv to run as another user"
+else
+	as_nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	chmod 755 "$tmp" && mkdir -m 777 "$tmp/nobody"
+	: >"$tmp/root-only" && chmod 600 "$tmp/root-only"
+	if ! $as_nobody "$VIPI" --version >/dev/null 2>&1; then
+		n=$((n + 1))
+		echo "ok $n # skip $VIPI cannot be run as uid 65534"
+	else
+		VIPI_KVM_DEVICE=$tmp/root-only $as_nobody "$VIPI" bench --quick \
+			--no-lib --out "$tmp/nobody/out" >/dev/null 2>"$tmp/err"
+		rc=$?
+		[ $rc = 4 ] && grep -qxF "vipi bench: KVM cannot be used: $tmp/root-only: Permission denied (add your user to the 'kvm' group, or run as root)" "$tmp/err" &&
+			grep -qE '"usable": ?false' "$tmp/nobody/out/bench.json"
+		ok $? "bench by a user who cannot open the device: exit 4, what to do, bench.json"
+	fi
+fi
+
+[ $n = 49 ] || echo "# ran $n tests, planned 49"
 [ $failed = 0 ]
