@@ -8,10 +8,34 @@
  */
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include <vipi/deliver.h>
 
 #include "compat.h"
+
+/*
+ * The descriptors of a large VM span more pages than the TLB maps, so a
+ * sender to scattered targets would also take a page walk per target:
+ * above 2 MiB, allocate 2 MiB aligned and ask for transparent huge pages
+ * (only advice: without them the memory is the same, in small pages).
+ */
+#define DELIVER_HUGE (2u << 20)
+
+static void *deliver_alloc(size_t align, size_t size)
+{
+	void *p;
+
+	if (size < DELIVER_HUGE)
+		return aligned_alloc(align, size);
+	size = (size + DELIVER_HUGE - 1) & ~(size_t)(DELIVER_HUGE - 1);
+	p = aligned_alloc(DELIVER_HUGE, size);
+#ifdef MADV_HUGEPAGE
+	if (p)
+		madvise(p, size, MADV_HUGEPAGE);
+#endif
+	return p;
+}
 
 int vipi_delivery_init(struct vipi_delivery *d, uint32_t nr,
 		       const struct vipi_kick_ops *ops, void *opaque)
@@ -21,10 +45,10 @@ int vipi_delivery_init(struct vipi_delivery *d, uint32_t nr,
 	if (!d || !nr || nr > VIPI_MAX_VCPUS)
 		return -EINVAL;
 	memset(d, 0, sizeof(*d));
-	d->pi = aligned_alloc(64, (size_t)nr * sizeof(*d->pi));
+	d->pi = deliver_alloc(64, (size_t)nr * sizeof(*d->pi));
 	if (!d->pi)
 		return -ENOMEM;
-	d->level = aligned_alloc(32, (size_t)nr * sizeof(*d->level));
+	d->level = deliver_alloc(32, (size_t)nr * sizeof(*d->level));
 	if (!d->level) {
 		free(d->pi);
 		d->pi = NULL;
