@@ -8,6 +8,11 @@
  * notification. Every (sender, target, sequence) is checked: zero lost,
  * zero duplicated, zero delivered to the wrong vCPU.
  *
+ * The stress runs twice: receivers on vCPUs 0..7, and receivers spread
+ * over 38 blocks of a 2400-vCPU VM with up to 48 other targets per
+ * multicast, so that the receivers' posts fall anywhere in vipi_deliver()'s
+ * pipeline (steady state and tail) while they take concurrently.
+ *
  * VIPI_STRESS_OPS sets the number of multicasts (default 20000; the long
  * campaign in docs uses 1000000). Built also under TSan.
  */
@@ -156,7 +161,14 @@ static struct {
 	struct recv r[NR_RECV];
 	_Atomic int stop;
 	uint32_t ops;
+	uint32_t stride; /* receiver i is vCPU i * stride */
+	uint32_t others; /* up to this many non-receiver targets per send */
 } S;
+
+static uint32_t recv_vcpu(uint32_t i)
+{
+	return i * S.stride;
+}
 
 static void stress_kick(void *opaque, uint32_t vcpu)
 {
@@ -165,7 +177,12 @@ static void stress_kick(void *opaque, uint32_t vcpu)
 
 static void stress_wake(void *opaque, uint32_t vcpu)
 {
-	struct recv *r = &S.r[vcpu];
+	struct recv *r;
+
+	/* only receivers halt: the other vCPUs stay IN_VMM */
+	if (vcpu % S.stride || vcpu / S.stride >= NR_RECV)
+		return;
+	r = &S.r[vcpu / S.stride];
 
 	pthread_mutex_lock(&r->lock);
 	pthread_cond_signal(&r->cond);
@@ -181,7 +198,7 @@ static void process(uint32_t self)
 	uint64_t irr[4] = { 0 };
 	uint32_t ev, sv;
 
-	ev = vipi_pi_take(&S.d.pi[self], irr, &sv);
+	ev = vipi_pi_take(&S.d.pi[recv_vcpu(self)], irr, &sv);
 	r->takes++;
 	if (ev & VIPI_PI_NMI)
 		r->nmis++;
@@ -209,7 +226,7 @@ static void process(uint32_t self)
 static void *recv_thread(void *arg)
 {
 	uint32_t self = (uint32_t)(uintptr_t)arg;
-	struct vipi_pi *pi = &S.d.pi[self];
+	struct vipi_pi *pi = &S.d.pi[recv_vcpu(self)];
 	struct recv *r = &S.r[self];
 	uint64_t rng = 0x1234567ull + self, spins;
 
@@ -254,22 +271,28 @@ static void *send_thread(void *arg)
 	struct vipi_cpuset set;
 	struct vipi_ipi ipi = { .targets = &set };
 	struct vipi_deliver_stats st;
-	uint32_t op, t;
-	int32_t cpu;
+	uint32_t nr = NR_RECV * S.stride, op, t, k, v;
+	uint64_t mask;
 
-	vipi_cpuset_init(&set, NR_RECV);
+	vipi_cpuset_init(&set, nr);
 	for (op = 0; op < S.ops; op++) {
 		vipi_cpuset_clear(&set);
-		/* overlapping random sets of 1..NR_RECV targets */
-		vipi_cpuset_or_block(
-			&set, 0,
-			(tap_rand(&rng) & ((1u << NR_RECV) - 1)) |
-				(1u << tap_rand_below(&rng, NR_RECV)));
-		vipi_cpuset_for_each(cpu, &set) {
-			struct msg *m = &s->pool[s->used++];
-			struct recv *r = &S.r[cpu];
+		/* overlapping random sets of 1..NR_RECV receivers */
+		mask = (tap_rand(&rng) & ((1u << NR_RECV) - 1)) |
+		       (1u << tap_rand_below(&rng, NR_RECV));
+		/* and vCPUs nobody takes from, around and between them */
+		for (k = (uint32_t)tap_rand_below(&rng, S.others + 1); k; k--) {
+			v = (uint32_t)tap_rand_below(&rng, nr);
+			vipi_cpuset_add(&set, v % S.stride ? v : v + 1);
+		}
+		for (t = 0; t < NR_RECV; t++) {
+			struct msg *m = &s->pool[s->used];
+			struct recv *r = &S.r[t];
 
-			t = (uint32_t)cpu;
+			if (!(mask >> t & 1))
+				continue;
+			vipi_cpuset_add(&set, recv_vcpu(t));
+			s->used++;
 			m->sender = s->id;
 			m->target = t;
 			m->seq = s->seq[t]++;
@@ -294,7 +317,7 @@ static void *send_thread(void *arg)
 	return NULL;
 }
 
-static void test_stress(void)
+static void test_stress(const char *name, uint32_t stride, uint32_t others)
 {
 	const char *env = getenv("VIPI_STRESS_OPS");
 	pthread_t rt[NR_RECV], stt[NR_SEND];
@@ -305,9 +328,13 @@ static void test_stress(void)
 	uint32_t i;
 
 	S.ops = env ? (uint32_t)strtoul(env, NULL, 0) : 20000;
-	if (vipi_delivery_init(&S.d, NR_RECV, &stress_ops, NULL))
+	S.stride = stride;
+	S.others = others;
+	atomic_store(&S.stop, 0);
+	if (vipi_delivery_init(&S.d, NR_RECV * stride, &stress_ops, NULL))
 		tap_bail("delivery init");
 	for (i = 0; i < NR_RECV; i++) {
+		memset(&S.r[i], 0, sizeof(S.r[i]));
 		atomic_init(&S.r[i].head, NULL);
 		pthread_mutex_init(&S.r[i].lock, NULL);
 		pthread_cond_init(&S.r[i].cond, NULL);
@@ -336,7 +363,7 @@ static void test_stress(void)
 	}
 	atomic_store(&S.stop, 1);
 	for (i = 0; i < NR_RECV; i++) {
-		stress_wake(NULL, i);
+		stress_wake(NULL, recv_vcpu(i));
 		pthread_join(rt[i], NULL);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -355,8 +382,9 @@ static void test_stress(void)
 		for (m = atomic_load(&S.r[i].head); m; m = m->next)
 			left++;
 	}
-	tap_diag("stress: %u senders x %u multicasts to %u receivers in %.2f s",
-		 NR_SEND, S.ops, NR_RECV,
+	tap_diag("stress %s: %u senders x %u multicasts to %u receivers "
+		 "(vCPUs 0..%u, up to %u others) in %.2f s",
+		 name, NR_SEND, S.ops, NR_RECV, NR_RECV * stride - 1, others,
 		 (double)(t1.tv_sec - t0.tv_sec) +
 			 (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	tap_diag(
@@ -364,21 +392,30 @@ static void test_stress(void)
 		(unsigned long long)sent, (unsigned long long)processed,
 		(unsigned long long)left, (unsigned long long)nmis_sent,
 		(unsigned long long)nmis_seen);
-	is_u64(left, 0, "lost: no message left without a notification");
-	is_u64(processed, sent, "every (sender, target, seq) processed");
-	is_u64(dup, 0, "duplicated: none");
-	is_u64(order, 0, "no sequence gaps");
-	is_u64(wrong, 0, "delivered to a wrong vCPU: none");
-	ok(nmis_sent == 0 || nmis_seen > 0, "NMIs reached receivers");
+	is_u64(left, 0, "%s: lost: no message left without a notification",
+	       name);
+	is_u64(processed, sent, "%s: every (sender, target, seq) processed",
+	       name);
+	is_u64(dup, 0, "%s: duplicated: none", name);
+	is_u64(order, 0, "%s: no sequence gaps", name);
+	is_u64(wrong, 0, "%s: delivered to a wrong vCPU: none", name);
+	ok(nmis_sent == 0 || nmis_seen > 0, "%s: NMIs reached receivers", name);
 	for (i = 0; i < NR_SEND; i++)
 		free(snd[i].pool);
+	for (i = 0; i < NR_RECV; i++) {
+		pthread_mutex_destroy(&S.r[i].lock);
+		pthread_cond_destroy(&S.r[i].cond);
+	}
 	vipi_delivery_destroy(&S.d);
 }
 
 int main(void)
 {
-	tap_plan(29);
+	tap_plan(35);
 	test_rules();
-	test_stress();
+	test_stress("one block", 1, 0);
+	/* receivers 300 vCPUs apart, among up to 48 other targets: their
+	 * posts fall anywhere in the pipeline, its tail included */
+	test_stress("across blocks", 300, 48);
 	return tap_done();
 }
