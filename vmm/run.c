@@ -140,16 +140,21 @@ static int build_topology(struct vm *vm, uint32_t nr, bool have_nr)
 						"--topology '%s': %s",
 						vm->opt.topology, err);
 		if (vipi_topo_arch(vm->topo) != VIPI_ARCH_X86)
-			return util_usage_error(
+			r = util_usage_error(
 				"run", run_usage,
 				"--topology '%s': the VMM runs x86 guests; give an x86 topology",
 				vm->opt.topology);
-		if (have_nr && nr != vipi_topo_nr_vcpus(vm->topo))
-			return util_usage_error(
+		else if (have_nr && nr != vipi_topo_nr_vcpus(vm->topo))
+			r = util_usage_error(
 				"run", run_usage,
 				"--vcpus %u but --topology '%s' has %u vCPUs",
 				nr, vm->opt.topology,
 				vipi_topo_nr_vcpus(vm->topo));
+		if (r) {
+			vipi_topo_destroy(vm->topo);
+			vm->topo = NULL;
+			return r;
+		}
 	} else {
 		uint32_t *ids = calloc(nr, sizeof(*ids));
 
