@@ -17,7 +17,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 n=0
 failed=0
-echo "1..49"
+echo "1..50"
 
 ok() {
 	n=$((n + 1))
@@ -73,6 +73,8 @@ misuse 2 "vipi run: --targets: --workload boot does not take a set (pingpong, mu
 	run --vcpus 4 --targets 1
 misuse 2 "vipi run: --ops '0': a count from 1 (default: pingpong 100, storm 10, the others 50) $U" \
 	run --vcpus 2 --workload multicast --ops 0
+misuse 2 "vipi run: --ops: --workload boot has no operation count (pingpong, multicast, broadcast, shootdown, storm, emulate do) $U" \
+	run --vcpus 2 --ops 5
 misuse 2 "vipi run: --workload pingpong needs 2 or more vCPUs (vCPU 0 sends to the others) $U" \
 	run --workload pingpong
 misuse 2 "vipi run: --workload lapic needs --testdev (its I/O APIC pins are driven through ports 0x2000+n) $U" \
@@ -217,5 +219,5 @@ else
 	fi
 fi
 
-[ $n = 49 ] || echo "# ran $n tests, planned 49"
+[ $n = 50 ] || echo "# ran $n tests, planned 50"
 [ $failed = 0 ]

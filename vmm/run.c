@@ -265,6 +265,15 @@ int run_check(const struct vm_options *o, const struct vipi_topo *t, char *why,
 		if (why[0])
 			return -EINVAL;
 	}
+	if (o->ops &&
+	    (o->workload == VIPI_WL_BOOT || o->workload == VIPI_WL_BADINPUT ||
+	     o->workload == VIPI_WL_LAPIC)) {
+		snprintf(
+			why, len,
+			"--ops: --workload %s has no operation count (pingpong, multicast, broadcast, shootdown, storm, emulate do)",
+			wl);
+		return -EINVAL;
+	}
 	switch (o->workload) {
 	case VIPI_WL_PINGPONG:
 	case VIPI_WL_MULTICAST:
