@@ -38,6 +38,8 @@ static const char sim_usage[] =
 	"      --no-timing       leave out every time field (the output then\n"
 	"                        repeats byte for byte for a seed)\n"
 	"      --reps R          timed replays per batch, median (default 7)\n"
+	"      --cpu-clock       time with the thread's CPU clock, not wall\n"
+	"                        time (a shared machine: see docs/sim.md)\n"
 	"      --callgrind       no timed replays: each operation goes through\n"
 	"                        sim_host_op() once (see docs/sim.md)\n"
 	"      --no-rss          the GIC has no range selector (KVM, QEMU)\n"
@@ -63,6 +65,7 @@ enum {
 	OPT_CALLGRIND,
 	OPT_NO_RSS,
 	OPT_NO_BASELINE,
+	OPT_CPU_CLOCK,
 	OPT_TLB_FLUSH,
 	OPT_OVERCOMMIT,
 	OPT_PREEMPTED,
@@ -89,6 +92,7 @@ static const struct option sim_options[] = {
 	{ "callgrind", no_argument, NULL, OPT_CALLGRIND },
 	{ "no-rss", no_argument, NULL, OPT_NO_RSS },
 	{ "no-baseline", no_argument, NULL, OPT_NO_BASELINE },
+	{ "cpu-clock", no_argument, NULL, OPT_CPU_CLOCK },
 	{ "tlb-flush", no_argument, NULL, OPT_TLB_FLUSH },
 	{ "overcommit", required_argument, NULL, OPT_OVERCOMMIT },
 	{ "preempted", required_argument, NULL, OPT_PREEMPTED },
@@ -293,6 +297,9 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 			break;
 		case OPT_NO_RSS:
 			o->cfg.no_rss = true;
+			break;
+		case OPT_CPU_CLOCK:
+			o->cfg.cpu_clock = true;
 			break;
 		case OPT_NO_BASELINE:
 			o->cfg.baseline = false;

@@ -88,6 +88,7 @@ struct sim_cfg {
 	uint32_t count; /* sets; 0: the distribution's default */
 	uint64_t seed;
 	unsigned int reps; /* timed repetitions; 0: no timing */
+	bool cpu_clock; /* time with the thread's CPU clock, not wall time */
 	bool tlb_flush; /* vipi: VIPI_SEND_TLB_FLUSH */
 	double preempted, halted; /* fractions of targets in those states */
 	double overcommit; /* vCPUs per physical CPU (report only) */
