@@ -53,7 +53,6 @@
 
 /* control registers (SDM 2.5) */
 #define CR0_NE (1ull << 5)
-#define CR4_PGE (1ull << 7)
 #define CR4_LA57 (1ull << 12)
 #define CR4_PCIDE (1ull << 17)
 
@@ -790,14 +789,12 @@ static int do_lar_lsl(struct emul *e, bool lsl)
 
 /*
  * INVPCID (66 0F 38 82): checked as the SDM says, then done as a flush
- * of every translation of this vCPU, which covers each type: KVM_SET_SREGS
- * with CR4.PGE toggled and back makes KVM rebuild the vCPU's MMU context
- * twice, and a PGE change flushes global entries too (SDM 4.10.4.1).
+ * of every translation of this vCPU, which covers each type
+ * (vcpu_flush_tlb: CR4.PGE toggled and back through KVM_SET_SREGS).
  */
 static int do_invpcid(struct emul *e)
 {
 	uint64_t type, d[2];
-	struct kvm_sregs s;
 	int r;
 
 	/* #UD, #GP at CPL > 0 and for a type above 3: x86-insn.c */
@@ -813,13 +810,8 @@ static int do_invpcid(struct emul *e)
 		return fault(e, VEC_GP, 0);
 	if (type <= 1 && !(e->s->cr4 & CR4_PCIDE) && (d[0] & 0xfff))
 		return fault(e, VEC_GP, 0);
-	s = *e->s;
-	s.cr4 ^= CR4_PGE;
-	if (ioctl(e->v->fd, KVM_SET_SREGS, &s) < 0)
-		return -errno;
-	if (ioctl(e->v->fd, KVM_SET_SREGS, e->s) < 0)
-		return -errno;
-	return DONE;
+	r = vcpu_flush_tlb(e->v, e->s);
+	return r ? r : DONE;
 }
 
 /* SF, ZF from a result of bytes; CF and OF cleared unless cf (SDM BMI) */

@@ -199,6 +199,16 @@ static void count(struct vcpu *v, enum vmm_exit k, uint64_t n)
 }
 
 /*
+ * Fault injection for the guest's stale-translation check (docs/linux.md
+ * "The stale-translation check"), which must then see stale reads where
+ * the host's TLB can hold them; never for real use. From the environment
+ * of `vipi run`: VIPI_TEST_SKIP_DEFERRED_FLUSH=1 takes deferral marks
+ * without flushing; =all also answers every vipi TLB_FLUSH call "all
+ * deferred" without interrupting anybody (nobody flushes at all).
+ */
+static enum { FLUSH_OK, FLUSH_SKIP_DEFERRED, FLUSH_SKIP_ALL } flush_inject;
+
+/*
  * Deliver a decoded IPI with libvipi (lib/deliver.c): PIR bits, one
  * notification per target, kicks by where the target is, lowest priority
  * round robin, TLB-flush deferral. O(targets).
@@ -215,6 +225,12 @@ static int deliver(struct vcpu *v, const struct vipi_ipi *ipi,
 	if (ipi->source == VIPI_SRC_HV_FLUSH ||
 	    ipi->source == VIPI_SRC_HV_FLUSH_EX)
 		return hv_flush_deliver(v, ipi, st);
+	if (flush_inject == FLUSH_SKIP_ALL && ipi->source == VIPI_SRC_VIPI &&
+	    (ipi->flags & VIPI_IPI_TLB_FLUSH)) {
+		st->deferred = vipi_cpuset_weight(ipi->targets);
+		count(v, VMM_CNT_DEFERRED, st->deferred);
+		return 0;
+	}
 	/* INIT level de-assert (SDM 10.6.1): no effect on modern APICs */
 	if (ipi->mode == VIPI_DM_INIT && (ipi->flags & VIPI_IPI_INIT_DEASSERT))
 		return 0;
@@ -426,6 +442,20 @@ int engine_init(struct vm *vm)
 
 	if (vm->opt.irqchip != VIPI_IRQCHIP_USER)
 		return 0;
+	{
+		const char *e = getenv("VIPI_TEST_SKIP_DEFERRED_FLUSH");
+
+		flush_inject = !e || !*e || !strcmp(e, "0") ? FLUSH_OK :
+			       !strcmp(e, "all")	    ? FLUSH_SKIP_ALL :
+							      FLUSH_SKIP_DEFERRED;
+		if (flush_inject)
+			fprintf(stderr,
+				"vipi run: VIPI_TEST_SKIP_DEFERRED_FLUSH=%s: %s (fault injection)\n",
+				e,
+				flush_inject == FLUSH_SKIP_ALL ?
+					"vipi TLB_FLUSH calls interrupt nobody and nothing is flushed" :
+					"deferred TLB flushes are NOT done");
+	}
 	r = vipi_xapic_create(vm->topo, &vm->xapic);
 	if (r)
 		return r;
@@ -586,18 +616,22 @@ static int inject(struct vcpu *v)
 
 /*
  * A deferred PV TLB shootdown (docs/abi.md section 8): flush before any
- * guest instruction runs. KVM_SET_SREGS with the vCPU's own CR3 makes KVM
- * rebuild the vCPU's MMU context, which drops every cached translation of
- * this vCPU (the VMM cannot issue INVPCID/INVVPID for it); it costs two
- * vCPU ioctls, paid only by a vCPU that was deferred.
+ * guest instruction runs (vcpu_flush_tlb: KVM_SET_SREGS with CR4.PGE
+ * flipped and back; the VMM cannot issue INVPCID/INVVPID for the vCPU).
+ * Three vCPU ioctls, paid only by a vCPU that was deferred.
  */
 static int flush_tlb(struct vcpu *v)
 {
 	struct kvm_sregs sregs;
+	int r;
 
-	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0 ||
-	    ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
+	if (flush_inject)
+		return 0;
+	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
 		return -errno;
+	r = vcpu_flush_tlb(v, &sregs);
+	if (r)
+		return r;
 	count(v, VMM_CNT_FLUSH, 1);
 	return 0;
 }

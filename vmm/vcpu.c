@@ -115,6 +115,24 @@ static bool is_out_imm8(struct vcpu *v, uint64_t rip, uint16_t port)
 	return p && (p[0] == 0xe6 || p[0] == 0xe7) && p[1] == port;
 }
 
+/*
+ * A change of CR4.PGE invalidates every TLB entry, global ones and those
+ * of every PCID (SDM vol. 3, 4.10.4.1), and KVM resets the vCPU's MMU
+ * context and flushes its guest TLB for it. KVM_SET_SREGS with unchanged
+ * values does neither: KVM resets the MMU only when CR0, CR3, CR4 or
+ * EFER differ from what it has (x86.c, __set_sregs_common()).
+ */
+int vcpu_flush_tlb(struct vcpu *v, const struct kvm_sregs *s)
+{
+	struct kvm_sregs flipped = *s;
+
+	flipped.cr4 ^= 1ull << 7; /* CR4.PGE */
+	if (ioctl(v->fd, KVM_SET_SREGS, &flipped) < 0 ||
+	    ioctl(v->fd, KVM_SET_SREGS, s) < 0)
+		return -errno;
+	return 0;
+}
+
 int vcpu_fault_at_io(struct vcpu *v, uint8_t vector)
 {
 	struct kvm_vcpu_events ev;

@@ -274,6 +274,12 @@ void vm_guest_error_summary(struct vm *vm, char *buf, size_t size);
  * the instruction, as for a fault (SDM 6.5).
  */
 int vcpu_fault_at_io(struct vcpu *vcpu, uint8_t vector);
+/*
+ * Drop every translation the vCPU may cache (all PCIDs, global entries)
+ * before it next runs: KVM_SET_SREGS with CR4.PGE flipped, then s again.
+ * s is the vCPU's current state (KVM_GET_SREGS). 0 or -errno.
+ */
+int vcpu_flush_tlb(struct vcpu *vcpu, const struct kvm_sregs *s);
 
 /* vcpu.c: a hypercall probe that did not finish in time */
 int vcpu_probe_expired(struct vcpu *vcpu);
