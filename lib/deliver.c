@@ -2,9 +2,11 @@
 /*
  * Delivery of decoded IPIs into per-vCPU posted-interrupt descriptors
  * (include/vipi/deliver.h has the protocol and its safety argument).
- * The sender's work is O(targets): one atomic OR and at most one atomic
- * exchange per target, plus a kick only for the first notification of a
- * vCPU that is in guest mode or halted.
+ * The sender's work is O(targets): per target one atomic OR and one
+ * atomic exchange, and for the first notification of a vCPU a count and,
+ * when it is in guest mode or halted, a kick. The targets go through a
+ * prefetch pipeline (deliver_set()) so that a large VM's descriptor
+ * misses overlap.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
