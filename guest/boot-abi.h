@@ -59,6 +59,9 @@ enum vipi_result_arg {
 	VIPI_RES_LOST,
 	VIPI_RES_DUPLICATED,
 	VIPI_RES_SEND_CYCLES, /* TSC cycles inside the encoder + its exits */
+	/* IPI handler runs on the vCPUs other than the sender (vCPU 0) over
+	 * the loop: target_exits_per_ipi's denominator (docs/vmm.md) */
+	VIPI_RES_TARGET_IPIS,
 	VIPI_RES_NR
 };
 
@@ -119,6 +122,9 @@ struct vipi_boot_params {
 	uint32_t has_targets;
 	uint32_t pad;
 	uint64_t targets[VIPI_GUEST_MAX_CPUS / 64];
+	/* 1: register vipi's PV EOI (docs/abi.md 13) on every CPU */
+	uint32_t pv_eoi;
+	uint32_t pad2;
 };
 
 #endif

@@ -202,6 +202,16 @@ static void count_delivery(uint64_t *res, uint64_t got, uint64_t want)
 		res[VIPI_RES_DUPLICATED] += got - want;
 }
 
+/* IPI handler runs on every CPU but 0 (VIPI_RES_TARGET_IPIS) */
+static uint64_t target_received(void)
+{
+	uint64_t n = 0;
+
+	for (uint32_t c = 1; c < nr_cpus; c++)
+		n += cpus[c].received;
+	return n;
+}
+
 static void run_pingpong(struct percpu *pc, uint32_t ops)
 {
 	uint64_t res[VIPI_RES_NR] = { 0 };
@@ -216,6 +226,7 @@ static void run_pingpong(struct percpu *pc, uint32_t ops)
 	vipi_cpuset_clear(set);
 	vipi_cpuset_add(set, (uint32_t)t);
 	irq_disable();
+	res[VIPI_RES_TARGET_IPIS] = target_received();
 	measure_begin(&m, pc);
 	for (uint32_t i = 0; i < ops; i++) {
 		uint32_t prev = pongs;
@@ -227,6 +238,8 @@ static void run_pingpong(struct percpu *pc, uint32_t ops)
 			safe_halt();
 	}
 	measure_end(&m, res, pc->sends - m.sends0);
+	res[VIPI_RES_TARGET_IPIS] =
+		target_received() - res[VIPI_RES_TARGET_IPIS];
 	res[VIPI_RES_OPS] = ops;
 	count_delivery(res, cpus[t].received, ops);
 	count_delivery(res, pc->received, ops);
@@ -256,6 +269,7 @@ static void run_multicast(struct percpu *pc, uint32_t ops, bool broadcast)
 		GUEST_FAIL(
 			"no target CPU (CPU 0 sends; --targets must name others)");
 	irq_disable();
+	res[VIPI_RES_TARGET_IPIS] = target_received();
 	measure_begin(&m, pc);
 	for (uint32_t i = 0; i < ops; i++) {
 		uint64_t c;
@@ -283,6 +297,8 @@ static void run_multicast(struct percpu *pc, uint32_t ops, bool broadcast)
 			cpu_relax();
 	}
 	measure_end(&m, res, pc->sends - m.sends0);
+	res[VIPI_RES_TARGET_IPIS] =
+		target_received() - res[VIPI_RES_TARGET_IPIS];
 	res[VIPI_RES_OPS] = ops;
 	if (counted && deferred) {
 		/* which targets were deferred is not named: every target

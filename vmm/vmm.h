@@ -63,7 +63,32 @@ enum vmm_exit {
 	/* interrupts the engine injected; LAPIC timer interrupts raised */
 	VMM_CNT_INJECT,
 	VMM_CNT_TIMER,
+	/* PV EOI (docs/abi.md 13): EOIs the guest skipped, retired lazily */
+	VMM_CNT_LAZY_EOI,
 	VMM_EXIT_NR
+};
+
+/*
+ * The receiving side's exits by cause (stats.c; docs/vmm.md "Exits on the
+ * receiving side"): every vCPU but the sender (vCPU 0), over the loop.
+ */
+enum vmm_cause {
+	VMM_CAUSE_KICK,
+	VMM_CAUSE_WINDOW,
+	VMM_CAUSE_EOI,
+	VMM_CAUSE_HLT,
+	VMM_CAUSE_OTHER,
+	VMM_CAUSE_NR
+};
+
+/* KVM binary statistics read per vCPU (kernel mode's view) */
+enum vmm_kstat {
+	VMM_KSTAT_EXITS,
+	VMM_KSTAT_HALT,
+	VMM_KSTAT_WINDOW,
+	VMM_KSTAT_IRQ,
+	VMM_KSTAT_SIGNAL,
+	VMM_KSTAT_NR
 };
 
 struct vm;
@@ -102,6 +127,13 @@ struct vcpu {
 	int stats_fd;
 	uint64_t stats_exits_off; /* offset of KVM's "exits" stat, or 0 */
 	uint64_t stats_mark;
+	uint64_t kstat_mark[VMM_KSTAT_NR]; /* stats.c */
+
+	/* PV EOI (engine.c, docs/abi.md 13): the guest's EOI word, and
+	 * whether the host marked it EOI-free at the last entry */
+	uint64_t pv_eoi_gpa; /* 0: not registered */
+	_Atomic uint32_t *pv_eoi_word;
+	bool pv_eoi_armed;
 };
 
 struct vm_options {
@@ -128,6 +160,7 @@ struct vm_options {
 	/* --hyperv: Hyper-V CPUID leaves, MSRs and flushes (vmm/hyperv.c) */
 	bool hyperv;
 	bool testdev; /* --testdev: kvm-unit-tests' test device (pc-testdev.c) */
+	bool pv_eoi; /* --pv-eoi: the guest registers vipi's PV EOI */
 };
 
 struct vm_result {
@@ -140,6 +173,10 @@ struct vm_result {
 	uint64_t host_cpu_ns; /* the VMM process's CPU time (all threads) */
 	uint64_t cnt[VMM_EXIT_NR]; /* all vCPUs, VMM_CNT_* */
 	bool exits_from_vmm;
+	/* the receiving side (stats.c): exits of vCPUs 1.. by cause, and
+	 * which causes this mode can see */
+	uint64_t target_exits[VMM_CAUSE_NR];
+	bool target_seen[VMM_CAUSE_NR];
 };
 
 struct vm {
@@ -198,6 +235,8 @@ struct vm {
 	uint32_t line_len;
 	uint64_t start_ns;
 	uint64_t cpu_mark_ns; /* process CPU time at VIPI_PROBE_EXITS_BEGIN */
+	uint64_t kstat_off[VMM_KSTAT_NR]; /* stats.c: 0 = not offered */
+	bool kstat_looked;
 	/* emulate.c: instructions the VMM completed for KVM, per kind */
 	_Atomic uint64_t emul[EMUL_NR];
 };

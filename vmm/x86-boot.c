@@ -119,6 +119,7 @@ int x86_setup_memory(struct vm *vm)
 	bp->ops = vm->opt.ops;
 	bp->verbose = vm->opt.verbose;
 	bp->mem_size = vm->mem_size;
+	bp->pv_eoi = vm->opt.pv_eoi;
 	snprintf(bp->method, sizeof(bp->method), "%s",
 		 vm->opt.method ? vm->opt.method : "x2apic-phys");
 	if (vm->opt.targets) {
