@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * `vipi report --in FILE.json... --out DIR`: turns the JSON of `vipi sim
- * --sweep`, `vipi bench lib` (and files of the same shape from `vipi
- * bench`) into hand-written SVG plots (log-scale VM size on x, one line
- * per method, labelled axes with units, legend, title) and a Markdown
- * summary, DIR/report.md, that reads without running anything.
+ * --sweep`, `vipi bench lib` and `vipi bench` (sim/report-bench.c) into
+ * SVG plots drawn by tools/plot.c (log-scale VM size on x, one line, marker
+ * and dash style per method, labelled axes with units, legend below) and a
+ * Markdown summary, DIR/report.md, that reads without running anything.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,208 +15,23 @@
 #include <sys/stat.h>
 
 #include "../tools/cmds.h"
+#include "../tools/plot.h"
 #include "../tools/util.h"
 #include "jread.h"
+#include "report.h"
 #include "sim.h"
 
-#define RPT_MAX_SERIES 32
-#define RPT_MAX_POINTS 32
 #define RPT_MAX_INPUTS 16
 
-struct series {
-	char name[64];
-	double x[RPT_MAX_POINTS], y[RPT_MAX_POINTS];
-	unsigned int n;
-};
-
-struct plot {
-	char title[160], xlabel[80], ylabel[80];
-	struct series s[RPT_MAX_SERIES];
-	unsigned int ns;
-};
-
-static const char *const palette[] = {
-	"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
-	"#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#aec7e8",
-};
-
-static struct series *series_get(struct plot *p, const char *name)
+/* A point of a line chart: the report's axes are log, so > 0 only. */
+static void series_add(struct plot_lines *p, const char *name, double x,
+		       double y)
 {
-	unsigned int i;
-
-	for (i = 0; i < p->ns; i++)
-		if (!strcmp(p->s[i].name, name))
-			return &p->s[i];
-	if (p->ns == RPT_MAX_SERIES)
-		return NULL;
-	snprintf(p->s[p->ns].name, sizeof(p->s[0].name), "%s", name);
-	p->s[p->ns].n = 0;
-	return &p->s[p->ns++];
+	if (x > 0 && y > 0)
+		plot_lines_add(p, name, x, y);
 }
 
-static void series_add(struct plot *p, const char *name, double x, double y)
-{
-	struct series *s = series_get(p, name);
-
-	if (!s || s->n == RPT_MAX_POINTS || !(x > 0) || !(y > 0))
-		return;
-	s->x[s->n] = x;
-	s->y[s->n] = y;
-	s->n++;
-}
-
-static void xml_text(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '<')
-			fputs("&lt;", f);
-		else if (*s == '>')
-			fputs("&gt;", f);
-		else if (*s == '&')
-			fputs("&amp;", f);
-		else
-			fputc(*s, f);
-	}
-}
-
-static void fmt_num(char *buf, size_t len, double v)
-{
-	if (v >= 1e9 && fmod(v, 1e9) == 0)
-		snprintf(buf, len, "%.0fG", v / 1e9);
-	else if (v >= 1e6 && fmod(v, 1e6) == 0)
-		snprintf(buf, len, "%.0fM", v / 1e6);
-	else if (v >= 1e4 && fmod(v, 1e3) == 0)
-		snprintf(buf, len, "%.0fk", v / 1e3);
-	else if (v >= 1)
-		snprintf(buf, len, "%.0f", v);
-	else
-		snprintf(buf, len, "%g", v);
-}
-
-/* Both axes log scale: VM sizes are powers of two, costs span decades. */
-static int plot_write(const struct plot *p, const char *path)
-{
-	const double W = 900, H = 480, L = 90, R = 320, T = 50, B = 70;
-	double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY,
-	       ymax = -INFINITY, pw = W - L - R, ph = H - T - B, v;
-	unsigned int i, k;
-	char buf[32];
-	FILE *f;
-
-	for (i = 0; i < p->ns; i++)
-		for (k = 0; k < p->s[i].n; k++) {
-			xmin = fmin(xmin, p->s[i].x[k]);
-			xmax = fmax(xmax, p->s[i].x[k]);
-			ymin = fmin(ymin, p->s[i].y[k]);
-			ymax = fmax(ymax, p->s[i].y[k]);
-		}
-	if (!isfinite(xmin))
-		return 0; /* nothing to draw */
-	xmin = log2(xmin);
-	xmax = log2(xmax);
-	if (xmax - xmin < 1)
-		xmax = xmin + 1;
-	ymin = floor(log10(ymin));
-	ymax = ceil(log10(ymax));
-	if (ymax - ymin < 1)
-		ymax = ymin + 1;
-	f = fopen(path, "w");
-	if (!f)
-		return -errno;
-#define PX(x) (L + (log2(x) - xmin) / (xmax - xmin) * pw)
-#define PY(y) (T + ph - (log10(y) - ymin) / (ymax - ymin) * ph)
-	fprintf(f,
-		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
-		"height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
-		"font-family=\"sans-serif\" font-size=\"12\">\n"
-		"<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-		W, H, W, H);
-	fprintf(f,
-		"<text x=\"%.0f\" y=\"24\" font-size=\"15\" "
-		"text-anchor=\"middle\">",
-		L + pw / 2);
-	xml_text(f, p->title);
-	fputs("</text>\n", f);
-	/* grid and ticks: every power of two on x, every decade on y */
-	for (v = xmin; v <= xmax + 1e-9; v += 1) {
-		double x = L + (v - xmin) / (xmax - xmin) * pw;
-
-		fprintf(f,
-			"<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" "
-			"stroke=\"#ddd\"/>\n",
-			x, T, x, T + ph);
-		if (xmax - xmin > 12 && fmod(v, 2) != 0)
-			continue;
-		fmt_num(buf, sizeof(buf), exp2(v));
-		fprintf(f,
-			"<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%s"
-			"</text>\n",
-			x, T + ph + 18, buf);
-	}
-	for (v = ymin; v <= ymax + 1e-9; v += 1) {
-		double y = T + ph - (v - ymin) / (ymax - ymin) * ph;
-
-		fprintf(f,
-			"<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" "
-			"stroke=\"#ddd\"/>\n",
-			L, y, L + pw, y);
-		fmt_num(buf, sizeof(buf), pow(10, v));
-		fprintf(f,
-			"<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%s"
-			"</text>\n",
-			L - 6, y + 4, buf);
-	}
-	fprintf(f,
-		"<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" "
-		"fill=\"none\" stroke=\"black\"/>\n",
-		L, T, pw, ph);
-	fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">",
-		L + pw / 2, H - 22);
-	xml_text(f, p->xlabel);
-	fprintf(f,
-		"</text>\n<text transform=\"translate(22,%.0f) "
-		"rotate(-90)\" text-anchor=\"middle\">",
-		T + ph / 2);
-	xml_text(f, p->ylabel);
-	fputs("</text>\n", f);
-	for (i = 0; i < p->ns; i++) {
-		const struct series *s = &p->s[i];
-		const char *col = palette[i % ARRAY_SIZE(palette)];
-		const char *dash = i >= ARRAY_SIZE(palette) ? "6,3" : "none";
-
-		if (!s->n)
-			continue;
-		fprintf(f,
-			"<polyline fill=\"none\" stroke=\"%s\" "
-			"stroke-width=\"2\" stroke-dasharray=\"%s\" points=\"",
-			col, dash);
-		for (k = 0; k < s->n; k++)
-			fprintf(f, "%.1f,%.1f ", PX(s->x[k]), PY(s->y[k]));
-		fputs("\"/>\n", f);
-		for (k = 0; k < s->n; k++)
-			fprintf(f,
-				"<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" "
-				"fill=\"%s\"/>\n",
-				PX(s->x[k]), PY(s->y[k]), col);
-		/* legend */
-		fprintf(f,
-			"<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" "
-			"stroke=\"%s\" stroke-width=\"2\" "
-			"stroke-dasharray=\"%s\"/>\n"
-			"<text x=\"%.0f\" y=\"%.0f\">",
-			L + pw + 14, T + 10 + 18.0 * i, L + pw + 40,
-			T + 10 + 18.0 * i, col, dash, L + pw + 46,
-			T + 14 + 18.0 * i);
-		xml_text(f, s->name);
-		fputs("</text>\n", f);
-	}
-#undef PX
-#undef PY
-	fputs("</svg>\n", f);
-	return fclose(f) ? -errno : 0;
-}
-
-static char *read_all(const char *path)
+char *report_read_file(const char *path)
 {
 	FILE *f = fopen(path, "r");
 	size_t cap = 1 << 16, n = 0, got;
@@ -243,19 +58,13 @@ static char *read_all(const char *path)
 	return buf;
 }
 
-struct rpt {
-	const char *dir;
-	FILE *md;
-	unsigned int nr_plots;
-};
-
-static int rpt_plot(struct rpt *r, const struct plot *p, const char *file)
+static int rpt_plot(struct rpt *r, const struct plot_lines *p, const char *file)
 {
 	char path[4096];
 	int ret;
 
 	snprintf(path, sizeof(path), "%s/%s", r->dir, file);
-	ret = plot_write(p, path);
+	ret = plot_lines_write(p, path);
 	if (ret)
 		return ret;
 	fprintf(r->md, "\n![%s](%s)\n", p->title, file);
@@ -344,7 +153,10 @@ static int report_sweep(struct rpt *r, const struct jv *doc, const char *in)
 				labels[nlab++] = lab;
 		}
 		for (di = 0; di < nd; di++) {
-			struct plot pe = { 0 }, pn = { 0 };
+			struct plot_lines pe = { .xscale = PLOT_LOG,
+						 .yscale = PLOT_LOG },
+					  pn = { .xscale = PLOT_LOG,
+						 .yscale = PLOT_LOG };
 			char file[160];
 			unsigned int si;
 
@@ -410,11 +222,11 @@ static int report_sweep(struct rpt *r, const struct jv *doc, const char *in)
 
 							snprintf(
 								nm, sizeof(nm),
-								"%s (%s)",
+								"%s decoded by %s",
+								labels[ci],
 								jv_str(b,
 								       "name",
-								       "baseline"),
-								labels[ci]);
+								       "baseline"));
 							series_add(
 								&pn, nm,
 								sizes[si],
@@ -430,9 +242,9 @@ static int report_sweep(struct rpt *r, const struct jv *doc, const char *in)
 			snprintf(pe.title, sizeof(pe.title),
 				 "Exits per multicast: %s, sets %s",
 				 layouts[li], dists[di]);
-			snprintf(pe.xlabel, sizeof(pe.xlabel),
+			snprintf(pe.xtitle, sizeof(pe.xtitle),
 				 "VM size (vCPUs, log scale)");
-			snprintf(pe.ylabel, sizeof(pe.ylabel),
+			snprintf(pe.ytitle, sizeof(pe.ytitle),
 				 "exits per multicast (log scale)");
 			snprintf(file, sizeof(file), "exits-%s-%s.svg",
 				 layouts[li], dists[di]);
@@ -446,9 +258,9 @@ static int report_sweep(struct rpt *r, const struct jv *doc, const char *in)
 				 "Host time per multicast (decode + deliver): "
 				 "%s, sets %s",
 				 layouts[li], dists[di]);
-			snprintf(pn.xlabel, sizeof(pn.xlabel),
+			snprintf(pn.xtitle, sizeof(pn.xtitle),
 				 "VM size (vCPUs, log scale)");
-			snprintf(pn.ylabel, sizeof(pn.ylabel),
+			snprintf(pn.ytitle, sizeof(pn.ytitle),
 				 "host ns per multicast (log scale)");
 			file[0] = 'n';
 			memmove(file + 2, file + 5, strlen(file + 5) + 1);
@@ -531,7 +343,8 @@ static int report_bench_lib(struct rpt *r, const struct jv *doc, const char *in)
 		in);
 	nsets = distinct(cases, "set", sets, 16);
 	for (si = 0; si < nsets; si++) {
-		struct plot p = { 0 };
+		struct plot_lines p = { .xscale = PLOT_LOG,
+					.yscale = PLOT_LOG };
 		char file[128];
 		unsigned int k;
 
@@ -541,7 +354,7 @@ static int report_bench_lib(struct rpt *r, const struct jv *doc, const char *in)
 
 			if (strcmp(jv_str(c, "set", ""), sets[si]))
 				continue;
-			snprintf(nm, sizeof(nm), "%s / %s",
+			snprintf(nm, sizeof(nm), "%s decoded by %s",
 				 jv_str(c, "decoder", "?"),
 				 jv_str(c, "impl", "?"));
 			series_add(&p, nm, jv_num(c, "vcpus", 0),
@@ -549,9 +362,9 @@ static int report_bench_lib(struct rpt *r, const struct jv *doc, const char *in)
 		}
 		snprintf(p.title, sizeof(p.title),
 			 "Host ns per decoder call, set %s", sets[si]);
-		snprintf(p.xlabel, sizeof(p.xlabel),
+		snprintf(p.xtitle, sizeof(p.xtitle),
 			 "VM size (vCPUs, log scale)");
-		snprintf(p.ylabel, sizeof(p.ylabel), "ns per call (log scale)");
+		snprintf(p.ytitle, sizeof(p.ytitle), "ns per call (log scale)");
 		snprintf(file, sizeof(file), "bench-lib-%s.svg", sets[si]);
 		for (k = 0; file[k]; k++)
 			if (file[k] == ':' || file[k] == '/')
@@ -654,12 +467,12 @@ int cmd_report(int argc, char **argv)
 	if (!r.md)
 		return util_fail("report", "%s: %s", path, strerror(errno));
 	fputs("# vipi report\n\nMade by `vipi report` from the JSON files "
-	      "below; plots are SVG beside this file (both axes log "
-	      "scale).\n",
+	      "below; plots are SVG beside this file (each axis title says "
+	      "when it is log scale).\n",
 	      r.md);
 	for (k = 0; k < nin && !ret; k++) {
 		char err[160];
-		char *text = read_all(ins[k]);
+		char *text = report_read_file(ins[k]);
 		struct jv *doc;
 		const char *kind;
 
@@ -675,7 +488,9 @@ int cmd_report(int argc, char **argv)
 			break;
 		}
 		kind = jv_str(doc, "benchmark", "");
-		if (!strcmp(kind, "vipi sim --sweep"))
+		if (!strcmp(jv_str(doc, "schema", ""), "vipi-bench/1"))
+			ret = report_bench_kvm(&r, doc, ins[k]);
+		else if (!strcmp(kind, "vipi sim --sweep"))
 			ret = report_sweep(&r, doc, ins[k]);
 		else if (jv_get(doc, "cases"))
 			ret = report_bench_lib(&r, doc, ins[k]);
