@@ -6,8 +6,9 @@
  * a sparse APIC-ID layout where KVM PV's 128-ID window needs several calls,
  * and ping-pong. A progress line per case goes to stderr, a table to
  * stdout, and DIR/bench.json, DIR/bench.svg (sender exits and sender time
- * per op by method and mode) and DIR/bench-lib.json (`vipi bench lib`) to
- * the output folder. docs/vmm.md documents the JSON.
+ * per op by method and mode, drawn from bench.json by the report's code,
+ * sim/report-bench.c) and DIR/bench-lib.json (`vipi bench lib`) to the
+ * output folder. docs/vmm.md documents the JSON.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,7 @@
 #include "../tools/cmds.h"
 #include "../tools/json.h"
 #include "../tools/util.h"
+#include "../sim/report.h"
 #include "vmm.h"
 
 static const char bench_usage[] =
@@ -1043,141 +1045,6 @@ static int write_json(const char *path, const struct bench_machine *m,
 	return 0;
 }
 
-/*
- * DIR/bench.svg: two bar charts side by side, sender exits per op and
- * sender time per op, for multicast to the largest set of each layout;
- * one bar per method and mode ("n/a": unsupported in that mode).
- */
-#define SVG_W 1100
-#define SVG_H 460
-#define PANEL_W 500
-#define PANEL_H 300
-#define PANEL_Y 80
-
-static const char *const svg_color[2] = { "#1f77b4", "#d62728" };
-
-static void svg_panel(FILE *f, int x0, const char *title, const char *unit,
-		      const struct bench_case *const *sel, unsigned int nsel,
-		      enum bench_val k, double scale)
-{
-	double max = 0;
-	int y0 = PANEL_Y + PANEL_H;
-	double gw = nsel ? (double)PANEL_W / nsel : PANEL_W;
-
-	for (unsigned int i = 0; i < nsel; i++)
-		if (sel[i] && sel[i]->have[k] && sel[i]->v[k] * scale > max)
-			max = sel[i]->v[k] * scale;
-	if (max <= 0)
-		max = 1;
-	max *= 1.1;
-	fprintf(f,
-		"<text x='%d' y='%d' font-size='14' text-anchor='middle'>%s</text>\n",
-		x0 + PANEL_W / 2, PANEL_Y - 12, title);
-	fprintf(f,
-		"<line x1='%d' y1='%d' x2='%d' y2='%d' stroke='black'/>\n"
-		"<line x1='%d' y1='%d' x2='%d' y2='%d' stroke='black'/>\n",
-		x0, PANEL_Y, x0, y0, x0, y0, x0 + PANEL_W, y0);
-	for (int t = 0; t <= 4; t++) {
-		int y = y0 - PANEL_H * t / 4;
-
-		fprintf(f,
-			"<line x1='%d' y1='%d' x2='%d' y2='%d' stroke='#ddd'/>"
-			"<text x='%d' y='%d' font-size='10' text-anchor='end'>%.4g</text>\n",
-			x0, y, x0 + PANEL_W, y, x0 - 4, y + 3, max * t / 4);
-	}
-	fprintf(f,
-		"<text x='%d' y='%d' font-size='12' text-anchor='middle' transform='rotate(-90 %d %d)'>%s</text>\n",
-		x0 - 45, PANEL_Y + PANEL_H / 2, x0 - 45, PANEL_Y + PANEL_H / 2,
-		unit);
-	for (unsigned int i = 0; i < nsel; i++) {
-		const struct bench_case *c = sel[i];
-		double bx = x0 + gw * i + gw * 0.15;
-		double bw = gw * 0.7;
-
-		if (!c)
-			continue;
-		if (!c->have[k] || strcmp(c->status, "pass")) {
-			fprintf(f,
-				"<text x='%.1f' y='%d' font-size='9' text-anchor='middle'>n/a</text>\n",
-				bx + bw / 2, y0 - 4);
-		} else {
-			double h = c->v[k] * scale / max * PANEL_H;
-
-			fprintf(f,
-				"<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='%s'/>"
-				"<text x='%.1f' y='%.1f' font-size='9' text-anchor='middle'>%.3g</text>\n",
-				bx, y0 - h, bw, h, svg_color[!c->user],
-				bx + bw / 2, y0 - h - 3, c->v[k] * scale);
-		}
-		fprintf(f,
-			"<text x='%.1f' y='%d' font-size='9' text-anchor='end' transform='rotate(-40 %.1f %d)'>%s%s</text>\n",
-			bx + bw / 2, y0 + 12, bx + bw / 2, y0 + 12,
-			strcmp(c->label, "dense") ? "sparse " : "", c->method);
-	}
-}
-
-static int write_svg(const char *path, const struct bench_machine *m,
-		     const struct bench_cfg *cfg,
-		     const struct bench_case *cases, unsigned int n)
-{
-	const struct bench_case *sel[2 * BENCH_MAX_LIST * 2];
-	unsigned int nsel = 0;
-	FILE *f;
-
-	/* one bar per (layout, method, mode): multicast to the largest set */
-	for (int l = 0; l < 2; l++) {
-		const char *label = l ? "sparse" : "dense";
-
-		for (unsigned int i = 0; i < cfg->nr_methods; i++) {
-			for (int mode = 0; mode < 2; mode++) {
-				const struct bench_case *best = NULL;
-
-				for (unsigned int j = 0; j < n; j++) {
-					const struct bench_case *c = &cases[j];
-
-					if (c->user != !mode ||
-					    strcmp(c->method,
-						   cfg->methods[i]) ||
-					    strcmp(c->label, label) ||
-					    strcmp(c->workload, "multicast"))
-						continue;
-					if (!best || c->targets > best->targets)
-						best = c;
-				}
-				if (best && nsel < ARRAY_SIZE(sel))
-					sel[nsel++] = best;
-			}
-		}
-	}
-	f = fopen(path, "w");
-	if (!f)
-		return -errno;
-	fprintf(f,
-		"<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' font-family='sans-serif'>\n"
-		"<rect width='100%%' height='100%%' fill='white'/>\n"
-		"<text x='%d' y='24' font-size='16' text-anchor='middle'>vipi bench: multicast to N-1 on %u vCPUs, sender cost by method and irqchip mode</text>\n"
-		"<text x='%d' y='44' font-size='11' text-anchor='middle'>%s, %ld CPUs, KVM %s (%s)</text>\n",
-		SVG_W, SVG_H, SVG_W / 2, cfg->vcpus, SVG_W / 2, m->cpu,
-		m->nproc, m->kvm_backend, m->nested);
-	svg_panel(f, 70, "sender exits per op", "exits per op (sender)", sel,
-		  nsel, BV_SENDER_EXITS, 1);
-	svg_panel(f, 70 + PANEL_W + 60, "sender time per op",
-		  "sender time per op (us)", sel, nsel, BV_SENDER_NS, 1e-3);
-	for (int mode = 0; mode < 2; mode++)
-		fprintf(f,
-			"<rect x='%d' y='%d' width='12' height='12' fill='%s'/>"
-			"<text x='%d' y='%d' font-size='12'>%s</text>\n",
-			SVG_W / 2 - 160 + mode * 200, SVG_H - 20,
-			svg_color[mode], SVG_W / 2 - 144 + mode * 200,
-			SVG_H - 10,
-			mode ? "--irqchip=kernel (in-kernel LAPIC)" :
-			       "--irqchip=user (vipi engine)");
-	fprintf(f, "</svg>\n");
-	if (fclose(f))
-		return -errno;
-	return 0;
-}
-
 static int parse_bench_args(int argc, char **argv, struct bench_cfg *cfg)
 {
 	bool have_vcpus = false, have_sizes = false, have_ops = false;
@@ -1500,8 +1367,17 @@ int cmd_bench_kvm(int argc, char **argv)
 			kvm_why);
 		return VMM_EXIT_SKIP;
 	}
-	r = write_svg(path, &m, &cfg, cases, n);
-	if (r)
+	/* the chart `vipi report` draws of the same file (sim/report-bench.c) */
+	{
+		char json_path[4096];
+
+		snprintf(json_path, sizeof(json_path), "%s/bench.json",
+			 cfg.dir);
+		r = report_bench_svg_file(json_path, path);
+	}
+	if (r == -ENODATA)
+		unlink(path); /* no case has a value to draw */
+	else if (r)
 		return util_fail("bench", "cannot write %s: %s", path,
 				 strerror(-r));
 	printf("\nvipi bench: %u cases, %u failed, %.0f s; %s/bench.json, %s/bench.svg%s%s, log %s/bench.log\n",
