@@ -201,6 +201,17 @@ static void axis_make(struct axis *a, double vmin, double vmax,
 			     v <= a->hi * (1 + 1e-9) && a->nt < PLOT_MAX_TICKS;
 			     v = step125(v, true))
 				a->tick[a->nt++] = v;
+			if (a->nt < 3) {
+				/* a short range (1 to 2): even 1-2-5 steps */
+				double st = nice125((a->hi - a->lo) / 4, true);
+
+				a->nt = 0;
+				for (v = ceil(a->lo / st - 1e-9) * st;
+				     v <= a->hi * (1 + 1e-9) &&
+				     a->nt < PLOT_MAX_TICKS;
+				     v += st)
+					a->tick[a->nt++] = v;
+			}
 		}
 	} else {
 		double lo = bars || vmin > 0 ? fmin(0, vmin) : vmin;
