@@ -11,6 +11,14 @@
  * PPR class, the mode matching IA32_APIC_BASE, and, after a poll, a
  * timer deadline that is in the future (never a busy loop).
  *
+ * vipi's PV EOI (docs/abi.md 13.3) is played by the same rules as the
+ * engine (vmm/engine.c): every record that is an exit settles the EOI
+ * word first; an "entry" record marks it when vipi_lapic_eoi_free_vector()
+ * allows; a "guest" record runs a handler's EOI (test-and-clear, a real
+ * write when the bit was clear) or lets another vCPU scribble the word.
+ * A handler that follows the protocol retires exactly one in-service
+ * vector, the highest; a lazy EOI never retires a level-triggered one.
+ *
  * Input: [cfg] (bit 0: x2APIC offered, 1: TSC-deadline offered, 2-3:
  * timer clock, 4-5: vCPU) then up to 256 records of 11 bytes: op u8,
  * arg u16, value u64.
@@ -113,6 +121,105 @@ static void check_invariants(struct vipi_lapic *l, struct fake *f)
 	check(f->armed == vipi_lapic_timer_deadline(l));
 }
 
+/* The EOI word and the host's armed flag, as vmm/engine.c keeps them */
+struct pv_eoi {
+	uint32_t word;
+	bool armed;
+};
+
+static unsigned int isr_count(const struct vipi_lapic *l)
+{
+	unsigned int n = 0;
+
+	for (int k = 0; k < 4; k++)
+		n += (unsigned int)__builtin_popcountll(l->isr[k]);
+	return n;
+}
+
+static bool isr_test(const struct vipi_lapic *l, int v)
+{
+	return v >= 0 && ((l->isr[v >> 6] >> (v & 63)) & 1);
+}
+
+/* rule 3: at an exit, before anything touches the model */
+static void pv_settle(struct vipi_lapic *l, struct pv_eoi *pv)
+{
+	unsigned int n = isr_count(l);
+	uint64_t lazy = l->stats.lazy_eois;
+	int hv = highest(l->isr), v;
+
+	if (!pv->armed)
+		return;
+	pv->armed = false;
+	if (pv->word & 1) {
+		pv->word = 0;
+		return;
+	}
+	v = vipi_lapic_eoi_lazy(l);
+	if (v < 0) {
+		check(isr_count(l) == n && lazy == l->stats.lazy_eois);
+		check(hv < 0 || ((l->tmr[hv >> 6] >> (hv & 63)) & 1));
+		return;
+	}
+	check(v == hv && !isr_test(l, v) && isr_count(l) == n - 1);
+	check(!((l->tmr[v >> 6] >> (v & 63)) & 1));
+	check(l->stats.lazy_eois == lazy + 1);
+}
+
+/* rule 1: at entry; (b) is the input's choice here (IF = 0 or not) */
+static void pv_arm(struct vipi_lapic *l, struct pv_eoi *pv, bool if_clear)
+{
+	int v = vipi_lapic_eoi_free_vector(l), hv = highest(l->isr);
+
+	if (v >= 0)
+		check(v == hv && !((l->tmr[v >> 6] >> (v & 63)) & 1) &&
+		      vipi_lapic_mode(l) != VIPI_LAPIC_DISABLED);
+	else
+		check(hv < 0 || vipi_lapic_mode(l) == VIPI_LAPIC_DISABLED ||
+		      ((l->tmr[hv >> 6] >> (hv & 63)) & 1));
+	check(vipi_lapic_irr_pending(l) == (highest(l->irr) >= 0));
+	if (v < 0 || (vipi_lapic_irr_pending(l) && !if_clear))
+		return;
+	pv->word = 1;
+	pv->armed = true;
+}
+
+/* the guest's EOI in a handler (no exit unless it writes EOI) */
+static void pv_guest(struct vipi_lapic *l, struct pv_eoi *pv, uint16_t arg,
+		     uint64_t val)
+{
+	unsigned int n = isr_count(l);
+	int hv = highest(l->isr);
+	bool x2 = vipi_lapic_mode(l) == VIPI_LAPIC_X2APIC;
+	bool armed = pv->armed, taken;
+
+	if (arg & 1) {
+		pv->word = (uint32_t)val; /* another vCPU scribbles */
+		pv_settle(l, pv);
+		return;
+	}
+	taken = pv->word & 1;
+	pv->word &= ~1u;
+	if (!taken) {
+		uint32_t zero = 0;
+
+		pv_settle(l, pv); /* the EOI write is an exit */
+		if (x2)
+			check(vipi_lapic_wrmsr(l, 0x80b, 0) == VIPI_OK);
+		else
+			vipi_lapic_mmio_write(l, VIPI_APIC_EOI, &zero, 4);
+	}
+	pv_settle(l, pv); /* the next exit */
+	/* exactly one retirement, the highest, when the EOI reached the
+	 * model (a real write needs the APIC enabled); a bit the host never
+	 * set (a scribble) skips an EOI nobody retires: the guest's loss */
+	if (hv >= 0 &&
+	    (taken ? armed : x2 || vipi_lapic_mode(l) == VIPI_LAPIC_XAPIC))
+		check(isr_count(l) == n - 1 && !isr_test(l, hv));
+	else
+		check(isr_count(l) == n);
+}
+
 static uint32_t pick_msr(uint16_t arg)
 {
 	switch (arg >> 12) {
@@ -149,6 +256,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vipi_lapic_config cfg;
 	struct vipi_lapic l;
 	struct fake f = { 1, 1, UINT64_MAX };
+	struct pv_eoi pv = { 0, false };
 	uint64_t irr[4], tmr[4];
 	unsigned int c, r, v;
 
@@ -178,14 +286,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_invariants(&l, &f);
 
 	for (r = 0; r < MAX_RECORDS && in.left >= RECORD_BYTES; r++) {
-		unsigned int op = (unsigned int)fuzz_take(&in, 1) % 14;
+		unsigned int op = (unsigned int)fuzz_take(&in, 1) % 16;
 		uint16_t arg = (uint16_t)fuzz_take(&in, 2);
 		uint64_t val = fuzz_take(&in, 8), out = 0;
 		uint8_t buf[8];
 		uint32_t sv, ev;
 		int p;
 
+		/* every record but the guest's own steps is an exit */
+		if (op < 14)
+			pv_settle(&l, &pv);
 		switch (op) {
+		case 14:
+			pv_arm(&l, &pv, arg & 1);
+			break;
+		case 15:
+			pv_guest(&l, &pv, arg, val);
+			break;
 		case 0:
 			vipi_lapic_mmio_read(&l, arg % 4096, buf,
 					     (uint32_t)(val & 7) + 1);

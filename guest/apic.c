@@ -4,8 +4,12 @@
  * SDM 10.12) and xAPIC (MMIO at the default base, SDM 10.4). Both enable
  * the APIC through IA32_APIC_BASE (SDM 10.4.4) and the spurious-vector
  * register, so the same calls work under the in-kernel LAPIC and under
- * vipi's engine.
+ * vipi's engine. With --pv-eoi each CPU also registers vipi's PV EOI
+ * (docs/abi.md 13) and apic_eoi() skips the EOI writes the host marked
+ * free.
  */
+#include <vipi/abi.h>
+
 #include "guest.h"
 
 #define MSR_APIC_BASE 0x1b
@@ -94,4 +98,54 @@ const struct apic_ops *apic = &x2apic_ops;
 void apic_select(bool xapic)
 {
 	apic = xapic ? &xapic_ops : &x2apic_ops;
+}
+
+/*
+ * docs/abi.md 13.3: clear bit 0 of the EOI word with one instruction that
+ * returns the old bit (an exit between a load and a store would let the
+ * host settle in between and the EOI would be lost). Only this CPU and
+ * the host, while this CPU is out of the guest, touch the word: no LOCK.
+ */
+static bool pv_eoi_take(volatile uint32_t *word)
+{
+	bool was;
+
+	__asm__ volatile("btrl $0, %[w]\n\tsetc %[was]"
+			 : [w] "+m"(*word), [was] "=qm"(was)
+			 :
+			 : "memory", "cc");
+	return was;
+}
+
+void apic_eoi(void)
+{
+	struct percpu *pc = this_cpu();
+
+	if (pc->pv_eoi && pv_eoi_take(&pc->pv_eoi_word))
+		return;
+	apic->eoi();
+}
+
+void apic_pv_eoi_enable(struct percpu *pc)
+{
+	struct vipi_op op = { .args = { VIPI_FN_FEATURES } };
+	uint64_t feat = 0;
+	int64_t ver, r;
+
+	if (!boot.pv_eoi)
+		return;
+	ver = vipi_call_r1(&op, &feat);
+	if (ver < 0 || (uint64_t)ver >> 16 != VIPI_ABI_VERSION_MAJOR ||
+	    (uint16_t)ver < 1 || !(feat & VIPI_FEAT_PV_EOI))
+		GUEST_FAIL(
+			"--pv-eoi: the host offers no PV EOI (FEATURES %ld, features 0x%lx)",
+			ver, feat);
+	pc->pv_eoi_word = 0;
+	op = (struct vipi_op){ .args = { VIPI_FN_PV_EOI,
+					 (uint64_t)(uintptr_t)&pc->pv_eoi_word,
+					 VIPI_PV_EOI_ENABLE } };
+	r = vipi_call(&op);
+	if (r)
+		GUEST_FAIL("CPU %u: PV_EOI registration: %ld", pc->cpu, r);
+	pc->pv_eoi = true;
 }

@@ -109,6 +109,9 @@ struct percpu {
 	struct vipi_cpuset_node set_nodes[2];
 	uint64_t set_words[32];
 	void *input_page; /* Hyper-V input, vipi descriptors: one page */
+	/* vipi's PV EOI (docs/abi.md 13): the EOI word, once registered */
+	volatile uint32_t pv_eoi_word;
+	bool pv_eoi;
 	uint64_t sends; /* trapping operations emitted */
 	/* vipi's ABI, per send_ipi(): r0 and r1 summed over its calls
 	 * (docs/abi.md 6.6); pv_counted says a vipi call reported them */
@@ -194,6 +197,10 @@ struct apic_ops {
 };
 extern const struct apic_ops *apic;
 void apic_select(bool xapic);
+/* EOI for a fixed interrupt: skipped when the host marked it free */
+void apic_eoi(void);
+/* --pv-eoi: register this CPU's EOI word with vipi's PV_EOI call */
+void apic_pv_eoi_enable(struct percpu *pc);
 
 /* acpi.c: fills guest_cpus[] and nr_cpus from the MADT */
 int madt_read(void);

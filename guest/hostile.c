@@ -223,7 +223,7 @@ static void vipi_rows(uint64_t *res)
 
 	row_eq(res, "vipi unknown function 0x7fffffff: -ENOSYS",
 	       vipi_fn(0x7fffffffu, 0, 0, 0, 0, 0), -38);
-	row_eq(res, "vipi FEATURES: version 1.0",
+	row_eq(res, "vipi FEATURES: version 1.1 (PV EOI offered)",
 	       vipi_fn(VIPI_FN_FEATURES, 0, 0, 0, 0, 0), VIPI_ABI_VERSION);
 	row_eq(res, "vipi FEATURES with an argument: -EINVAL",
 	       vipi_fn(VIPI_FN_FEATURES, 1, 0, 0, 0, 0), -22);
@@ -280,10 +280,58 @@ static void vipi_rows(uint64_t *res)
 	       vipi_desc(gpa, 24), -22);
 }
 
+static int64_t pv_eoi(uint64_t gpa, uint64_t flags)
+{
+	return vipi_fn(VIPI_FN_PV_EOI, gpa, flags, 0, 0, 0);
+}
+
+/*
+ * Bad PV_EOI registrations (docs/abi.md 13.1): each refused with the
+ * literal r0 and changing nothing; then good ones (register, re-register
+ * elsewhere, disable twice) whose EOI words the host must leave alone
+ * once they are gone. The CPU's own registration (--pv-eoi) comes back
+ * at the end.
+ */
+static void pv_eoi_rows(uint64_t *res)
+{
+	uint64_t ram = boot.mem_size;
+	volatile uint32_t *w = heap_alloc(64);
+	uint64_t gpa = (uint64_t)(uintptr_t)w;
+
+	row_eq(res, "vipi PV_EOI at GPA 2 mod 4: -EINVAL", pv_eoi(gpa + 2, 1),
+	       -22);
+	row_eq(res, "vipi PV_EOI at GPA 1 mod 4: -EINVAL", pv_eoi(gpa + 1, 1),
+	       -22);
+	row_eq(res, "vipi PV_EOI just past RAM: -EFAULT", pv_eoi(ram, 1), -14);
+	row_eq(res, "vipi PV_EOI in the APIC MMIO page: -EFAULT",
+	       pv_eoi(VIPI_APIC_MMIO_GPA, 1), -14);
+	row_eq(res, "vipi PV_EOI at 2^64 - 4: -EFAULT", pv_eoi(~3ull, 1), -14);
+	row_eq(res, "vipi PV_EOI reserved flag bit 1: -EINVAL", pv_eoi(gpa, 3),
+	       -22);
+	row_eq(res, "vipi PV_EOI flag bit 63: -EINVAL",
+	       pv_eoi(gpa, 1ull << 63 | 1), -22);
+	row_eq(res, "vipi PV_EOI disable with a GPA: -EINVAL", pv_eoi(gpa, 0),
+	       -22);
+	row_eq(res, "vipi PV_EOI with a2 != 0: -EINVAL",
+	       vipi_fn(VIPI_FN_PV_EOI, gpa, 1, 1, 0, 0), -22);
+	row_eq(res, "vipi PV_EOI with a4 != 0: -EINVAL",
+	       vipi_fn(VIPI_FN_PV_EOI, gpa, 1, 0, 0, 1), -22);
+	row_eq(res, "vipi PV_EOI with RAX 63:32 set: -ENOSYS",
+	       vipi_fn(1ull << 32 | VIPI_FN_PV_EOI, gpa, 1, 0, 0, 0), -38);
+	row_eq(res, "vipi PV_EOI register: 0", pv_eoi(gpa, 1), 0);
+	row_eq(res, "vipi PV_EOI re-register elsewhere: 0", pv_eoi(gpa + 4, 1),
+	       0);
+	row_eq(res, "vipi PV_EOI disable: 0", pv_eoi(0, 0), 0);
+	row_eq(res, "vipi PV_EOI disable again: 0", pv_eoi(0, 0), 0);
+	/* nothing is in service here: no EOI was ever marked free */
+	row_eq(res, "vipi PV_EOI words left alone", w[0] | w[1], 0);
+	apic_pv_eoi_enable(this_cpu());
+}
+
 /* What the CPL 3 calls returned: filled at CPL 3, checked at CPL 0. */
 struct user_answers {
 	bool user_engine;
-	int64_t kvm, kvm_unknown, vipi, vipi_features;
+	int64_t kvm, kvm_unknown, vipi, vipi_features, vipi_pv_eoi;
 	uint64_t hv;
 };
 
@@ -304,6 +352,7 @@ static uint64_t user_calls(void *arg)
 				       VIPI_FORM_ALL_BUT_SELF),
 			  0, 0, 0, 0);
 	u->vipi_features = vipi_fn(VIPI_FN_FEATURES, 0, 0, 0, 0, 0);
+	u->vipi_pv_eoi = vipi_fn(VIPI_FN_PV_EOI, 0, 0, 0, 0, 0);
 	u->hv = hv_call(VIPI_HV_CALL_SEND_IPI | VIPI_HV_CTL_FAST, CANARY_VECTOR,
 			1ull << ((nr_cpus - 1) % 64));
 	return 0x5afe;
@@ -328,6 +377,8 @@ static void cpl3_rows(uint64_t *res, bool user)
 		row_eq(res, "vipi SEND_IPI from CPL 3: -EPERM", u.vipi, -1);
 		row_eq(res, "vipi FEATURES from CPL 3: -EPERM", u.vipi_features,
 		       -1);
+		row_eq(res, "vipi PV_EOI from CPL 3: -EPERM", u.vipi_pv_eoi,
+		       -1);
 		row_eq(res, "Hyper-V hypercall from CPL 3: #UD",
 		       pc->fault_vector, UD_VECTOR);
 	}
@@ -346,6 +397,7 @@ void hostile_matrix(uint64_t *res)
 		kvm_rows(res);
 		hv_rows(res);
 		vipi_rows(res);
+		pv_eoi_rows(res);
 	}
 	/* every request above was refused or delivered to nobody: no CPU
 	 * may see the canary vector (give a stray one time to land) */

@@ -20,7 +20,7 @@ struct interrupt_frame;
 __attribute__((interrupt)) static void ipi_isr(struct interrupt_frame *f)
 {
 	ipi_handler_body();
-	apic->eoi();
+	apic_eoi();
 }
 
 volatile uint32_t canary_hits;
@@ -28,7 +28,7 @@ volatile uint32_t canary_hits;
 __attribute__((interrupt)) static void canary_isr(struct interrupt_frame *f)
 {
 	__atomic_fetch_add(&canary_hits, 1, __ATOMIC_RELAXED);
-	apic->eoi();
+	apic_eoi();
 }
 
 __attribute__((interrupt)) static void nmi_isr(struct interrupt_frame *f)
@@ -83,6 +83,7 @@ void guest_main(void)
 	percpu_bind(pc);
 	pc->online = 1;
 	heap_init(stacks + (uint64_t)nr_cpus * STACK_SIZE, boot.mem_size);
+	apic_pv_eoi_enable(pc);
 	if (boot.verbose)
 		GUEST_PRINT("%u CPUs in the MADT, %s mode, method %s", nr_cpus,
 			    apic->name, boot.method);

@@ -81,6 +81,7 @@ void ap_main(uint32_t ticket)
 	pc = &cpus[cpu];
 	percpu_bind(pc);
 	GUEST_ASSERT(!pc->online);
+	apic_pv_eoi_enable(pc);
 	pc->online = 1;
 	__atomic_fetch_add(&nr_online, 1, __ATOMIC_SEQ_CST);
 	workload_ap();

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Host side of vipi's own PV IPI ABI (docs/abi.md): the decoder for
- * FEATURES, UID and SEND_IPI in all five forms, the result registers, and
- * the CPUID leaves a VMM advertises.
+ * FEATURES, UID, SEND_IPI in all five forms and PV_EOI's checks (1.1,
+ * section 13; the EOI word itself is the embedder's), the result
+ * registers, and the CPUID leaves a VMM advertises.
  *
  * Every guest value is checked before the first target is added; the
  * descriptor is read once, with one h->mem.read() of at most
@@ -20,6 +21,7 @@ enum abi_fn {
 	ABI_FN_FEATURES,
 	ABI_FN_SEND_IPI,
 	ABI_FN_UID,
+	ABI_FN_PV_EOI,
 };
 
 /*
@@ -38,6 +40,8 @@ static enum abi_fn abi_fn_of(bool arm64, uint64_t fn)
 		return ABI_FN_SEND_IPI;
 	case VIPI_FN_UID:
 		return ABI_FN_UID;
+	case VIPI_FN_PV_EOI:
+		return ABI_FN_PV_EOI;
 	default:
 		return ABI_FN_UNKNOWN;
 	}
@@ -271,6 +275,30 @@ static enum vipi_status abi_desc(const struct vipi_host *h, const uint64_t *a,
 	return VIPI_OK;
 }
 
+/*
+ * PV_EOI (docs/abi.md 13.1): the arguments and the EOI word's 4 bytes in
+ * RAM; registering it is the embedder's (vipi_abi_pv_eoi_gpa()).
+ */
+static enum vipi_status abi_pv_eoi(const struct vipi_host *h, bool arm64,
+				   const uint64_t *a)
+{
+	uint32_t word;
+
+	if (arm64 || !(h->features & VIPI_HOST_VIPI_PV_EOI))
+		return VIPI_ERR_VIPI_ENOSYS;
+	if (a[2] || a[3] || a[4] || (a[1] & VIPI_PV_EOI_RESERVED))
+		return VIPI_ERR_VIPI_EINVAL;
+	if (!(a[1] & VIPI_PV_EOI_ENABLE))
+		return a[0] ? VIPI_ERR_VIPI_EINVAL : VIPI_OK;
+	if (a[0] % VIPI_PV_EOI_ALIGN)
+		return VIPI_ERR_VIPI_EINVAL;
+	/* aligned: a0 + 3 cannot wrap */
+	if (!h->mem.read ||
+	    h->mem.read(h->mem.opaque, a[0], &word, sizeof(word)))
+		return VIPI_ERR_VIPI_EFAULT;
+	return VIPI_OK;
+}
+
 static enum vipi_status abi_send_ipi(const struct vipi_host *h, uint32_t sender,
 				     uint32_t nr, bool arm64,
 				     const struct vipi_abi_call *call,
@@ -327,9 +355,27 @@ static enum vipi_status abi_dispatch(const struct vipi_host *h, uint32_t sender,
 	case ABI_FN_UID:
 		/* SMCCC: the UID query takes no arguments and ignores them */
 		return VIPI_OK;
+	case ABI_FN_PV_EOI:
+		return abi_pv_eoi(h, arm64, a);
 	default:
 		return VIPI_ERR_VIPI_ENOSYS;
 	}
+}
+
+/* FEATURES r0 and r1: 1.1 with PV EOI where the embedder offers it */
+static uint32_t abi_version(const struct vipi_host *h, bool arm64)
+{
+	return !arm64 && (h->features & VIPI_HOST_VIPI_PV_EOI) ?
+		       VIPI_ABI_VERSION :
+		       VIPI_ABI_VERSION_1_0;
+}
+
+static uint32_t abi_features(const struct vipi_host *h, bool arm64)
+{
+	if (arm64)
+		return VIPI_FEAT_V1_0_ARM64;
+	return h->features & VIPI_HOST_VIPI_PV_EOI ? VIPI_FEAT_V1_1 :
+						     VIPI_FEAT_V1_0;
 }
 
 int vipi_decode_vipi(const struct vipi_host *h, uint32_t sender,
@@ -371,9 +417,11 @@ int vipi_decode_vipi(const struct vipi_host *h, uint32_t sender,
 	}
 	fn = abi_fn_of(arm64, call->fn);
 	if (fn == ABI_FN_FEATURES)
-		ipi->ret = VIPI_ABI_VERSION;
+		ipi->ret = abi_version(h, arm64);
 	else if (fn == ABI_FN_UID)
 		ipi->ret = VIPI_UID_W0;
+	else if (fn == ABI_FN_PV_EOI)
+		ipi->ret = 0;
 	else
 		ipi->ret = vipi_ipi_ret(ipi, vipi_cpuset_weight(ipi->targets));
 	return 0;
@@ -398,8 +446,8 @@ int vipi_abi_result(const struct vipi_host *h, uint32_t sender,
 	}
 	switch (abi_fn_of(arm64, call->fn)) {
 	case ABI_FN_FEATURES:
-		r[0] = VIPI_ABI_VERSION;
-		r[1] = arm64 ? VIPI_FEAT_V1_0_ARM64 : VIPI_FEAT_V1_0;
+		r[0] = abi_version(h, arm64);
+		r[1] = abi_features(h, arm64);
 		r[2] = vipi_topo_nr_vcpus(h->topo);
 		r[3] = sender;
 		return 4;
@@ -420,6 +468,10 @@ int vipi_abi_result(const struct vipi_host *h, uint32_t sender,
 		r[0] = interrupted;
 		r[1] = deferred;
 		return 2;
+	case ABI_FN_PV_EOI:
+		if (interrupted || deferred)
+			return -EINVAL;
+		return 2; /* r0 = r1 = 0 */
 	default:
 		return -EINVAL; /* status OK for an unknown call: not ours */
 	}
@@ -446,7 +498,9 @@ int vipi_abi_cpuid(uint32_t base, uint32_t off, uint32_t nr, uint32_t vcpu,
 		out[1] = out[2] = out[3] = VIPI_CPUID_SIG;
 		break;
 	case VIPI_CPUID_INFO:
-		out[0] = VIPI_ABI_VERSION;
+		/* the leaves of a 1.0 host: CPUID has no vipi_host to say
+		 * whether the embedder does PV EOI (FEATURES does) */
+		out[0] = VIPI_ABI_VERSION_1_0;
 		out[1] = VIPI_FEAT_V1_0;
 		out[2] = nr;
 		out[3] = doorbells;

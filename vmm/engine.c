@@ -22,7 +22,10 @@
  *    can take an interrupt, else it asks for the interrupt window; NMIs
  *    go through KVM_NMI; INIT and SIPI are the engine's (SDM 10.6.1,
  *    8.4.4.1): an AP waits in user space until a SIPI names its start.
- * EOI is the x2APIC EOI MSR or the xAPIC EOI register (SDM 10.8.5).
+ * EOI is the x2APIC EOI MSR or the xAPIC EOI register (SDM 10.8.5), or,
+ * for a guest that registered vipi's PV EOI (docs/abi.md 13), no write at
+ * all: the engine marks the EOI word at entry and settles it at the next
+ * exit, before anything looks at the LAPIC model.
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -464,7 +467,8 @@ int engine_init(struct vm *vm)
 		.xapic = vm->xapic,
 		.mem = { vm_mem_read, vm }, /* both RAM ranges */
 		.features = (vm->opt.hyperv ? 0 : VIPI_HOST_KVM_PV_IPI) |
-			    hv_host_features(vm) | VIPI_HOST_VIPI_ABI,
+			    hv_host_features(vm) | VIPI_HOST_VIPI_ABI |
+			    VIPI_HOST_VIPI_PV_EOI,
 	};
 	r = vipi_delivery_init(&vm->dl, vm->nr, &kick_ops, vm);
 	if (r)
@@ -585,8 +589,62 @@ static int wait_for_sipi(struct vcpu *v)
 	return -ECANCELED;
 }
 
+/*
+ * PV EOI, the host's half (docs/abi.md 13.3). Settle (rule 3): at every
+ * exit, before the LAPIC model is looked at, read the word the last entry
+ * marked: bit 0 taken by the guest means it skipped the EOI, so retire
+ * the vector here; still set means it has not got there: clear it, the
+ * guest writes EOI. The word is guest memory any vCPU could write, hence
+ * atomic 32-bit accesses; only this vCPU's thread settles or marks it.
+ */
+static void pv_eoi_settle(struct vcpu *v)
+{
+	uint32_t w;
+
+	if (!v->pv_eoi_armed)
+		return;
+	v->pv_eoi_armed = false;
+	w = atomic_load_explicit(v->pv_eoi_word, memory_order_relaxed);
+	if (w & VIPI_PV_EOI_FREE)
+		atomic_store_explicit(v->pv_eoi_word, 0, memory_order_relaxed);
+	else if (vipi_lapic_eoi_lazy(&v->lapic) >= 0)
+		count(v, VMM_CNT_LAZY_EOI, 1);
+}
+
+/*
+ * Mark (rule 1) right before entry: the highest in-service vector is
+ * edge-triggered and (a) nothing is pending, or (b) something is and the
+ * guest runs with IF = 0 (we injected, or it left with IF clear): then
+ * the window we ask for opens at its IRET and that one exit both settles
+ * the skipped EOI and injects the next vector (13.5). With IF = 1 and a
+ * vector pending but blocked, no mark: a window would open at once.
+ */
+static void pv_eoi_arm(struct vcpu *v, bool injected)
+{
+	struct kvm_run *run = v->run;
+
+	if (!v->pv_eoi_word || vipi_lapic_eoi_free_vector(&v->lapic) < 0)
+		return;
+	if (vipi_lapic_irr_pending(&v->lapic)) {
+		if (!injected && run->if_flag)
+			return;
+		run->request_interrupt_window = 1;
+	}
+	atomic_store_explicit(v->pv_eoi_word, VIPI_PV_EOI_FREE,
+			      memory_order_relaxed);
+	v->pv_eoi_armed = true;
+}
+
+/* INIT, a disable, a new registration: settle, then forget the word */
+static void pv_eoi_unregister(struct vcpu *v)
+{
+	pv_eoi_settle(v);
+	v->pv_eoi_word = NULL;
+	v->pv_eoi_gpa = 0;
+}
+
 /* Inject the highest pending vector above the PPR (SDM 10.8.3.1) when the
- * guest can take it, else ask for the window. */
+ * guest can take it, else ask for the window. 1: injected. */
 static int inject(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
@@ -608,7 +666,7 @@ static int inject(struct vcpu *v)
 			return -errno;
 		vipi_lapic_accept(&v->lapic, (uint8_t)vec);
 		count(v, VMM_CNT_INJECT, 1);
-		return 0;
+		return 1;
 	}
 	run->request_interrupt_window = 1;
 	return 0;
@@ -654,8 +712,10 @@ static void sync_cr8(struct vcpu *v)
 
 int engine_pre_run(struct vcpu *v)
 {
+	bool injected = false;
 	int r;
 
+	pv_eoi_settle(v);
 	for (;;) {
 		if (atomic_load(&v->vm->done))
 			return -ECANCELED;
@@ -672,12 +732,14 @@ int engine_pre_run(struct vcpu *v)
 			 * again at once */
 			v->init = false;
 			v->wait_sipi = true;
+			pv_eoi_unregister(v);
 			vipi_lapic_init_signal(&v->lapic);
 			continue;
 		}
 		r = inject(v);
-		if (r)
+		if (r < 0)
 			return r;
+		injected |= r > 0;
 		v->run->cr8 = v->cr8_entry = vipi_lapic_cr8(&v->lapic);
 		/* publish IN_GUEST, then take a deferred flush: a sender
 		 * either sees us in the guest and interrupts, or its mark is
@@ -688,8 +750,10 @@ int engine_pre_run(struct vcpu *v)
 				return r;
 		}
 		/* anything posted since we looked? then look again */
-		if (!vipi_pi_pending(v->pi))
+		if (!vipi_pi_pending(v->pi)) {
+			pv_eoi_arm(v, injected);
 			return 0;
+		}
 		vipi_pi_set_state(v->pi, VIPI_VCPU_IN_VMM);
 	}
 }
@@ -704,6 +768,7 @@ int engine_halt(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 
+	pv_eoi_settle(v);
 	while (!atomic_load(&vm->done)) {
 		absorb(v);
 		if (v->nmi || v->init ||
@@ -772,6 +837,7 @@ static int lapic_msr(struct vcpu *v, bool write)
 	enum vmm_exit src = msr_source(msr, write);
 	enum vipi_status st;
 
+	pv_eoi_settle(v);
 	sync_cr8(v);
 	count(v, src, 1);
 	/* exits that send an IPI, what `sender_exits` counts */
@@ -869,6 +935,7 @@ int engine_mmio(struct vcpu *v)
 	if (gpa < page || gpa - page >= 0x1000)
 		return mmio_unassigned(run);
 	off = (uint32_t)(gpa - page);
+	pv_eoi_settle(v);
 	sync_cr8(v);
 	if (!run->mmio.is_write) {
 		count(v, VMM_SRC_APIC, 1);
@@ -891,6 +958,41 @@ int engine_mmio(struct vcpu *v)
 	if (st == VIPI_OK && (off & ~0xfu) == VIPI_XAPIC_ICR_LO)
 		lapic_guest_error(v, st, "xAPIC ICR", VIPI_XAPIC_ICR_LO,
 				  v->lapic.icr);
+	return 0;
+}
+
+/*
+ * vipi's PV_EOI (docs/abi.md 13.1), checked by libvipi: settle what the
+ * old registration left, then take the new word (or none). A refused
+ * call changes nothing. r0 = 0 or the error, r1 = 0.
+ */
+static int pv_eoi_call(struct vcpu *v, const struct vipi_abi_call *c, int r)
+{
+	struct kvm_regs *regs = &v->run->s.regs.regs;
+	_Atomic uint32_t *w = NULL;
+
+	if (r < 0) {
+		vm_finish(v->vm, VIPI_EXIT_FAIL,
+			  "vCPU %u: libvipi decoder misuse: %s", v->idx,
+			  strerror(-r));
+		return r;
+	}
+	if (v->ipi.status == VIPI_OK && (c->a[1] & VIPI_PV_EOI_ENABLE)) {
+		w = gpa_to_hva(v->vm, c->a[0], sizeof(*w));
+		if (!w) /* libvipi read it: the maps disagree */
+			v->ipi.status = VIPI_ERR_VIPI_EFAULT;
+	}
+	if (v->ipi.status != VIPI_OK) {
+		guest_error(v);
+		regs->rax = (uint64_t)vipi_ipi_ret(&v->ipi, 0);
+	} else {
+		pv_eoi_unregister(v);
+		v->pv_eoi_word = w;
+		v->pv_eoi_gpa = w ? c->a[0] : 0;
+		regs->rax = 0;
+	}
+	regs->rbx = 0;
+	v->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 	return 0;
 }
 
@@ -979,6 +1081,8 @@ int engine_doorbell(struct vcpu *v, uint16_t port)
 			.not_64bit = !long64,
 		};
 		r = vipi_decode_vipi(&vm->host, v->idx, &c, &v->ipi);
+		if (c.fn == VIPI_FN_PV_EOI)
+			return pv_eoi_call(v, &c, r);
 	}
 	r = finish_ipi(v, r, &st);
 	if (r)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vipi's own paravirtual IPI ABI, version 1.0: every constant a guest and
+ * vipi's own paravirtual IPI ABI, version 1.1: every constant a guest and
  * a host need (discovery leaves, function IDs, the SEND_IPI control word,
  * its forms, the BLOCKS lanes and the DESCRIPTOR layout), as specified in
  * docs/abi.md. Freestanding: guests include this header, so it uses only
@@ -15,9 +15,11 @@
 
 /* Version (docs/abi.md "Versioning"): major in 31:16, minor in 15:0 */
 #define VIPI_ABI_VERSION_MAJOR 1u
-#define VIPI_ABI_VERSION_MINOR 0u
+#define VIPI_ABI_VERSION_MINOR 1u
 #define VIPI_ABI_VERSION \
 	((VIPI_ABI_VERSION_MAJOR << 16) | VIPI_ABI_VERSION_MINOR)
+/* What a host reports without PV EOI (docs/abi.md 2.3, 2.5) */
+#define VIPI_ABI_VERSION_1_0 0x00010000u
 
 /* Largest vCPU count the ABI addresses: indices 0..2^18-1 */
 #define VIPI_ABI_MAX_VCPUS (1u << 18)
@@ -56,6 +58,7 @@
  */
 #define VIPI_FN_FEATURES 0xc6005600u
 #define VIPI_FN_SEND_IPI 0xc6005601u
+#define VIPI_FN_PV_EOI 0xc6005602u /* 1.1, x86 only (docs/abi.md 13) */
 /* SMCCC VENDOR_HYP_CALL_UID (fast, SMC32, owner 6, 0xff01): the UID */
 #define VIPI_FN_UID 0x8600ff01u
 
@@ -80,6 +83,22 @@
 	(VIPI_FEAT_BLOCKS | VIPI_FEAT_RANGE | VIPI_FEAT_DESC | VIPI_FEAT_ALL | \
 	 VIPI_FEAT_NMI | VIPI_FEAT_TLB_FLUSH | VIPI_FEAT_FEATURES)
 #define VIPI_FEAT_V1_0_ARM64 (VIPI_FEAT_V1_0 & ~VIPI_FEAT_NMI)
+#define VIPI_FEAT_PV_EOI (1u << 7) /* 1.1: PV_EOI and the EOI word */
+#define VIPI_FEAT_V1_1 (VIPI_FEAT_V1_0 | VIPI_FEAT_PV_EOI)
+
+/*
+ * struct vipi_host features bit (beside VIPI_HOST_* in <vipi/decode.h>):
+ * the embedder implements PV EOI (docs/abi.md 13.3), so FEATURES reports
+ * 1.1 and VIPI_FEAT_PV_EOI and PV_EOI is decoded. Not in
+ * VIPI_HOST_ALL_FEATURES: a host must do the EOI word's part itself.
+ */
+#define VIPI_HOST_VIPI_PV_EOI (1u << 15)
+
+/* ---- PV_EOI (docs/abi.md 13) ---- */
+#define VIPI_PV_EOI_ENABLE 1ull /* a1 bit 0 */
+#define VIPI_PV_EOI_RESERVED (~VIPI_PV_EOI_ENABLE) /* a1 63:1 */
+#define VIPI_PV_EOI_ALIGN 4u /* the EOI word's GPA */
+#define VIPI_PV_EOI_FREE 1u /* EOI word bit 0: no EOI write needed */
 
 /* ---- SEND_IPI control word (a0) ---- */
 #define VIPI_CTL_VECTOR_MASK 0xffull /* 7:0 */

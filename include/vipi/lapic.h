@@ -100,6 +100,7 @@ struct vipi_lapic_stats {
 	uint64_t ipi_failures; /* send_ipi / vipi_deliver returned -errno */
 	uint64_t errors; /* APIC errors recorded in the ESR */
 	uint64_t accepted; /* vectors moved IRR -> ISR */
+	uint64_t lazy_eois; /* vipi_lapic_eoi_lazy() retirements (PV EOI) */
 };
 
 /*
@@ -196,6 +197,25 @@ bool vipi_lapic_has_interrupt(const struct vipi_lapic *l);
  * A vector not in the IRR is ignored. Not for ExtINT vectors (8259).
  */
 void vipi_lapic_accept(struct vipi_lapic *l, uint8_t vector);
+
+/*
+ * PV EOI (docs/abi.md 13.3): the vector whose EOI the embedder may mark
+ * free in the guest's EOI word: the highest in-service vector when it is
+ * edge-triggered (TMR clear); -1 when nothing is in service, the APIC is
+ * disabled, or that vector is level-triggered (its EOI must reach the
+ * I/O APIC through a real write).
+ */
+int vipi_lapic_eoi_free_vector(const struct vipi_lapic *l);
+/* true: a vector is pending in the IRR, deliverable or not */
+bool vipi_lapic_irr_pending(const struct vipi_lapic *l);
+/*
+ * The guest skipped the EOI the embedder marked free: retire the highest
+ * in-service vector as an EOI write would, when it is edge-triggered.
+ * Returns the vector retired, or -1 (nothing in service, or the highest
+ * is level-triggered: nothing changes, the guest's EOI write must come).
+ * Counted in stats.eois and stats.lazy_eois.
+ */
+int vipi_lapic_eoi_lazy(struct vipi_lapic *l);
 
 /* vipi_lapic_set_lint(): the embedder must fetch the vector from its 8259 */
 #define VIPI_LAPIC_LINT_EXTINT 1

@@ -235,6 +235,37 @@ void vipi_lapic_accept(struct vipi_lapic *l, uint8_t vector)
 	l->stats.accepted++;
 }
 
+int vipi_lapic_eoi_free_vector(const struct vipi_lapic *l)
+{
+	int v;
+
+	if (l->mode == VIPI_LAPIC_DISABLED)
+		return -1;
+	v = highest(l->isr);
+	if (v < 0 || lapic_vec_test(l->tmr, (unsigned int)v))
+		return -1;
+	return v;
+}
+
+bool vipi_lapic_irr_pending(const struct vipi_lapic *l)
+{
+	return highest(l->irr) >= 0;
+}
+
+int vipi_lapic_eoi_lazy(struct vipi_lapic *l)
+{
+	int v = highest(l->isr);
+
+	/* the mode does not matter: the guest's skip happened when the
+	 * vector was marked; only a level-triggered one is refused */
+	if (v < 0 || lapic_vec_test(l->tmr, (unsigned int)v))
+		return -1;
+	lapic_vec_clear(l->isr, (unsigned int)v);
+	l->stats.eois++;
+	l->stats.lazy_eois++;
+	return v;
+}
+
 void lapic_eoi(struct vipi_lapic *l)
 {
 	int v = highest(l->isr);
