@@ -397,6 +397,46 @@ int32_t vipi_cpuset_next(const struct vipi_cpuset *s, int32_t prev)
 	return (int32_t)((uint32_t)b * 64 + vipi_ctz64(w));
 }
 
+/* The dense words' "slots": block b of group 0's inline part is dense[b]. */
+static const uint16_t dense_slot[] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+_Static_assert(sizeof(dense_slot) / sizeof(dense_slot[0]) == DENSE_BLOCKS,
+	       "one slot per dense word");
+
+void vipi_cpuset_iter_init(struct vipi_cpuset_iter *it,
+			   const struct vipi_cpuset *s)
+{
+	uint32_t b;
+
+	/* the inline bitmap first, as a group of DENSE_BLOCKS blocks; the
+	 * tree's group 0 then holds only blocks DENSE_BLOCKS and up */
+	it->s = s;
+	it->words = s->dense;
+	it->slot = dense_slot;
+	it->base = 0;
+	it->blocks = 0;
+	for (b = 0; b < DENSE_BLOCKS; b++)
+		if (s->dense[b])
+			it->blocks |= VIPI_BIT64(b);
+	it->groups = s->top;
+}
+
+bool vipi_cpuset_iter_group(struct vipi_cpuset_iter *it)
+{
+	const struct vipi_cpuset_node *node;
+	uint32_t g;
+
+	if (!it->groups)
+		return false;
+	g = vipi_ctz64(it->groups);
+	it->groups &= it->groups - 1;
+	node = &it->s->nodes[it->s->top_slot[g]];
+	it->words = it->s->words;
+	it->slot = node->slot;
+	it->blocks = node->present;
+	it->base = g * VIPI_CPUSET_GROUP_BITS;
+	return true;
+}
+
 uint32_t vipi_cpuset_nr_blocks(const struct vipi_cpuset *s)
 {
 	uint32_t n = 0;

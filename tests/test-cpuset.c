@@ -247,6 +247,155 @@ static void test_property(void)
 	(void)bad_total;
 }
 
+/* The walk of vipi_cpuset_iter_next(), up to max blocks; the count. */
+static uint32_t iter_collect(const struct vipi_cpuset *s, uint32_t *bases,
+			     uint64_t *words, uint32_t max)
+{
+	struct vipi_cpuset_iter it;
+	uint32_t n = 0, base;
+	uint64_t w;
+
+	vipi_cpuset_iter_init(&it, s);
+	while (n < max && vipi_cpuset_iter_next(&it, &w, &base)) {
+		bases[n] = base;
+		words[n++] = w;
+	}
+	return n;
+}
+
+static void test_iter(void)
+{
+	static const uint32_t across[] = {
+		511, 512, 4095, 4096, 258048, 262143
+	};
+	static const uint32_t want_base[] = { 448,  512,    4032,
+					      4096, 258048, 262080 };
+	static const uint64_t want_word[] = { 1ull << 63, 1, 1ull << 63,
+					      1,	  1, 1ull << 63 };
+	struct vipi_cpuset_node nodes[2];
+	struct vipi_cpuset_iter it;
+	struct vipi_cpuset s;
+	uint64_t pool[4], words[8], w = 0;
+	uint32_t bases[8], n, i, base = 0;
+	bool same;
+
+	vipi_cpuset_init(&s, VIPI_CPUSET_MAX_BITS);
+	vipi_cpuset_iter_init(&it, &s);
+	ok(!vipi_cpuset_iter_next(&it, &w, &base) &&
+		   !vipi_cpuset_iter_next(&it, &w, &base),
+	   "iter: empty set: no block, and still none when asked again");
+
+	vipi_cpuset_add(&s, 0);
+	n = iter_collect(&s, bases, words, 8);
+	ok(n == 1 && bases[0] == 0 && words[0] == 1,
+	   "iter: one bit, vCPU 0: block 0, word 1");
+	vipi_cpuset_clear(&s);
+	vipi_cpuset_add(&s, 100000);
+	n = iter_collect(&s, bases, words, 8);
+	ok(n == 1 && bases[0] == 99968 && words[0] == 1ull << 32,
+	   "iter: one bit in the tree, vCPU 100000: base 99968, bit 32");
+	vipi_cpuset_clear(&s);
+	vipi_cpuset_add(&s, VIPI_CPUSET_MAX_BITS - 1);
+	n = iter_collect(&s, bases, words, 8);
+	ok(n == 1 && bases[0] == 262080 && words[0] == 1ull << 63,
+	   "iter: last vCPU of 2^18: base 262080, bit 63");
+
+	vipi_cpuset_clear(&s);
+	for (i = 0; i < 6; i++)
+		vipi_cpuset_add(&s, across[i]);
+	n = iter_collect(&s, bases, words, 8);
+	same = n == 6;
+	for (i = 0; same && i < 6; i++)
+		same = bases[i] == want_base[i] && words[i] == want_word[i];
+	ok(same, "iter: words across levels (last dense, first tree, group 0's "
+		 "last, group 1's first, group 63) in order");
+
+	vipi_cpuset_clear(&s);
+	vipi_cpuset_add(&s, 600);
+	vipi_cpuset_add(&s, 700);
+	vipi_cpuset_del(&s, 600);
+	n = iter_collect(&s, bases, words, 8);
+	ok(n == 1 && bases[0] == 640 && words[0] == 1ull << 60,
+	   "iter: a tree word emptied by del is skipped");
+	vipi_cpuset_clear(&s);
+	n = iter_collect(&s, bases, words, 8);
+	ok(n == 0, "iter: cleared set: no block");
+	vipi_cpuset_destroy(&s);
+
+	vipi_cpuset_init(&s, 100);
+	vipi_cpuset_add(&s, 99);
+	vipi_cpuset_add(&s, 3);
+	n = iter_collect(&s, bases, words, 8);
+	ok(n == 2 && bases[0] == 0 && words[0] == 8 && bases[1] == 64 &&
+		   words[1] == 1ull << 35,
+	   "iter: last vCPU of a 100-vCPU set: base 64, bit 35");
+	vipi_cpuset_destroy(&s);
+
+	vipi_cpuset_init_static(&s, 10000, nodes, 2, pool, 4);
+	vipi_cpuset_add(&s, 9000);
+	vipi_cpuset_add(&s, 1000);
+	vipi_cpuset_add(&s, 64);
+	n = iter_collect(&s, bases, words, 8);
+	ok(n == 3 && bases[0] == 64 && words[0] == 1 && bases[1] == 960 &&
+		   words[1] == 1ull << 40 && bases[2] == 8960 &&
+		   words[2] == 1ull << 40,
+	   "iter: static pools, words added out of order, ascending");
+}
+
+/* The walk against a flat bitmap over random sets of every shape. */
+static void test_iter_reference(void)
+{
+	static const uint32_t sizes[] = { 1,	64,    511,
+					  512,	513,   4096,
+					  4097, 70000, VIPI_CPUSET_MAX_BITS };
+	uint64_t rng = tap_seed();
+	unsigned int k, round;
+
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		uint32_t n = sizes[k], bad = 0, blocks = 0;
+
+		for (round = 0; round < 6; round++) {
+			uint64_t *ref = calloc((n + 63) / 64, 8), w;
+			struct vipi_cpuset_iter it;
+			struct vipi_cpuset s;
+			uint32_t i, b, base, ops, cpu;
+
+			vipi_cpuset_init(&s, n);
+			/* from one member to most of the set */
+			ops = round == 0 ? 1 : round * round * 40;
+			for (i = 0; i < ops; i++) {
+				cpu = (uint32_t)tap_rand_below(&rng, n);
+				if (tap_rand(&rng) % 7 == 0) {
+					vipi_cpuset_del(&s, cpu);
+					ref[cpu / 64] &= ~(1ull << (cpu % 64));
+				} else {
+					vipi_cpuset_add(&s, cpu);
+					ref[cpu / 64] |= 1ull << (cpu % 64);
+				}
+			}
+			vipi_cpuset_iter_init(&it, &s);
+			for (b = 0; b < (n + 63) / 64; b++) {
+				if (!ref[b])
+					continue;
+				blocks++;
+				if (!vipi_cpuset_iter_next(&it, &w, &base) ||
+				    base != b * 64 || w != ref[b]) {
+					bad++;
+					break;
+				}
+			}
+			if (vipi_cpuset_iter_next(&it, &w, &base))
+				bad++;
+			vipi_cpuset_destroy(&s);
+			free(ref);
+		}
+		ok(!bad,
+		   "iter: n=%u, 6 random sets (%u blocks): the "
+		   "reference's non-empty words, in order, then the end",
+		   n, blocks);
+	}
+}
+
 static void test_memory_sparse(void)
 {
 	struct vipi_cpuset s;
@@ -266,12 +415,14 @@ static void test_memory_sparse(void)
 
 int main(void)
 {
-	tap_plan(112);
+	tap_plan(130);
 	test_limits();
 	test_parse_format();
 	test_static_pools();
 	test_accumulator();
 	test_property();
+	test_iter();
+	test_iter_reference();
 	test_memory_sparse();
 	return tap_done();
 }

@@ -113,6 +113,65 @@ int32_t vipi_cpuset_next_block(const struct vipi_cpuset *s, int32_t prev_block,
 /* Number of non-empty 64-blocks. O(occupied blocks). */
 uint32_t vipi_cpuset_nr_blocks(const struct vipi_cpuset *s);
 
+/*
+ * A walk over the set's non-empty 64-blocks in ascending order that keeps
+ * its place in the tree, so each block costs a few instructions (a find
+ * of the next block in a mask, one slot and one word load) instead of a
+ * search from the top as vipi_cpuset_next_block() does. The set must not
+ * change during the walk (an add may move the pools). Use:
+ *
+ *	struct vipi_cpuset_iter it;
+ *	uint64_t word;
+ *	uint32_t base;
+ *
+ *	vipi_cpuset_iter_init(&it, s);
+ *	while (vipi_cpuset_iter_next(&it, &word, &base))
+ *		... members are base + the indices of word's set bits ...
+ *
+ * The fields are the walk's state, not an interface.
+ */
+struct vipi_cpuset_iter {
+	const uint64_t *words; /* the current group's words (via slot) */
+	const uint16_t *slot; /* block in the group -> index in words */
+	uint64_t blocks; /* blocks of the current group not yet visited */
+	uint64_t groups; /* tree groups not yet visited */
+	uint32_t base; /* first vCPU of the current group */
+	const struct vipi_cpuset *s;
+};
+
+/* Start a walk over s, before its first block. */
+void vipi_cpuset_iter_init(struct vipi_cpuset_iter *it,
+			   const struct vipi_cpuset *s);
+/*
+ * Move the walk to the next group of the tree that has a node. Returns
+ * false when there is none (the walk is over). Called by
+ * vipi_cpuset_iter_next().
+ */
+bool vipi_cpuset_iter_group(struct vipi_cpuset_iter *it);
+
+/*
+ * The next non-empty block: its word in *word (never 0) and its first
+ * vCPU (a multiple of 64) in *base; false when the walk is over.
+ */
+static inline bool vipi_cpuset_iter_next(struct vipi_cpuset_iter *it,
+					 uint64_t *word, uint32_t *base)
+{
+	do {
+		while (it->blocks) {
+			uint32_t b = (uint32_t)__builtin_ctzll(it->blocks);
+			uint64_t w = it->words[it->slot[b]];
+
+			it->blocks &= it->blocks - 1;
+			if (w) {
+				*word = w;
+				*base = it->base + b * 64;
+				return true;
+			}
+		}
+	} while (vipi_cpuset_iter_group(it));
+	return false;
+}
+
 #define vipi_cpuset_for_each(cpu, s)                        \
 	for ((cpu) = vipi_cpuset_next((s), -1); (cpu) >= 0; \
 	     (cpu) = vipi_cpuset_next((s), (cpu)))
