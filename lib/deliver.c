@@ -3,10 +3,12 @@
  * Delivery of decoded IPIs into per-vCPU posted-interrupt descriptors
  * (include/vipi/deliver.h has the protocol and its safety argument).
  * The sender's work is O(targets): per target one atomic OR and one
- * atomic exchange, and for the first notification of a vCPU a count and,
- * when it is in guest mode or halted, a kick. The targets go through a
- * prefetch pipeline (deliver_set()) so that a large VM's descriptor
- * misses overlap.
+ * atomic exchange, and for the first notification of a vCPU a load of its
+ * state and, when it is in guest mode or halted, a kick. The count of
+ * notifications (struct vipi_pi.kicks) is kept by the receiver when it
+ * takes one, so a sender does no third locked operation per target. The
+ * targets go through a prefetch pipeline (deliver_set()) so that a large
+ * VM's descriptor misses overlap.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -185,7 +187,6 @@ static inline void notify(const struct post *p, uint32_t vcpu,
 		st->coalesced++;
 		return;
 	}
-	atomic_fetch_add_explicit(&pi->kicks, 1, memory_order_relaxed);
 	state = atomic_load(&pi->state);
 	if (state == VIPI_VCPU_IN_GUEST) {
 		st->kicks++;
@@ -362,15 +363,30 @@ bool vipi_pi_pending(struct vipi_pi *pi)
 	return false;
 }
 
+/*
+ * Clear the notification flag (before the drain: a sender that posts after
+ * it then finds the flag clear and notifies again) and count it in
+ * pi->kicks when it was set. An exchange costs what the sequentially
+ * consistent store it replaces costs; the count has one writer, this
+ * vCPU's thread, so it needs no locked add.
+ */
+static inline void take_notification(struct vipi_pi *pi)
+{
+	if (atomic_exchange(&pi->notify, 0))
+		atomic_store_explicit(
+			&pi->kicks,
+			atomic_load_explicit(&pi->kicks, memory_order_relaxed) +
+				1,
+			memory_order_relaxed);
+}
+
 uint32_t vipi_pi_take(struct vipi_pi *pi, uint64_t irr[4],
 		      uint32_t *sipi_vector)
 {
 	uint32_t ev;
 	unsigned int k;
 
-	/* clear the notification first: a sender that posts after the
-	 * drain below then sees it clear and notifies again */
-	atomic_store(&pi->notify, 0);
+	take_notification(pi);
 	ev = atomic_exchange(&pi->events, 0);
 	for (k = 0; k < 4; k++)
 		irr[k] |= atomic_exchange(&pi->pir[k], 0);
@@ -392,7 +408,7 @@ uint32_t vipi_delivery_take(struct vipi_delivery *d, uint32_t vcpu,
 	if (!d || vcpu >= d->nr)
 		return 0;
 	pi = &d->pi[vcpu];
-	atomic_store(&pi->notify, 0);
+	take_notification(pi);
 	ev = atomic_exchange(&pi->events, 0);
 	for (k = 0; k < 4; k++) {
 		uint64_t got = atomic_exchange(&pi->pir[k], 0);

@@ -409,10 +409,105 @@ static void test_stress(const char *name, uint32_t stride, uint32_t others)
 	vipi_delivery_destroy(&S.d);
 }
 
+/*
+ * struct vipi_pi.kicks counts the notifications the vCPU has taken: a
+ * take that finds the flag set adds 1; senders do not touch it.
+ */
+static void test_kicks_count(void)
+{
+	struct vipi_deliver_stats st;
+	struct vipi_delivery d;
+	struct vipi_cpuset set;
+	struct vipi_ipi ipi = { .targets = &set, .vector = 0x41 };
+	uint64_t irr[4] = { 0 }, tmr[4];
+	uint32_t sv = 0;
+
+	vipi_delivery_init(&d, 8, NULL, NULL);
+	vipi_cpuset_init(&set, 8);
+	vipi_cpuset_parse(&set, "1-2");
+	vipi_deliver(&d, &ipi, &st);
+	vipi_deliver(&d, &ipi, &st);
+	is_u64(atomic_load(&d.pi[1].kicks), 0,
+	       "kicks: two sends, nothing taken yet: 0");
+	vipi_pi_take(&d.pi[1], irr, &sv);
+	is_u64(atomic_load(&d.pi[1].kicks), 1,
+	       "kicks: one take of two coalesced sends: 1");
+	vipi_pi_take(&d.pi[1], irr, &sv);
+	is_u64(atomic_load(&d.pi[1].kicks), 1,
+	       "kicks: a take without a notification adds nothing");
+	vipi_deliver(&d, &ipi, &st);
+	vipi_pi_take(&d.pi[1], irr, &sv);
+	is_u64(atomic_load(&d.pi[1].kicks), 2,
+	       "kicks: send, take, send, take: 2");
+	vipi_delivery_take(&d, 2, irr, tmr, &sv);
+	is_u64(atomic_load(&d.pi[2].kicks), 1,
+	       "kicks: vipi_delivery_take counts too: 1");
+	/* a flag set by the embedder (a timer's notification) counts */
+	atomic_store(&d.pi[4].notify, 1);
+	vipi_pi_take(&d.pi[4], irr, &sv);
+	is_u64(atomic_load(&d.pi[4].kicks), 1,
+	       "kicks: a flag set outside vipi_deliver counts: 1");
+	vipi_cpuset_clear(&set);
+	vipi_cpuset_add(&set, 3);
+	ipi.mode = VIPI_DM_NMI;
+	vipi_deliver(&d, &ipi, &st);
+	vipi_pi_take(&d.pi[3], irr, &sv);
+	is_u64(atomic_load(&d.pi[3].kicks), 1,
+	       "kicks: an NMI's notification: 1");
+	is_u64(atomic_load(&d.pi[5].kicks), 0,
+	       "kicks: a vCPU never sent to: 0");
+	vipi_cpuset_destroy(&set);
+	vipi_delivery_destroy(&d);
+}
+
+/*
+ * Lowest priority over a set spread across the inline part and the tree:
+ * one target per call, the members in ascending order, round robin.
+ */
+static void test_lowest_blocks(void)
+{
+	static const uint32_t want[] = { 3, 70, 600, 601, 5000, 3, 70 };
+	struct vipi_deliver_stats st;
+	struct vipi_delivery d;
+	struct vipi_cpuset set;
+	struct vipi_ipi ipi = { .targets = &set,
+				.vector = 0x51,
+				.mode = VIPI_DM_LOWEST };
+	uint64_t irr[4];
+	uint32_t i, k, got, hits, sv;
+	bool good = true;
+
+	vipi_delivery_init(&d, 8192, NULL, NULL);
+	vipi_cpuset_init(&set, 8192);
+	vipi_cpuset_parse(&set, "3,70,600-601,5000");
+	for (i = 0; i < 7 && good; i++) {
+		vipi_deliver(&d, &ipi, &st);
+		hits = 0;
+		got = 0;
+		for (k = 0; k < 8192; k++) {
+			memset(irr, 0, sizeof(irr));
+			vipi_pi_take(&d.pi[k], irr, &sv);
+			if (irr[1] & 1ull << 0x11) {
+				hits++;
+				got = k;
+			}
+		}
+		good = st.delivered == 1 && hits == 1 && got == want[i];
+		if (!good)
+			tap_diag("call %u: delivered %u, %u hits, vCPU %u", i,
+				 st.delivered, hits, got);
+	}
+	ok(good, "lowest priority across blocks: 3, 70, 600, 601, 5000, 3, 70");
+	vipi_cpuset_destroy(&set);
+	vipi_delivery_destroy(&d);
+}
+
 int main(void)
 {
-	tap_plan(35);
+	tap_plan(44);
 	test_rules();
+	test_kicks_count();
+	test_lowest_blocks();
 	test_stress("one block", 1, 0);
 	/* receivers 300 vCPUs apart, among up to 48 other targets: their
 	 * posts fall anywhere in the pipeline, its tail included */

@@ -50,7 +50,14 @@ struct vipi_pi {
 	_Atomic uint32_t sipi_vector;
 	_Atomic uint32_t state; /* enum vipi_vcpu_state */
 	_Atomic uint32_t flush_tlb; /* flush before the next guest entry */
-	_Atomic uint64_t kicks; /* notifications this vCPU was sent */
+	/*
+	 * Notifications this vCPU has taken: vipi_pi_take() and
+	 * vipi_delivery_take() add 1 when they find the flag set. Written
+	 * only by the vCPU's own thread (no locked add); any thread may read
+	 * it. Once everything sent has been taken it equals the number of
+	 * senders that set the flag from 0 to 1, whoever set it.
+	 */
+	_Atomic uint64_t kicks;
 } __attribute__((aligned(64)));
 
 /* How the embedder forces a running vCPU out, or wakes a halted one. */
