@@ -253,19 +253,27 @@ static void post_lowest(struct vipi_delivery *d, const struct post *p,
 			const struct vipi_ipi *ipi,
 			struct vipi_deliver_stats *st)
 {
-	uint32_t n = vipi_cpuset_weight(ipi->targets), pick;
-	int32_t cpu;
+	uint32_t n = vipi_cpuset_weight(ipi->targets), pick, c, base;
+	struct vipi_cpuset_iter it;
+	uint64_t w;
 
 	if (!n)
 		return;
 	/* SDM 10.6.2.4 leaves arbitration to the platform: round robin
 	 * spreads the load and needs no priority state */
 	pick = atomic_fetch_add(&d->lowest_rr, 1) % n;
-	vipi_cpuset_for_each(cpu, ipi->targets) {
-		if (!pick--) {
-			post_one(p, (uint32_t)cpu, st);
-			break;
+	/* the pick-th member in ascending order, a word at a time */
+	vipi_cpuset_iter_init(&it, ipi->targets);
+	while (vipi_cpuset_iter_next(&it, &w, &base)) {
+		c = vipi_popcount64(w);
+		if (pick >= c) {
+			pick -= c;
+			continue;
 		}
+		for (; pick; pick--)
+			w &= w - 1;
+		post_one(p, base + vipi_ctz64(w), st);
+		break;
 	}
 }
 
@@ -282,14 +290,13 @@ static inline __attribute__((always_inline)) void
 deliver_set(const struct post *p, const struct vipi_cpuset *set,
 	    struct vipi_deliver_stats *st, bool edge)
 {
+	struct vipi_cpuset_iter it;
 	uint32_t ring[DELIVER_AHEAD];
-	uint32_t head = 0, fill = 0, i;
-	int32_t blk = -1;
+	uint32_t head = 0, fill = 0, i, base;
 	uint64_t w, m;
 
-	while ((blk = vipi_cpuset_next_block(set, blk, &w)) >= 0) {
-		uint32_t base = (uint32_t)blk * 64;
-
+	vipi_cpuset_iter_init(&it, set);
+	while (vipi_cpuset_iter_next(&it, &w, &base)) {
 		for (m = w; m; m &= m - 1) {
 			uint32_t vcpu = base + vipi_ctz64(m);
 
