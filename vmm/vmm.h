@@ -101,7 +101,9 @@ struct vcpu {
 	int fd;
 	struct kvm_run *run;
 	pthread_t thread;
-	bool started;
+	/* set by the main thread once `thread` exists, read by senders that
+	 * kick it (engine.c) and by vm_finish(): atomic (TSan) */
+	_Atomic bool started;
 
 	/* posted-interrupt descriptor in libvipi's delivery (engine.c,
 	 * lib/deliver.c): written by any sender */
