@@ -270,20 +270,43 @@ static uint64_t block_valid_mask(const struct vipi_cpuset *s, uint32_t block)
 	return VIPI_BIT64(s->nbits - first) - 1;
 }
 
-int vipi_cpuset_or_block(struct vipi_cpuset *s, uint32_t block, uint64_t word)
+/*
+ * The word of tree block `block` (>= DENSE_BLOCKS), made (0) when absent:
+ * or_block()'s path, inline, with the pools' growth left to tree_word().
+ * A decoder fills a cleared set, so here the word is usually new.
+ */
+static inline __attribute__((always_inline)) uint64_t *
+tree_word_make(struct vipi_cpuset *s, uint32_t block, int *err)
+{
+	uint32_t g = block >> 6, b = block & 63;
+	struct vipi_cpuset_node *node;
+
+	if (!(s->top & VIPI_BIT64(g)) || s->nr_words == s->cap_words)
+		return tree_word(s, block * 64, true, err);
+	node = &s->nodes[s->top_slot[g]];
+	if (!(node->present & VIPI_BIT64(b))) {
+		node->slot[b] = s->nr_words;
+		node->present |= VIPI_BIT64(b);
+		s->words[s->nr_words] = 0;
+		return &s->words[s->nr_words++];
+	}
+	return &s->words[node->slot[b]];
+}
+
+/*
+ * OR a non-zero word into block `block`, which the caller has checked
+ * against nbits: or_block() and add_range() share it, inline.
+ */
+static inline __attribute__((always_inline)) int
+block_or(struct vipi_cpuset *s, uint32_t block, uint64_t word)
 {
 	uint64_t *w, add;
 	int err = 0;
 
-	if (block >= VIPI_CPUSET_NR_BLOCKS ||
-	    (word & ~block_valid_mask(s, block)))
-		return -ERANGE;
-	if (!word)
-		return 0;
 	if (block < DENSE_BLOCKS) {
 		w = &s->dense[block];
 	} else {
-		w = tree_word(s, block * 64, true, &err);
+		w = tree_word_make(s, block, &err);
 		if (!w)
 			return err;
 	}
@@ -291,6 +314,18 @@ int vipi_cpuset_or_block(struct vipi_cpuset *s, uint32_t block, uint64_t word)
 	*w |= add;
 	s->weight += vipi_popcount64(add);
 	return 0;
+}
+
+int vipi_cpuset_or_block(struct vipi_cpuset *s, uint32_t block, uint64_t word)
+{
+	if (block >= VIPI_CPUSET_NR_BLOCKS)
+		return -ERANGE;
+	/* only a block that reaches nbits has bits a set cannot hold */
+	if ((block + 1) * 64 > s->nbits && (word & ~block_valid_mask(s, block)))
+		return -ERANGE;
+	if (!word)
+		return 0;
+	return block_or(s, block, word);
 }
 
 uint64_t vipi_cpuset_block(const struct vipi_cpuset *s, uint32_t block)
@@ -307,7 +342,7 @@ uint64_t vipi_cpuset_block(const struct vipi_cpuset *s, uint32_t block)
 
 int vipi_cpuset_add_range(struct vipi_cpuset *s, uint32_t first, uint32_t count)
 {
-	uint32_t last, b, lo, hi;
+	uint32_t last, b, lb;
 	uint64_t mask;
 	int r;
 
@@ -316,15 +351,20 @@ int vipi_cpuset_add_range(struct vipi_cpuset *s, uint32_t first, uint32_t count)
 	if (first >= s->nbits || count > s->nbits - first)
 		return -ERANGE;
 	last = first + count - 1;
-	for (b = first >> 6; b <= last >> 6; b++) {
-		lo = b == first >> 6 ? first & 63 : 0;
-		hi = b == last >> 6 ? last & 63 : 63;
-		mask = (~0ull >> (63 - hi)) & (~0ull << lo);
-		r = vipi_cpuset_or_block(s, b, mask);
-		if (r)
+	b = first >> 6;
+	lb = last >> 6;
+	/* from bit first & 63 of the first block to bit last & 63 of the
+	 * last, whole words between */
+	mask = ~0ull << (first & 63);
+	for (;;) {
+		if (b == lb)
+			mask &= ~0ull >> (63 - (last & 63));
+		r = block_or(s, b, mask);
+		if (r || b == lb)
 			return r;
+		b++;
+		mask = ~0ull;
 	}
-	return 0;
 }
 
 /* First non-empty block >= start in the tree (start >= DENSE_BLOCKS). */
@@ -413,10 +453,11 @@ void vipi_cpuset_iter_init(struct vipi_cpuset_iter *it,
 	it->words = s->dense;
 	it->slot = dense_slot;
 	it->base = 0;
-	it->blocks = 0;
-	for (b = 0; b < DENSE_BLOCKS; b++)
-		if (s->dense[b])
-			it->blocks |= VIPI_BIT64(b);
+	/* every dense word the set can use; vipi_cpuset_iter_next() skips
+	 * the empty ones */
+	b = (s->nbits + 63) / 64;
+	it->blocks = b >= DENSE_BLOCKS ? VIPI_BIT64(DENSE_BLOCKS) - 1 :
+					 VIPI_BIT64(b) - 1;
 	it->groups = s->top;
 }
 
