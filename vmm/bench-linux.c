@@ -270,7 +270,8 @@ static void bl_parse_console(const char *text, unsigned int ri)
 		buf[len] = '\0';
 		line = nl ? nl + 1 : NULL;
 		buf[strcspn(buf, "\r")] = '\0';
-		if (strstr(buf, "skipped apicid that is too big")) {
+		if (strstr(buf, "skipped apicid that is too big") ||
+		    strstr(buf, "native_cpu_up: bad cpu")) {
 			r->skipped_ids++;
 			continue;
 		}
@@ -330,7 +331,10 @@ static void bl_parse_console(const char *text, unsigned int ri)
 			snprintf(c->state, sizeof(c->state), "%s", mode);
 			bl_kv_u64(b, "readers", &c->tc_readers);
 			bl_kv_u64(b, "rounds", &c->tc_rounds);
-			bl_kv_u64(b, "of", &c->tc_of);
+			/* "rounds=R of N" */
+			if ((p = strstr(b, " rounds=")) &&
+			    (p = strstr(p, " of ")))
+				c->tc_of = strtoull(p + 4, NULL, 10);
 			bl_kv_u64(b, "reads", &c->tc_reads);
 			bl_kv_u64(b, "stale", &c->tc_stale);
 			bl_kv_u64(b, "faults", &c->tc_faults);
@@ -426,7 +430,7 @@ static bool bl_check_run(struct bl_run *r, char *why, size_t len)
 			why, len, "the guest has %d CPUs online, not %u%s",
 			r->hdr_cpus, r->vcpus,
 			r->skipped_ids ?
-				": Linux 6.1 skipped the APIC IDs >= 32768 (MAX_LOCAL_APIC; \"skipped apicid that is too big\")" :
+				": Linux refused CPUs by APIC ID (\"skipped apicid\" or \"bad cpu\")" :
 				"");
 		return false;
 	}
@@ -611,12 +615,19 @@ static int64_t bl_encode_one(const char *topo, int sender, const char *method,
 	const char *p;
 	FILE *f;
 
+	char self[4096];
+	ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	/* the shell popen() runs would be /proc/self/exe itself */
+	if (sl <= 0 || strchr(self, '\''))
+		return -1;
+	self[sl] = '\0';
+	len += (size_t)sl;
 	cmd = malloc(len);
 	if (!cmd)
 		return -1;
-	snprintf(cmd, len,
-		 "/proc/self/exe encode --json -t %s -s %d %s %s 2>/dev/null",
-		 topo, sender, method, cpus);
+	snprintf(cmd, len, "'%s' encode --json -t %s -s %d %s %s 2>/dev/null",
+		 self, topo, sender, method, cpus);
 	f = popen(cmd, "r");
 	free(cmd);
 	if (!f)

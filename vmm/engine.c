@@ -429,15 +429,33 @@ static int engine_init_lapic(struct vm *vm, struct vcpu *v)
 	};
 	int r = vipi_lapic_init(&v->lapic, &cfg);
 
-	if (!r)
-		v->have_lapic = true;
-	return r;
+	if (r)
+		return r;
+	v->have_lapic = true;
+	/*
+	 * Where an APIC ID does not fit 8 bits, firmware enables x2APIC mode
+	 * on every processor before the OS runs (SDM vol. 3, 10.12.1: xAPIC
+	 * mode has 8-bit IDs; the x2APIC specification's BIOS requirement).
+	 * An OS can then take the MADT's x2APIC entries: Linux ignores those
+	 * above 254 unless it finds x2APIC already enabled (check_x2apic()).
+	 * INIT keeps the mode (vipi_lapic_init_signal), so the APs start in
+	 * it as well.
+	 */
+	if (vm->opt.kernel && cfg.x2apic &&
+	    vipi_topo_max_apic_id(vm->topo) > 254 &&
+	    vipi_lapic_wrmsr(&v->lapic, VIPI_MSR_IA32_APIC_BASE,
+			     vipi_lapic_apic_base(&v->lapic) |
+				     VIPI_APIC_BASE_EXTD) != VIPI_OK)
+		return -EINVAL;
+	return 0;
 }
 
 int engine_init(struct vm *vm)
 {
 	struct vipi_ioapic_config io = {
 		.id = 0,
+		/* the 15-bit destination x86-boot.c offers (MSI_EXT_DEST_ID) */
+		.ext_dest = true,
 		.deliver = ioapic_deliver,
 		.opaque = vm,
 	};
@@ -519,6 +537,15 @@ void engine_vcpu_start(struct vcpu *v)
 
 	if (!v->have_lapic)
 		return;
+	/* KVM's copy of IA32_APIC_BASE, for a mode engine_init_lapic set */
+	if (vipi_lapic_apic_base(&v->lapic) & VIPI_APIC_BASE_EXTD) {
+		struct kvm_sregs s;
+
+		if (!ioctl(v->fd, KVM_GET_SREGS, &s)) {
+			s.apic_base = vipi_lapic_apic_base(&v->lapic);
+			ioctl(v->fd, KVM_SET_SREGS, &s);
+		}
+	}
 	if (ioctl(v->fd, KVM_GET_MSRS, &m) == 1)
 		v->tsc_offset = (int64_t)(m.e.data - host_tsc());
 }

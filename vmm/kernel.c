@@ -845,6 +845,7 @@ int kernel_setup_bsp(struct vm *vm, struct vcpu *vcpu)
 #define KVM_FEATURE_NOP_IO_DELAY 1
 #define KVM_FEATURE_CLOCKSOURCE2 3
 #define KVM_FEATURE_CLOCKSOURCE_STABLE_BIT 24
+#define KVM_FEATURE_MSI_EXT_DEST_ID 15
 #define CPUID_1_EDX_HTT (1u << 28)
 /*
  * vipi's own PV IPI ABI (docs/abi.md 2.1) one base above KVM's leaves (and
@@ -942,11 +943,17 @@ void kernel_cpuid(struct vm *vm, struct vcpu *vcpu, struct kvm_cpuid2 *c,
 	 * Not offered: PV_UNHALT, PV_SEND_IPI, PV_SCHED_YIELD and
 	 * HC_MAP_GPA_RANGE (hypercalls), PV_EOI (in-kernel LAPIC only),
 	 * PV_TLB_FLUSH and STEAL_TIME, ASYNC_PF* and POLL_CONTROL.
+	 * MSI_EXT_DEST_ID with the user-mode engine, whose IOAPIC takes the
+	 * 15-bit destination (docs/ioapic.md): Linux without interrupt
+	 * remapping brings up CPUs with APIC IDs up to 255 otherwise, up to
+	 * 32767 with it (try_to_enable_x2apic()).
 	 */
 	if ((e = find_leaf(c, KVM_CPUID_FEATURES))) {
 		e->eax = 1u << KVM_FEATURE_NOP_IO_DELAY |
 			 1u << KVM_FEATURE_CLOCKSOURCE2 |
 			 1u << KVM_FEATURE_CLOCKSOURCE_STABLE_BIT;
+		if (vm->opt.irqchip == VIPI_IRQCHIP_USER)
+			e->eax |= 1u << KVM_FEATURE_MSI_EXT_DEST_ID;
 		e->ebx = e->ecx = e->edx = 0;
 	}
 	/*

@@ -8,6 +8,7 @@
  * method this host cannot serve), as kselftest does.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -605,9 +606,23 @@ static int report_skip(struct vm *vm, const char *why)
 	return VMM_EXIT_SKIP;
 }
 
-/* On a timeout: where each vCPU is, for the person debugging it. */
+/*
+ * On a timeout, or on SIGUSR2 (`kill -USR2 PID` while a guest seems
+ * stuck): where each vCPU is, for the person debugging it. The engine's
+ * fields are read racily from this thread: a snapshot, not a state.
+ */
+static volatile sig_atomic_t dump_asked;
+
+static void on_sigusr2(int sig)
+{
+	(void)sig;
+	dump_asked = 1;
+}
+
 static void dump_engine(struct vm *vm)
 {
+	uint64_t now = now_ns();
+
 	for (uint32_t i = 0; i < vm->nr && i < 16; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
@@ -634,6 +649,19 @@ static void dump_engine(struct vm *vm)
 				&v->exits[VMM_EXIT_INTR]),
 			(unsigned long long)atomic_load(
 				&v->exits[VMM_EXIT_IRQ_WINDOW]));
+		if (vm->opt.irqchip == VIPI_IRQCHIP_USER && v->run)
+			fprintf(stderr,
+				"           tpr %#x lvt-timer %#x timer in %lld us (tsc-deadline %#llx) if %u timer fires %llu\n",
+				v->lapic.tpr,
+				v->lapic.lvt[VIPI_LAPIC_LVT_TIMER],
+				v->lapic.t_deadline_ns == UINT64_MAX ?
+					-1LL :
+					(long long)(v->lapic.t_deadline_ns -
+						    now) /
+						1000,
+				(unsigned long long)v->lapic.tsc_deadline,
+				v->run->if_flag,
+				(unsigned long long)v->lapic.stats.timer_fires);
 	}
 }
 
@@ -642,9 +670,15 @@ static int wait_done(struct vm *vm)
 	uint64_t deadline =
 		now_ns() + (uint64_t)vm->opt.timeout_s * 1000000000ull;
 
+	signal(SIGUSR2, on_sigusr2);
 	while (!atomic_load(&vm->done)) {
 		struct timespec ts = { 0, 5 * 1000 * 1000 };
 
+		if (dump_asked) {
+			dump_asked = 0;
+			fprintf(stderr, "vipi run: SIGUSR2: engine state\n");
+			dump_engine(vm);
+		}
 		if (now_ns() > deadline) {
 			dump_engine(vm);
 			vm_finish(
