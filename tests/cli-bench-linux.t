@@ -16,7 +16,7 @@ my $vipi = $ENV{VIPI} // "$src/vipi";
 my $d = "$src/tests/data/bench-linux";
 my ($n, $failed) = (0, 0);
 
-print "1..42\n";
+print "1..68\n";
 
 sub ok {
 	my ($c, $name) = @_;
@@ -122,6 +122,61 @@ ok(scalar(($c->{sender_exits_how} // '') =~ /not cross-checked/),
     'kernel mode: not cross-checked (ICR writes do not reach the VMM)');
 is($r[4]{status}, 'pass', 'kernel mode: the driver is off by itself (vipi_ipi=0 without vipi.ipi=0)');
 is($r[4]{exits}{x2apic_icr}, 0, 'kernel mode: exits.x2apic_icr 0 in the VMM');
+
+# Boots of the second series (cpu=N apicid=X lines, strided, tlbcheck):
+# a stride:4 layout, the dense boot whose halting check stalled, and 4
+# sparse 15-bit IDs (docs/linux.md "vipi bench linux", "The
+# stale-translation check"). exits_by_method comes from `vipi encode` on
+# the guest's own IDs; the literal counts below follow from the IDs by
+# hand: one ICR per target; a cluster per distinct ID >> 4; a KVM window
+# per group of IDs within 128 of the lowest; one Hyper-V or vipi call.
+@files = map { "$d/$_" } qw(vipi-user-4-stride4.log
+    vipi-user-4-halt-stall.log vipi-user-4-sparse15.log);
+$out = `"$vipi" bench linux --parse @files`;
+is($? >> 8, 0, 'second series: bench linux --parse exits 0');
+$doc = eval { decode_json($out) } // { runs => [], cases => [] };
+@r = @{ $doc->{runs} };
+# the case of (run index, test, state) by the case's own run index
+sub rcase {
+	my ($ri, $test, $state) = @_;
+	for my $c (@{ $doc->{cases} }) {
+		return $c if ($c->{run} // -1) == $ri && defined $c->{test} &&
+		    $c->{test} eq $test && $c->{state} eq $state;
+	}
+	return {};
+}
+is(join(',', @{ $r[0]{apic_ids} // [] }), '0x0,0x4,0x8,0xc',
+    'stride:4: the guest\'s own map from its cpu= lines');
+is(join(',', @{ $r[2]{apic_ids} // [] }), '0x3f75,0x4f2e,0x17f,0x6dc2',
+    'sparse15: the 15-bit IDs as Linux numbered its CPUs');
+$c = rcase(0, 'strided:2', 'idle');
+is($c->{targets}, 2, 'stride:4, sender 3: every other of CPUs 0-2 is {0, 2}');
+is($c->{driver}{blocks}, 10, 'strided set: one BLOCKS call per op (10 ops)');
+is($c->{exits_by_method}{'x2apic-phys'}, 2, 'strided {0x0, 0x8}: 2 ICR writes');
+is($c->{exits_by_method}{'x2apic-cluster'}, 1, 'strided {0x0, 0x8}: one cluster');
+is($c->{exits_by_method}{'kvm-pv'}, 1, 'strided {0x0, 0x8}: one 128-ID window');
+is($c->{exits_by_method}{vipi}, 1, 'strided: vipi 1');
+$c = rcase(2, 'many:3', 'idle');
+is($c->{exits_by_method}{'x2apic-phys'}, 3, 'sparse15 many:3 {0x3f75, 0x17f, 0x6dc2}: 3 ICR writes');
+is($c->{exits_by_method}{'x2apic-cluster'}, 3, 'sparse15 many:3: 3 clusters (0x3f7, 0x17, 0x6dc)');
+is($c->{exits_by_method}{'kvm-pv-linux'}, 3, 'sparse15 many:3: 3 KVM windows as Linux packs them');
+is($c->{exits_by_method}{'kvm-pv'}, 3, 'sparse15 many:3: 3 KVM windows at best');
+is($c->{exits_by_method}{'hv-linux'}, 1, 'sparse15 many:3: one Hyper-V call (VP indices)');
+is($c->{exits_by_method}{vipi}, 1, 'sparse15 many:3: one vipi call');
+is($c->{sender_exits_per_op}, 1, 'sparse15 many:3 measured: 2 vipi calls over 2 ops');
+is($c->{driver}{allbutself}, 2, 'sparse15 many:3 (all but self): the ALL_BUT_SELF form');
+$c = rcase(0, 'tlbcheck', 'halt');
+is($c->{status}, 'pass', 'tlbcheck halt, stride:4: pass');
+is($c->{tlbcheck}{checked_reads}, 120, 'tlbcheck: 3 readers x 20 rounds x 2 phases = 120 checked reads');
+is($c->{tlbcheck}{rounds_asked}, 20, 'tlbcheck: "rounds=20 of 20" read as rounds and rounds_asked');
+is($c->{sender_exits_per_op}, undef, 'tlbcheck: no sender exits per op (not an IPI test)');
+$c = rcase(1, 'tlbcheck', 'halt');
+is($c->{status}, 'fail', 'tlbcheck that stalled (CPU1 did not confirm): fail');
+ok(scalar(($c->{reason} // '') =~ /stalled=1/), 'and the reason says stalled=1');
+is($c->{tlbcheck}{checked_reads}, 2, 'the stalled check: 2 checked reads');
+is($r[1]{status}, 'pass', 'the boot itself passed: the failure is the case\'s');
+$c = rcase(1, 'tlbcheck', 'busy');
+is($c->{status}, 'pass', 'the same boot\'s busy check: pass');
 
 system(qq{"$vipi" bench linux --paths x2apic-flat >/dev/null 2>&1});
 is($? >> 8, 2, 'an unknown path is a usage error (exit 2)');

@@ -1128,6 +1128,7 @@ static void bl_write_json(FILE *f, const struct bl_cfg *cfg, bool parse,
 		json_kv_str(&j, "irqchip", r->user ? "user" : "kernel");
 		json_kv_u64(&j, "vcpus", r->vcpus);
 		json_kv_str(&j, "layout", r->layout);
+		json_kv_u64(&j, "run", c->run); /* index into runs[] */
 		if (c->test[0]) {
 			json_kv_str(&j, "test", c->test);
 			json_kv_str(&j, "state", c->state);

@@ -454,7 +454,7 @@ int engine_init(struct vm *vm)
 {
 	struct vipi_ioapic_config io = {
 		.id = 0,
-		/* the 15-bit destination x86-boot.c offers (MSI_EXT_DEST_ID) */
+		/* the 15-bit destination kernel.c offers (MSI_EXT_DEST_ID) */
 		.ext_dest = true,
 		.deliver = ioapic_deliver,
 		.opaque = vm,
