@@ -17,8 +17,9 @@
 #  - I/O APIC MMIO exits exactly 50 (x2APIC) / 54 (xAPIC: one more entry
 #    write for the broadcast): ID and version reads 4, level pin 16, edge
 #    pin 18, destinations 12 (+4);
-#  - self IPIs: 5 SELF IPI MSR writes (x2APIC), 11 xAPIC ICR writes (5
-#    self IPIs + INIT, SIPI, SIPI as HI + LO);
+#  - self IPIs: 5 SELF IPI MSR writes (x2APIC), 8013 xAPIC ICR writes (5
+#    self IPIs + INIT, SIPI, SIPI as HI + LO: 11; the timer-under-storm
+#    test's start IPI and 4000-IPI storm, HI + LO each: 8002);
 #  - kernel mode: KVM handles the APIC and I/O APIC, the VMM sees none.
 # Kernel-mode verdicts are TODO on this host: its KVM backend keeps no ISR
 # bit for an injected interrupt (docs/vmm.md, "LAPIC workload").
@@ -110,8 +111,8 @@ for my $c (@cases) {
 	check(($e->{ioapic} // -1) == $io,
 	      "$tag: $io I/O APIC MMIO exits ($e->{ioapic})");
 	if ($apic eq 'xapic') {
-		check(($e->{xapic_icr} // -1) == 11,
-		      "$tag: 11 xAPIC ICR writes ($e->{xapic_icr})");
+		check(($e->{xapic_icr} // -1) == 8013,
+		      "$tag: 8013 xAPIC ICR writes ($e->{xapic_icr})");
 	} else {
 		check(($e->{self_ipi} // -1) == 5,
 		      "$tag: 5 SELF IPI writes ($e->{self_ipi})");

@@ -693,6 +693,19 @@ static int inject(struct vcpu *v)
 			return -errno;
 		vipi_lapic_accept(&v->lapic, (uint8_t)vec);
 		count(v, VMM_CNT_INJECT, 1);
+		/*
+		 * KVM holds one external interrupt until the guest takes it,
+		 * and a second KVM_INTERRUPT overwrites the first (x86.c,
+		 * kvm_queue_interrupt()). engine_pre_run() may come back
+		 * here before KVM_RUN when more was posted meanwhile: the
+		 * slot is taken until the next exit says otherwise, so the
+		 * next vector waits for the interrupt window. (Without this
+		 * the first vector could be lost with its ISR bit set, which
+		 * blocks its priority class for good: a CPU whose timer
+		 * vector is overwritten by an IPI loses its tick, the
+		 * signature of the 4-vCPU Linux hang in docs/linux.md.)
+		 */
+		run->ready_for_interrupt_injection = 0;
 		return 1;
 	}
 	run->request_interrupt_window = 1;
