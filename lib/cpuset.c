@@ -67,14 +67,12 @@ static int pool_grow(struct vipi_cpuset *s, bool nodes, uint32_t want)
 }
 
 /*
- * The word that holds tree index `cpu` (cpu >= DENSE_BITS), or NULL when
- * absent and !create. *err gets -ENOMEM/-ENOSPC when creating fails.
+ * The node of group g, or NULL when absent and !create. *err gets
+ * -ENOMEM/-ENOSPC when creating fails.
  */
-static uint64_t *tree_word(struct vipi_cpuset *s, uint32_t cpu, bool create,
-			   int *err)
+static struct vipi_cpuset_node *tree_node(struct vipi_cpuset *s, uint32_t g,
+					  bool create, int *err)
 {
-	uint32_t g = cpu_group(cpu), b = cpu_block_in_group(cpu);
-	struct vipi_cpuset_node *node;
 	int r;
 
 	if (!(s->top & VIPI_BIT64(g))) {
@@ -91,7 +89,23 @@ static uint64_t *tree_word(struct vipi_cpuset *s, uint32_t cpu, bool create,
 		s->nodes[s->nr_nodes++].present = 0;
 		s->top |= VIPI_BIT64(g);
 	}
-	node = &s->nodes[s->top_slot[g]];
+	return &s->nodes[s->top_slot[g]];
+}
+
+/*
+ * The word that holds tree index `cpu` (cpu >= DENSE_BITS), or NULL when
+ * absent and !create. *err gets -ENOMEM/-ENOSPC when creating fails.
+ */
+static uint64_t *tree_word(struct vipi_cpuset *s, uint32_t cpu, bool create,
+			   int *err)
+{
+	uint32_t b = cpu_block_in_group(cpu);
+	struct vipi_cpuset_node *node;
+	int r;
+
+	node = tree_node(s, cpu_group(cpu), create, err);
+	if (!node)
+		return NULL;
 	if (!(node->present & VIPI_BIT64(b))) {
 		if (!create)
 			return NULL;
@@ -293,6 +307,15 @@ tree_word_make(struct vipi_cpuset *s, uint32_t block, int *err)
 	return &s->words[node->slot[b]];
 }
 
+/* OR word into *w, a word of s, counting the bits it adds. */
+static inline void word_or(struct vipi_cpuset *s, uint64_t *w, uint64_t word)
+{
+	uint64_t add = word & ~*w;
+
+	*w |= add;
+	s->weight += vipi_popcount64(add);
+}
+
 /*
  * OR a non-zero word into block `block`, which the caller has checked
  * against nbits: or_block() and add_range() share it, inline.
@@ -300,7 +323,7 @@ tree_word_make(struct vipi_cpuset *s, uint32_t block, int *err)
 static inline __attribute__((always_inline)) int
 block_or(struct vipi_cpuset *s, uint32_t block, uint64_t word)
 {
-	uint64_t *w, add;
+	uint64_t *w;
 	int err = 0;
 
 	if (block < DENSE_BLOCKS) {
@@ -310,9 +333,7 @@ block_or(struct vipi_cpuset *s, uint32_t block, uint64_t word)
 		if (!w)
 			return err;
 	}
-	add = word & ~*w;
-	*w |= add;
-	s->weight += vipi_popcount64(add);
+	word_or(s, w, word);
 	return 0;
 }
 
@@ -326,6 +347,67 @@ int vipi_cpuset_or_block(struct vipi_cpuset *s, uint32_t block, uint64_t word)
 	if (!word)
 		return 0;
 	return block_or(s, block, word);
+}
+
+int vipi_cpuset_or_group(struct vipi_cpuset *s, uint32_t group, uint64_t blocks,
+			 const uint64_t *words)
+{
+	uint32_t first = group * 64, nw = 0, i, b;
+	struct vipi_cpuset_node *node;
+	uint64_t m, *w;
+	int r = 0;
+
+	if (group >= VIPI_CPUSET_NR_GROUPS)
+		return -ERANGE;
+	if (!blocks)
+		return 0;
+	/* only blocks that reach nbits can hold bits the set cannot */
+	if ((first + vipi_fls64(blocks) + 1) * 64 > s->nbits) {
+		for (m = blocks, i = 0; m; m &= m - 1, i++)
+			if (words[i] &
+			    ~block_valid_mask(s, first + vipi_ctz64(m)))
+				return -ERANGE;
+	}
+	if (!group) {
+		/* the inline words and the tree's blocks of group 0 */
+		for (m = blocks, i = 0; m; m &= m - 1, i++) {
+			if (!words[i])
+				continue;
+			r = block_or(s, vipi_ctz64(m), words[i]);
+			if (r)
+				return r;
+		}
+		return 0;
+	}
+	/* the node, and room for every new word, before the first member */
+	node = tree_node(s, group, true, &r);
+	if (!node)
+		return r;
+	if (s->nr_words + vipi_popcount64(blocks) > s->cap_words) {
+		for (m = blocks, i = 0; m; m &= m - 1, i++)
+			nw += words[i] &&
+			      !(node->present & VIPI_BIT64(vipi_ctz64(m)));
+		if (s->nr_words + nw > s->cap_words) {
+			r = pool_grow(s, false, s->nr_words + nw);
+			if (r)
+				return r;
+		}
+	}
+	for (m = blocks, i = 0; m; m &= m - 1, i++) {
+		if (!words[i])
+			continue;
+		b = vipi_ctz64(m);
+		if (node->present & VIPI_BIT64(b)) {
+			w = &s->words[node->slot[b]];
+		} else {
+			node->slot[b] = s->nr_words;
+			node->present |= VIPI_BIT64(b);
+			w = &s->words[s->nr_words++];
+			*w = 0;
+		}
+		word_or(s, w, words[i]);
+	}
+	return 0;
 }
 
 uint64_t vipi_cpuset_block(const struct vipi_cpuset *s, uint32_t block)

@@ -247,6 +247,110 @@ static void test_property(void)
 	(void)bad_total;
 }
 
+static void test_or_group(void)
+{
+	static const uint64_t w3[] = { 1, 0x10, 1ull << 63 };
+	static const uint64_t w0[] = { 1, 1, 1, 1ull << 63 };
+	struct vipi_cpuset_node nodes[2];
+	uint64_t pool[2], ws[3] = { 1, 1, 1 };
+	struct vipi_cpuset s, r;
+	char buf[64];
+	uint64_t rng = tap_seed();
+	uint32_t round, bad = 0;
+
+	vipi_cpuset_init(&s, VIPI_CPUSET_MAX_BITS);
+	ok(vipi_cpuset_or_group(&s, 3, 1ull | 1ull << 5 | 1ull << 63, w3) ==
+			   0 &&
+		   vipi_cpuset_format(&s, buf, sizeof(buf)) &&
+		   !strcmp(buf, "12288,12612,16383") &&
+		   vipi_cpuset_weight(&s) == 3,
+	   "or_group: group 3, blocks 0, 5, 63: vCPUs 12288, 12612, 16383");
+	ok(vipi_cpuset_or_group(&s, 3, 1ull << 1 | 1ull << 2,
+				(const uint64_t[]){ 0, 2 }) == 0 &&
+		   vipi_cpuset_weight(&s) == 4 &&
+		   vipi_cpuset_nr_blocks(&s) == 4 &&
+		   vipi_cpuset_test(&s, 12417),
+	   "or_group: a zero word adds no block, the next one lands in block 2");
+	ok(vipi_cpuset_or_group(&s, 3, 1, (const uint64_t[]){ 3 }) == 0 &&
+		   vipi_cpuset_weight(&s) == 5,
+	   "or_group: into an existing word, only the new bit counts");
+	ok(vipi_cpuset_or_group(&s, 64, 1, w3) == -ERANGE &&
+		   vipi_cpuset_weight(&s) == 5,
+	   "or_group: group 64 refused, nothing changed");
+	vipi_cpuset_clear(&s);
+	ok(vipi_cpuset_or_group(
+		   &s, 0, 1ull | 1ull << 7 | 1ull << 8 | 1ull << 63, w0) == 0 &&
+		   vipi_cpuset_format(&s, buf, sizeof(buf)) &&
+		   !strcmp(buf, "0,448,512,4095"),
+	   "or_group: group 0, inline words and tree: vCPUs 0, 448, 512, 4095");
+	vipi_cpuset_destroy(&s);
+
+	vipi_cpuset_init(&s, 5000);
+	ok(vipi_cpuset_or_group(&s, 1, 1ull | 1ull << 14,
+				(const uint64_t[]){ 1, 1ull << 8 }) ==
+			   -ERANGE &&
+		   vipi_cpuset_weight(&s) == 0 &&
+		   vipi_cpuset_nr_blocks(&s) == 0,
+	   "or_group: vCPU 5000 of 5000 refused before anything changed");
+	ok(vipi_cpuset_or_group(&s, 1, 1ull | 1ull << 14,
+				(const uint64_t[]){ 1, 0x80 }) == 0 &&
+		   vipi_cpuset_test(&s, 4096) && vipi_cpuset_test(&s, 4999),
+	   "or_group: vCPU 4999 of 5000, the last, accepted");
+	vipi_cpuset_destroy(&s);
+
+	vipi_cpuset_init_static(&s, 100000, nodes, 2, pool, 2);
+	ok(vipi_cpuset_or_group(&s, 2, 7, ws) == -ENOSPC &&
+		   vipi_cpuset_weight(&s) == 0,
+	   "or_group: three new words in a pool of two: -ENOSPC, no member");
+	ok(vipi_cpuset_or_group(&s, 2, 3, ws) == 0 &&
+		   vipi_cpuset_or_group(&s, 2, 3, ws) == 0 &&
+		   vipi_cpuset_weight(&s) == 2,
+	   "or_group: two words fit the pool, and fit again (no new word)");
+
+	/* the reference: the same words one block at a time */
+	for (round = 0; round < 200; round++) {
+		uint32_t n = round % 3 ?
+				     VIPI_CPUSET_MAX_BITS :
+				     (uint32_t)tap_rand_below(&rng, 70000) + 1;
+		uint32_t g, k, j, blk,
+			groups = (uint32_t)tap_rand_below(&rng, 8);
+		uint64_t packed[64], blocks, first, w;
+
+		vipi_cpuset_init(&s, n);
+		vipi_cpuset_init(&r, n);
+		for (k = 0; k < groups; k++) {
+			g = (uint32_t)tap_rand_below(&rng, (n + 4095) / 4096);
+			blocks = 0;
+			j = 0;
+			for (blk = 0; blk < 64; blk++) {
+				first = (uint64_t)g * 4096 + blk * 64;
+				if (first >= n ||
+				    tap_rand_below(&rng, round & 1 ? 16 : 2))
+					continue;
+				w = tap_rand_below(&rng, 8) ?
+					    tap_rand(&rng) & tap_rand(&rng) :
+					    0;
+				if (first + 64 > n)
+					w &= (1ull << (n - first)) - 1;
+				blocks |= 1ull << blk;
+				packed[j++] = w;
+				if (vipi_cpuset_or_block(&r, g * 64 + blk, w))
+					bad++;
+			}
+			if (vipi_cpuset_or_group(&s, g, blocks, packed))
+				bad++;
+		}
+		if (!vipi_cpuset_equal(&s, &r) ||
+		    vipi_cpuset_nr_blocks(&s) != vipi_cpuset_nr_blocks(&r) ||
+		    vipi_cpuset_weight(&s) != vipi_cpuset_weight(&r))
+			bad++;
+		vipi_cpuset_destroy(&s);
+		vipi_cpuset_destroy(&r);
+	}
+	ok(!bad,
+	   "or_group: 200 random sets equal the same words ORed block by block");
+}
+
 /* The walk of vipi_cpuset_iter_next(), up to max blocks; the count. */
 static uint32_t iter_collect(const struct vipi_cpuset *s, uint32_t *bases,
 			     uint64_t *words, uint32_t max)
@@ -415,13 +519,14 @@ static void test_memory_sparse(void)
 
 int main(void)
 {
-	tap_plan(130);
+	tap_plan(140);
 	test_limits();
 	test_parse_format();
 	test_static_pools();
 	test_accumulator();
 	test_property();
 	test_iter();
+	test_or_group();
 	test_iter_reference();
 	test_memory_sparse();
 	return tap_done();

@@ -86,6 +86,18 @@ bool vipi_cpuset_test(const struct vipi_cpuset *s, uint32_t cpu);
  * changes. 0, -ERANGE, -ENOMEM or -ENOSPC.
  */
 int vipi_cpuset_or_block(struct vipi_cpuset *s, uint32_t block, uint64_t word);
+/*
+ * OR the words of several blocks of one group (vCPUs group*4096 ..
+ * group*4096+4095) in one walk: words[i] goes into the block of the i-th
+ * set bit of `blocks` (block group*64 + that bit's index), so words has
+ * popcount(blocks) entries; zero words add nothing. The vipi ABI's
+ * descriptor has this shape. 0; -ERANGE (group >= 64, or a bit at or
+ * above nbits) before anything changes; -ENOMEM or -ENOSPC (the pools):
+ * above group 0 before any member is added, in group 0 (inline words and
+ * tree, block by block) with the blocks before the failing one added.
+ */
+int vipi_cpuset_or_group(struct vipi_cpuset *s, uint32_t group, uint64_t blocks,
+			 const uint64_t *words);
 /* The word of block `block` (0 when absent or out of range). */
 uint64_t vipi_cpuset_block(const struct vipi_cpuset *s, uint32_t block);
 /* Add first..first+count-1, a word at a time. 0, -ERANGE, -ENOMEM. */
