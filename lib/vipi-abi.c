@@ -209,33 +209,36 @@ static enum vipi_status abi_desc_check(const uint64_t *q, uint32_t n,
 	}
 	if (1 + groups + blocks != n)
 		return VIPI_ERR_VIPI_EINVAL;
+	/* every word non-zero; only a group's highest block can reach nr
+	 * (it starts below nr, so the ones under it end below nr) */
 	k = 1 + groups;
 	for (i = 0, t = top; t; i++, t &= t - 1) {
 		g = vipi_ctz64(t);
-		for (m = q[1 + i]; m; m &= m - 1) {
-			blk = g * 64 + vipi_ctz64(m);
-			w = q[k++];
-			if (!w || (w & ~abi_block_mask(blk, nr)))
+		for (m = q[1 + i]; m; m &= m - 1)
+			if (!q[k++])
 				return VIPI_ERR_VIPI_EINVAL;
-		}
+		blk = g * 64 + vipi_fls64(q[1 + i]);
+		w = q[k - 1];
+		if (w & ~abi_block_mask(blk, nr))
+			return VIPI_ERR_VIPI_EINVAL;
 	}
 	return VIPI_OK;
 }
 
+/* A group's words at once (vipi_cpuset_or_group()): the tree walked once
+ * per group, not once per block. */
 static int abi_desc_add(const uint64_t *q, struct vipi_cpuset *targets)
 {
-	uint32_t groups = vipi_popcount64(q[0]), i, k = 1 + groups, g;
-	uint64_t t, m;
+	uint32_t groups = vipi_popcount64(q[0]), i, k = 1 + groups;
+	uint64_t t;
 	int ret;
 
 	for (i = 0, t = q[0]; t; i++, t &= t - 1) {
-		g = vipi_ctz64(t);
-		for (m = q[1 + i]; m; m &= m - 1) {
-			ret = vipi_cpuset_or_block(
-				targets, g * 64 + vipi_ctz64(m), q[k++]);
-			if (ret)
-				return ret;
-		}
+		ret = vipi_cpuset_or_group(targets, vipi_ctz64(t), q[1 + i],
+					   &q[k]);
+		if (ret)
+			return ret;
+		k += vipi_popcount64(q[1 + i]);
 	}
 	return 0;
 }
