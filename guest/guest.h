@@ -97,6 +97,7 @@ struct percpu {
 	uint32_t apic_id;
 	volatile uint32_t online;
 	volatile uint32_t received; /* IPI handler runs */
+	volatile uint32_t handled; /* IPI handler runs past their EOI */
 	volatile uint32_t nmis;
 	volatile uint32_t fault_vector; /* set by an expected fault */
 	volatile uint32_t expect_fault; /* bytes to skip on #GP/#UD */

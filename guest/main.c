@@ -21,6 +21,7 @@ __attribute__((interrupt)) static void ipi_isr(struct interrupt_frame *f)
 {
 	ipi_handler_body();
 	apic_eoi();
+	this_cpu()->handled++;
 }
 
 volatile uint32_t canary_hits;

@@ -212,6 +212,24 @@ static uint64_t target_received(void)
 	return n;
 }
 
+/*
+ * Before the loop's end probe: every target's handler is past its EOI,
+ * so the targets' EOI exits of the loop fall inside it (their
+ * acknowledgement comes before the EOI).
+ */
+static void wait_targets_handled(void)
+{
+	uint64_t t0 = host_clock_ns(), done;
+
+	do {
+		done = 0;
+		for (uint32_t c = 1; c < nr_cpus; c++)
+			done += cpus[c].handled;
+		if (host_clock_ns() - t0 > 5000000000ull)
+			GUEST_FAIL("targets' handlers not done within 5 s");
+	} while (done != target_received());
+}
+
 static void run_pingpong(struct percpu *pc, uint32_t ops)
 {
 	uint64_t res[VIPI_RES_NR] = { 0 };
@@ -237,6 +255,7 @@ static void run_pingpong(struct percpu *pc, uint32_t ops)
 		while (pongs == prev)
 			safe_halt();
 	}
+	wait_targets_handled();
 	measure_end(&m, res, pc->sends - m.sends0);
 	res[VIPI_RES_TARGET_IPIS] =
 		target_received() - res[VIPI_RES_TARGET_IPIS];
@@ -296,6 +315,7 @@ static void run_multicast(struct percpu *pc, uint32_t ops, bool broadcast)
 		while (acks < want)
 			cpu_relax();
 	}
+	wait_targets_handled();
 	measure_end(&m, res, pc->sends - m.sends0);
 	res[VIPI_RES_TARGET_IPIS] =
 		target_received() - res[VIPI_RES_TARGET_IPIS];
