@@ -369,15 +369,15 @@ int vipi_cpuset_or_group(struct vipi_cpuset *s, uint32_t group, uint64_t blocks,
 				return -ERANGE;
 	}
 	if (!group) {
-		/* the inline words and the tree's blocks of group 0 */
-		for (m = blocks, i = 0; m; m &= m - 1, i++) {
-			if (!words[i])
-				continue;
-			r = block_or(s, vipi_ctz64(m), words[i]);
-			if (r)
-				return r;
-		}
-		return 0;
+		/* group 0 starts with the inline words; the tree has the
+		 * rest of its blocks */
+		for (m = blocks & (VIPI_BIT64(DENSE_BLOCKS) - 1), i = 0; m;
+		     m &= m - 1, i++)
+			word_or(s, &s->dense[vipi_ctz64(m)], words[i]);
+		blocks &= ~(VIPI_BIT64(DENSE_BLOCKS) - 1);
+		words += i;
+		if (!blocks)
+			return 0;
 	}
 	/* the node, and room for every new word, before the first member */
 	node = tree_node(s, group, true, &r);

@@ -92,9 +92,9 @@ int vipi_cpuset_or_block(struct vipi_cpuset *s, uint32_t block, uint64_t word);
  * set bit of `blocks` (block group*64 + that bit's index), so words has
  * popcount(blocks) entries; zero words add nothing. The vipi ABI's
  * descriptor has this shape. 0; -ERANGE (group >= 64, or a bit at or
- * above nbits) before anything changes; -ENOMEM or -ENOSPC (the pools):
- * above group 0 before any member is added, in group 0 (inline words and
- * tree, block by block) with the blocks before the failing one added.
+ * above nbits) before anything changes; -ENOMEM or -ENOSPC (the pools)
+ * before any member at or above VIPI_CPUSET_DENSE_BITS is added (those
+ * below it, in the inline bitmap, may be).
  */
 int vipi_cpuset_or_group(struct vipi_cpuset *s, uint32_t group, uint64_t blocks,
 			 const uint64_t *words);
