@@ -379,7 +379,15 @@ int vipi_cpuset_or_group(struct vipi_cpuset *s, uint32_t group, uint64_t blocks,
 		if (!blocks)
 			return 0;
 	}
-	/* the node, and room for every new word, before the first member */
+	/* the node (not for zero words only: they add nothing, and may
+	 * lie above nbits), and room for every new word, before the first
+	 * member */
+	if (!(s->top & VIPI_BIT64(group))) {
+		for (i = 0; i < vipi_popcount64(blocks) && !words[i]; i++)
+			;
+		if (i == vipi_popcount64(blocks))
+			return 0;
+	}
 	node = tree_node(s, group, true, &r);
 	if (!node)
 		return r;

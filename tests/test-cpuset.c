@@ -298,6 +298,12 @@ static void test_or_group(void)
 	   "or_group: vCPU 4999 of 5000, the last, accepted");
 	vipi_cpuset_destroy(&s);
 
+	vipi_cpuset_init_static(&s, 100, NULL, 0, NULL, 0);
+	ok(vipi_cpuset_or_group(&s, 0, 1ull << 1 | 1ull << 9,
+				(const uint64_t[]){ 1, 0 }) == 0 &&
+		   vipi_cpuset_weight(&s) == 1 && s.top == 0,
+	   "or_group: a zero word above nbits needs no node (no pools: 0)");
+
 	vipi_cpuset_init_static(&s, 100000, nodes, 2, pool, 2);
 	ok(vipi_cpuset_or_group(&s, 2, 7, ws) == -ENOSPC &&
 		   vipi_cpuset_weight(&s) == 0,
@@ -519,7 +525,7 @@ static void test_memory_sparse(void)
 
 int main(void)
 {
-	tap_plan(140);
+	tap_plan(141);
 	test_limits();
 	test_parse_format();
 	test_static_pools();
