@@ -135,6 +135,14 @@ static const char *const bl_path_names[5] = {
 	"x2apic-phys", "x2apic-cluster", "hv", "vipi", "kernel",
 };
 
+/* SIGINT / SIGTERM: stop the boot under way, keep what finished */
+static volatile sig_atomic_t bl_interrupted;
+
+static void bl_on_signal(int sig)
+{
+	bl_interrupted = sig;
+}
+
 static struct bl_run runs[BL_MAX_RUNS];
 static struct bl_case cases[BL_MAX_CASES];
 static unsigned int nr_runs, nr_cases;
@@ -811,8 +819,58 @@ static unsigned int bl_add_run(const char *path, bool user, bool hyperv,
 	return nr_runs++;
 }
 
-/* One boot as a child `vipi run`, stdout and stderr to files. */
+/* progress over the boots of one `vipi bench linux` */
+static unsigned int bl_planned, bl_done_boots;
+static uint64_t bl_t0;
+static int bl_save(const struct bl_cfg *cfg, uint64_t t0, bool complete);
+
+static void bl_boot_one(unsigned int ri, const struct bl_cfg *cfg);
+
+/*
+ * One boot, with a progress line (k of N, and an estimate of what is
+ * left from the boots so far) and DIR/linux.json rewritten after it, so
+ * an interruption or a crash keeps every boot that finished.
+ */
 static void bl_boot(unsigned int ri, const struct bl_cfg *cfg)
+{
+	double spent = (double)(bl_now_ns() - bl_t0) / 1e9;
+
+	if (bl_interrupted) {
+		/* not booted: drop the run bl_add_run() just made */
+		if (ri + 1 == nr_runs)
+			nr_runs--;
+		return;
+	}
+	fprintf(stderr, "vipi bench linux: boot %u of %u", bl_done_boots + 1,
+		bl_planned);
+	if (bl_done_boots)
+		fprintf(stderr, ", about %.0f s left",
+			spent / bl_done_boots * (bl_planned - bl_done_boots));
+	fprintf(stderr, "\n");
+	bl_boot_one(ri, cfg);
+	if (bl_interrupted) {
+		struct bl_run *r = &runs[ri];
+
+		snprintf(r->status, sizeof(r->status), "interrupted");
+		snprintf(r->reason, sizeof(r->reason),
+			 "stopped by signal %d after %.0f s",
+			 (int)bl_interrupted, r->wall_s);
+		for (unsigned int i = 0; i < nr_cases; i++)
+			if (cases[i].run == ri) {
+				snprintf(cases[i].status,
+					 sizeof(cases[i].status),
+					 "interrupted");
+				snprintf(cases[i].reason,
+					 sizeof(cases[i].reason), "%s",
+					 r->reason);
+			}
+	}
+	bl_done_boots++;
+	bl_save(cfg, bl_t0, false);
+}
+
+/* One boot as a child `vipi run`, stdout and stderr to files. */
+static void bl_boot_one(unsigned int ri, const struct bl_cfg *cfg)
 {
 	struct bl_run *r = &runs[ri];
 	char vc[16], tmo[16], mem[16], cmdline[1024], tag[48];
@@ -897,7 +955,7 @@ static void bl_boot(unsigned int ri, const struct bl_cfg *cfg)
 			status = -1;
 			break;
 		}
-		if (bl_now_ns() > deadline) {
+		if (bl_now_ns() > deadline || bl_interrupted) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			break;
@@ -918,6 +976,11 @@ static void bl_boot(unsigned int ri, const struct bl_cfg *cfg)
 			p += strlen("\"reason\":\"");
 			snprintf(r->reason, sizeof(r->reason), "%.*s",
 				 (int)strcspn(p, "\""), p);
+		} else if (r->rc < 0 && bl_interrupted) {
+			snprintf(
+				r->reason, sizeof(r->reason),
+				"interrupted (signal %d): the boot was stopped",
+				(int)bl_interrupted);
 		} else if (r->rc < 0) {
 			snprintf(r->reason, sizeof(r->reason),
 				 "killed by signal %d (timeout %u s + 30?)",
@@ -1043,7 +1106,7 @@ static void bl_print_table(void)
 }
 
 static void bl_write_json(FILE *f, const struct bl_cfg *cfg, bool parse,
-			  double total_s)
+			  double total_s, bool complete)
 {
 	struct json j;
 
@@ -1073,6 +1136,8 @@ static void bl_write_json(FILE *f, const struct bl_cfg *cfg, bool parse,
 	json_kv_u64(&j, "timeout_s", cfg->timeout_s);
 	json_kv_bool(&j, "quick", cfg->quick);
 	json_kv_bool(&j, "parse_only", parse);
+	/* false while boots are still to come, or after an interruption */
+	json_kv_bool(&j, "complete", complete);
 	json_object_end(&j);
 	json_key(&j, "runs");
 	json_array_begin(&j);
@@ -1442,8 +1507,26 @@ static int bl_parse_mode(int argc, char **argv, int first,
 		free(console);
 		free(js);
 	}
-	bl_write_json(stdout, cfg, true, 0);
+	bl_write_json(stdout, cfg, true, 0, true);
 	return VIPI_EXIT_OK;
+}
+
+/* DIR/linux.json through a temporary file: whole or absent, never torn */
+static int bl_save(const struct bl_cfg *cfg, uint64_t t0, bool complete)
+{
+	char path[4096], tmp[4200];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/linux.json", cfg->dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	bl_write_json(f, cfg, false, (double)(bl_now_ns() - t0) / 1e9,
+		      complete);
+	if (fclose(f) || rename(tmp, path))
+		return -errno;
+	return 0;
 }
 
 int cmd_bench_linux(int argc, char **argv)
@@ -1454,7 +1537,6 @@ int cmd_bench_linux(int argc, char **argv)
 	bool have_vcpus = false, have_ops = false;
 	uint64_t t0 = bl_now_ns();
 	unsigned int failed = 0, booted = 0;
-	FILE *f;
 	int r;
 
 	if (util_wants_help(argc, argv)) {
@@ -1602,12 +1684,28 @@ int cmd_bench_linux(int argc, char **argv)
 			cfg.vcpu_list[cfg.nr_vcpu_list++] = n;
 		}
 	}
-	for (unsigned int vi = 0; vi < cfg.nr_vcpu_list; vi++) {
+	{
+		struct sigaction sa;
+		unsigned int nl = 1;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = bl_on_signal;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		for (const char *p = cfg.layouts; *p; p++)
+			nl += *p == ',';
+		bl_planned =
+			cfg.nr_vcpu_list * nl *
+			(cfg.want[0] + cfg.want[2] + cfg.want[3] + cfg.want[4]);
+		bl_t0 = t0;
+	}
+	for (unsigned int vi = 0; vi < cfg.nr_vcpu_list && !bl_interrupted;
+	     vi++) {
 		uint32_t n = cfg.vcpu_list[vi];
 		char copy[256], *lay, *save = NULL;
 
 		snprintf(copy, sizeof(copy), "%s", cfg.layouts);
-		for (lay = strtok_r(copy, ",", &save); lay;
+		for (lay = strtok_r(copy, ",", &save); lay && !bl_interrupted;
 		     lay = strtok_r(NULL, ",", &save)) {
 			unsigned int first = nr_runs;
 
@@ -1645,6 +1743,10 @@ int cmd_bench_linux(int argc, char **argv)
 					runs[i].wall_s);
 		}
 	}
+	if (bl_interrupted)
+		fprintf(stderr,
+			"vipi bench linux: interrupted (signal %d) after %u of %u boots: writing what finished\n",
+			(int)bl_interrupted, bl_done_boots, bl_planned);
 	for (unsigned int i = 0; i < nr_runs; i++)
 		if (!strcmp(runs[i].status, "fail") ||
 		    !strcmp(runs[i].status, "error"))
@@ -1656,14 +1758,11 @@ int cmd_bench_linux(int argc, char **argv)
 			failed++;
 	printf("\n");
 	bl_print_table();
-	snprintf(path, sizeof(path), "%s/linux.json", cfg.dir);
-	f = fopen(path, "w");
-	if (!f)
-		return util_fail("bench linux", "cannot write %s: %s", path,
-				 strerror(errno));
-	bl_write_json(f, &cfg, false, (double)(bl_now_ns() - t0) / 1e9);
-	if (fclose(f))
-		return util_fail("bench linux", "cannot write %s", path);
+	r = bl_save(&cfg, t0, !bl_interrupted);
+	if (r)
+		return util_fail("bench linux",
+				 "cannot write %s/linux.json: %s", cfg.dir,
+				 strerror(-r));
 	snprintf(path, sizeof(path), "%s/linux.svg", cfg.dir);
 	r = bl_write_svg(path, machine);
 	if (r)
@@ -1674,5 +1773,7 @@ int cmd_bench_linux(int argc, char **argv)
 	printf("\nvipi bench linux: %u boots, %u failed, %u unsupported, %.0f s; %s/linux.json, %s/linux.svg\n",
 	       booted, failed, nr_runs - booted,
 	       (double)(bl_now_ns() - t0) / 1e9, cfg.dir, cfg.dir);
+	if (bl_interrupted)
+		return 128 + (int)bl_interrupted;
 	return failed ? VIPI_EXIT_FAIL : VIPI_EXIT_OK;
 }
