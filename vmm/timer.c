@@ -43,11 +43,15 @@ static void *timer_thread(void *arg)
 			break;
 		for (int i = 0; i < n; i++) {
 			uint64_t ticks;
-			uint32_t idx = ev[i].data.u32;
+			/* the vCPU in the low half, its timerfd in the high
+			 * half: this thread never reads t->fd, which the vCPU
+			 * threads write (no ordering TSan could see) */
+			uint32_t idx = (uint32_t)ev[i].data.u64;
+			int fd = (int)(ev[i].data.u64 >> 32);
 
 			if (idx == UINT32_MAX)
 				return NULL; /* stop */
-			if (read(t->fd[idx], &ticks, sizeof(ticks)) !=
+			if (read(fd, &ticks, sizeof(ticks)) !=
 			    (ssize_t)sizeof(ticks))
 				continue; /* re-armed meanwhile: not expired */
 			engine_notify(t->vm, idx);
@@ -59,7 +63,7 @@ static void *timer_thread(void *arg)
 int vm_timers_init(struct vm *vm)
 {
 	struct vm_timers *t = calloc(1, sizeof(*t));
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = UINT32_MAX };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = UINT32_MAX };
 	int p[2];
 
 	if (!t)
@@ -103,7 +107,7 @@ int vm_timer_arm(struct vm *vm, uint32_t idx, uint64_t deadline_ns)
 	if (!t || idx >= vm->nr)
 		return -EINVAL;
 	if (t->fd[idx] < 0) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = idx };
+		struct epoll_event ev = { .events = EPOLLIN };
 		int fd;
 
 		if (deadline_ns == UINT64_MAX)
@@ -112,6 +116,7 @@ int vm_timer_arm(struct vm *vm, uint32_t idx, uint64_t deadline_ns)
 				    TFD_NONBLOCK | TFD_CLOEXEC);
 		if (fd < 0)
 			return -errno;
+		ev.data.u64 = (uint64_t)(uint32_t)fd << 32 | idx;
 		if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			int e = errno;
 
