@@ -134,7 +134,10 @@ else
 obj-y := $b.o
 ccflags-y := -DCONFIG_VIPI_GUEST=1 -DCONFIG_VIPI_BENCH=1 -Werror
 EOF
-		if make -s -C "$kdir" M="$mod" W=1 \
+		# not the outer make's MAKEFLAGS: `make check O=DIR` would hand
+		# the kernel build its O= (and its jobserver)
+		if env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+			make -s -C "$kdir" M="$mod" W=1 \
 			NOSTDINC_FLAGS="-I$ovl/arch/x86/include -I$ovl/include" \
 			"$b.o" >"$tmp/cc.out" 2>&1 && [ -f "$mod/$b.o" ]; then
 			ok "$f compiles against $(basename "$kdir")"
