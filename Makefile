@@ -59,6 +59,10 @@ TEST_HELPERS := $(sort $(wildcard tests/lib/*.c))
 FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz-*.c))
 HEADERS := $(sort $(wildcard include/vipi/*.h))
 
+# The shared program layer and the vipi binary's main, on every target
+# (docs/architecture.md)
+TOOL_SRCS := $(sort $(TOOL_SRCS) $(wildcard prog/*.c main/*.c))
+
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 SAN_LIB_OBJS := $(LIB_SRCS:%.c=$(O)/asan/%.o)
 TSAN_LIB_OBJS := $(LIB_SRCS:%.c=$(O)/tsan/%.o)

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "../tools/cmds.h"
-#include "../tools/util.h"
+#include "../prog/util.h"
 #include "sim.h"
 
 static const char sim_usage[] =

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../tools/plot.h"
-#include "../tools/util.h"
+#include "../prog/plot.h"
+#include "../prog/util.h"
 #include "report.h"
 
 #define BR_MAX_METHODS 16

@@ -2,7 +2,7 @@
 /*
  * `vipi report --in FILE.json... --out DIR`: turns the JSON of `vipi sim
  * --sweep`, `vipi bench lib` and `vipi bench` (sim/report-bench.c) into
- * SVG plots drawn by tools/plot.c (log-scale VM size on x, one line, marker
+ * SVG plots drawn by prog/plot.c (log-scale VM size on x, one line, marker
  * and dash style per method, labelled axes with units, legend below) and a
  * Markdown summary, DIR/report.md, that reads without running anything.
  */
@@ -15,9 +15,9 @@
 #include <sys/stat.h>
 
 #include "../tools/cmds.h"
-#include "../tools/plot.h"
-#include "../tools/util.h"
-#include "jread.h"
+#include "../prog/plot.h"
+#include "../prog/util.h"
+#include "../prog/jread.h"
 #include "report.h"
 #include "sim.h"
 

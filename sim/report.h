@@ -9,7 +9,7 @@
 
 #include <stdio.h>
 
-#include "jread.h"
+#include "../prog/jread.h"
 
 struct rpt {
 	const char *dir;

@@ -19,7 +19,7 @@
 #include <vipi/hyperv.h>
 #include <vipi/vipi.h>
 
-#include "../tools/baseline.h"
+#include "../prog/baseline.h"
 #include "sim.h"
 
 /* The guest buffer the encoders write memory inputs into, and scratch
@@ -167,7 +167,7 @@ SIM_HOST_FN int sim_decode_op(struct sim_ctx *c, const struct sim_op *o)
 	return vipi_decode_op(&c->host, o->sender, &c->st, &o->op, &c->ipi);
 }
 
-/* The same for the published slow algorithm (tools/baseline.c). */
+/* The same for the published slow algorithm (prog/baseline.c). */
 SIM_HOST_FN int sim_base_op(struct sim_ctx *c, const struct sim_base_op *b)
 {
 	struct vipi_deliver_stats ds;

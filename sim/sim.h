@@ -17,7 +17,7 @@
 #include <vipi/method.h>
 #include <vipi/topo.h>
 
-#include "../tools/json.h"
+#include "../prog/json.h"
 
 /* ---- random numbers: splitmix64, so a seed gives the same sets ---- */
 static inline uint64_t sim_rand(uint64_t *s)

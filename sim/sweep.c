@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../tools/util.h"
+#include "../prog/util.h"
 #include "sim.h"
 
 static const uint32_t sweep_sizes[] = { 16,   64,    256,   1024,

@@ -5,7 +5,7 @@
  * are encoded once, checked by decoding them, then decoded in a loop whose
  * iteration count is scaled to a time goal; the median of several
  * repetitions gives ns per call and ns per target. The published slower
- * algorithms (tools/baseline.c) run on the same inputs. A table goes to
+ * algorithms (prog/baseline.c) run on the same inputs. A table goes to
  * stdout and everything to a JSON file (docs/cli.md).
  */
 #include <errno.h>
@@ -24,10 +24,10 @@
 #include <vipi/method.h>
 #include <vipi/topo.h>
 
-#include "baseline.h"
+#include "../prog/baseline.h"
 #include "cmds.h"
-#include "json.h"
-#include "util.h"
+#include "../prog/json.h"
+#include "../prog/util.h"
 
 /* Keep a value (and every store before it) alive past the optimiser. */
 #define BENCH_KEEP(x) __asm__ volatile("" : : "r"(x) : "memory")

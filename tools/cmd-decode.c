@@ -18,8 +18,8 @@
 #include <vipi/x86.h>
 
 #include "cmds.h"
-#include "json.h"
-#include "util.h"
+#include "../prog/json.h"
+#include "../prog/util.h"
 
 static const char decode_usage[] =
 	"usage: vipi decode [--json] --topology TOPO [--sender N] [OPTIONS]\n"

@@ -18,8 +18,8 @@
 #include <vipi/topo.h>
 
 #include "cmds.h"
-#include "json.h"
-#include "util.h"
+#include "../prog/json.h"
+#include "../prog/util.h"
 
 static const char encode_usage[] =
 	"usage: vipi encode [--json] --topology TOPO [--sender N] [OPTIONS]\n"

@@ -13,8 +13,8 @@
 #include <vipi/topo.h>
 
 #include "cmds.h"
-#include "json.h"
-#include "util.h"
+#include "../prog/json.h"
+#include "../prog/util.h"
 
 static const char topo_usage[] =
 	"usage: vipi topo [--json] [--all] TOPO\n"

@@ -11,7 +11,7 @@
 #include <vipi/vipi.h>
 
 #include "cmds.h"
-#include "util.h"
+#include "../prog/util.h"
 
 const struct vipi_cmd vipi_cmds[] = {
 	{ "encode", cmd_encode,

@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "../tools/cmds.h"
-#include "../tools/json.h"
-#include "../tools/util.h"
+#include "../prog/json.h"
+#include "../prog/util.h"
 #include "vmm.h"
 
 static const char bl_usage[] =

@@ -25,8 +25,8 @@
 #include <unistd.h>
 
 #include "../tools/cmds.h"
-#include "../tools/json.h"
-#include "../tools/util.h"
+#include "../prog/json.h"
+#include "../prog/util.h"
 #include "../sim/report.h"
 #include "vmm.h"
 

@@ -34,7 +34,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "../tools/json.h"
+#include "../prog/json.h"
 #include "emulate.h"
 #include "vmm.h"
 #include "x86-insn.h"

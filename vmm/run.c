@@ -15,8 +15,8 @@
 #include <time.h>
 
 #include "../tools/cmds.h"
-#include "../tools/json.h"
-#include "../tools/util.h"
+#include "../prog/json.h"
+#include "../prog/util.h"
 #include "kernel.h"
 #include "vmm.h"
 

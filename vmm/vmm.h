@@ -25,7 +25,7 @@
 #include <vipi/topo.h>
 
 #include "../guest/boot-abi.h"
-#include "../tools/util.h"
+#include "../prog/util.h"
 #include "emulate.h"
 
 /* Exit reasons the VMM counts, per vCPU (user-space exits) */

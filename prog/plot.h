@@ -9,8 +9,8 @@
  * width so that no text leaves the canvas or overlaps another
  * (tests/plots.t checks the geometry).
  */
-#ifndef VIPI_TOOLS_PLOT_H
-#define VIPI_TOOLS_PLOT_H
+#ifndef VIPI_PROG_PLOT_H
+#define VIPI_PROG_PLOT_H
 
 #include <stdbool.h>
 #include <stddef.h>

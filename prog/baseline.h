@@ -14,8 +14,8 @@
  * pointer table (KVM: kvm_get_vcpu() and the vCPU's MPIDR or VP index
  * fields), so they pay the memory traffic the real loops pay.
  */
-#ifndef VIPI_TOOLS_BASELINE_H
-#define VIPI_TOOLS_BASELINE_H
+#ifndef VIPI_PROG_BASELINE_H
+#define VIPI_PROG_BASELINE_H
 
 #include <stddef.h>
 #include <stdint.h>

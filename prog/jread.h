@@ -4,8 +4,8 @@
  * tree (objects keep their key order), enough for the files vipi writes.
  * Depth and size are bounded so a hostile file cannot exhaust the stack.
  */
-#ifndef VIPI_SIM_JREAD_H
-#define VIPI_SIM_JREAD_H
+#ifndef VIPI_PROG_JREAD_H
+#define VIPI_PROG_JREAD_H
 
 #include <stddef.h>
 

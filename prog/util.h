@@ -4,8 +4,8 @@
  * 0x-hex, the whole string or nothing), hex byte strings, and the usage
  * error convention (message on stderr, exit status 2).
  */
-#ifndef VIPI_TOOLS_UTIL_H
-#define VIPI_TOOLS_UTIL_H
+#ifndef VIPI_PROG_UTIL_H
+#define VIPI_PROG_UTIL_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * SVG line and bar charts (tools/plot.h). Every text element is placed
+ * SVG line and bar charts (prog/plot.h). Every text element is placed
  * from an estimate of its extent (TEXT_EM of the font size per character,
  * 0.8 em above the baseline, 0.2 em below), the same estimate
  * tests/plots.t uses to prove that no label overlaps another or leaves

@@ -5,8 +5,8 @@
  * strings, and writes 64-bit register values as "0x..." strings (JSON
  * numbers lose precision past 2^53 in most parsers).
  */
-#ifndef VIPI_TOOLS_JSON_H
-#define VIPI_TOOLS_JSON_H
+#ifndef VIPI_PROG_JSON_H
+#define VIPI_PROG_JSON_H
 
 #include <stdbool.h>
 #include <stdint.h>
