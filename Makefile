@@ -6,6 +6,8 @@
 #   make install    PREFIX=/usr/local (DESTDIR honoured)
 #   V=1             show the commands; WERROR=0 to not stop on warnings
 #   O=DIR           build folder (default: build)
+#   ARCH=arm64      cross-build for aarch64 (CROSS_COMPILE=aarch64-linux-gnu-);
+#                   any target but x86-64 leaves out the VMM and the guest
 
 # `make` alone builds `all`, whatever the included fragments define first
 .DEFAULT_GOAL := all
@@ -13,6 +15,21 @@
 O ?= build
 PREFIX ?= /usr/local
 DESTDIR ?=
+# ARCH=arm64 on another machine means Debian's cross compiler; CROSS_COMPILE
+# names the prefix of CC and AR where they are not given
+ifneq ($(filter arm64 aarch64,$(ARCH)),)
+ifneq ($(shell uname -m),aarch64)
+CROSS_COMPILE ?= aarch64-linux-gnu-
+endif
+endif
+ifneq ($(CROSS_COMPILE),)
+ifeq ($(origin CC),default)
+CC := $(CROSS_COMPILE)gcc
+endif
+ifeq ($(origin AR),default)
+AR := $(CROSS_COMPILE)ar
+endif
+endif
 CC ?= gcc
 FUZZ_CC ?= clang
 AR ?= ar
@@ -59,9 +76,37 @@ TEST_HELPERS := $(sort $(wildcard tests/lib/*.c))
 FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz-*.c))
 HEADERS := $(sort $(wildcard include/vipi/*.h))
 
-# The shared program layer and the vipi binary's main, on every target
-# (docs/architecture.md)
-TOOL_SRCS := $(sort $(TOOL_SRCS) $(wildcard prog/*.c main/*.c))
+# The architecture gate. vmm/ (the VMM on x86 KVM), guest/ (the x86-64
+# guest it boots) and the tests and fuzzers built from them are x86-64
+# only. For any other target (an arm64 machine, ARCH=arm64, a cross CC)
+# `make` builds the library, vipi (tools/arch/no-vmm.c stands in for `run`
+# and the KVM sweep) and the other tests, and says what it left out.
+TARGET_MACHINE := $(shell $(CC) -dumpmachine 2>/dev/null)
+VIPI_X86 := $(if $(filter x86_64-%,$(TARGET_MACHINE)),1,0)
+ifneq ($(filter arm64 aarch64,$(ARCH)),)
+ifeq ($(filter aarch64-%,$(TARGET_MACHINE)),)
+$(error ARCH=$(ARCH) but CC ($(CC)) builds for '$(TARGET_MACHINE)': use CROSS_COMPILE=aarch64-linux-gnu- or an aarch64 CC)
+endif
+endif
+ifeq ($(VIPI_X86),0)
+# tests/*.t that boot the guest, drive the VMM or build the x86 Linux driver
+VMM_SCRIPTS := $(filter tests/kvm-%.t tests/kernel-boot.t tests/pc-devices.t \
+	tests/cli-bench-linux.t tests/cli-errors.t tests/linux-driver.t, \
+	$(TEST_SCRIPTS))
+VMM_TESTS := $(shell grep -l '^\#include "\.\./vmm/' $(TEST_SRCS) /dev/null)
+VMM_FUZZ := $(shell grep -l '^\#include "\.\./vmm/' $(FUZZ_SRCS) /dev/null)
+TOOL_SRCS := $(sort $(wildcard tools/*.c sim/*.c) tools/arch/no-vmm.c)
+TEST_SRCS := $(filter-out $(VMM_TESTS),$(TEST_SRCS))
+TEST_SCRIPTS := $(filter-out $(VMM_SCRIPTS),$(TEST_SCRIPTS))
+FUZZ_SRCS := $(filter-out $(VMM_FUZZ),$(FUZZ_SRCS))
+FREE_SRCS :=
+ifeq ($(MAKELEVEL),0)
+$(info vipi: building for $(or $(TARGET_MACHINE),an unknown target) \
+	(CC=$(CC)): the library, vipi without `run` and the KVM sweep, the tests)
+$(info vipi: left out (x86-64 only): vmm/ guest/ \
+	$(notdir $(VMM_TESTS) $(VMM_FUZZ) $(VMM_SCRIPTS)))
+endif
+endif
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 SAN_LIB_OBJS := $(LIB_SRCS:%.c=$(O)/asan/%.o)
@@ -92,7 +137,9 @@ VIPI := $(O)/vipi
 SAN_TOOL_OBJS := $(TOOL_SRCS:%.c=$(O)/asan/%.o)
 SAN_VIPI := $(O)/asan/vipi
 
+ifeq ($(VIPI_X86),1)
 -include guest/guest.mk
+endif
 
 all: $(LIBA) $(LIBSO) $(VIPI) $(FREE_OBJS) $(TESTS) $(SAN_TESTS) $(TSAN_TESTS) \
 	$(SCRIPT_TESTS) $(GUEST_ALL) $(O)/vipi.pc $(SAN_VIPI)
