@@ -8,6 +8,8 @@
 #   O=DIR           build folder (default: build)
 #   ARCH=arm64      cross-build for aarch64 (CROSS_COMPILE=aarch64-linux-gnu-);
 #                   any target but x86-64 leaves out the VMM and the guest
+#   make check-arm64  cross-build into $(O)/arm64 (tests/arm64.t runs it
+#                   under qemu-aarch64; `make check` does both)
 
 # `make` alone builds `all`, whatever the included fragments define first
 .DEFAULT_GOAL := all
@@ -234,13 +236,44 @@ $(O)/vipi.pc: vipi.pc.in Makefile $(O)/vipi.pc.prefix
 
 fuzz: $(FUZZERS)
 
+# What builds on any target without a sanitizer runtime: the library, vipi
+# and the unit tests (a cross build's set: check-arm64)
+base: $(LIBA) $(LIBSO) $(VIPI) $(TESTS) $(SCRIPT_TESTS) $(O)/vipi.pc
+
+# arm64 on this machine: `base` cross-built into $(O)/arm64 with Debian's
+# cross compiler where it is installed (.ci/run installs it);
+# tests/arm64.t runs it under qemu-aarch64 with the cross sysroot, or
+# skips with the reason where either is missing
+ARM64_CROSS ?= aarch64-linux-gnu-
+ARM64_SYSROOT ?= /usr/aarch64-linux-gnu
+QEMU_AARCH64 ?= qemu-aarch64
+ARM64_O := $(O)/arm64
+check-arm64:
+ifeq ($(VIPI_X86),1)
+	$(Q)if command -v $(ARM64_CROSS)gcc >/dev/null 2>&1; then \
+		echo "  ARM64    $(ARM64_O): library, vipi, unit tests" \
+		     "($(ARM64_CROSS)gcc; vmm/ and guest/ left out)"; \
+		$(MAKE) --no-print-directory O=$(ARM64_O) ARCH=arm64 \
+			CROSS_COMPILE=$(ARM64_CROSS) CC=$(ARM64_CROSS)gcc \
+			AR=$(ARM64_CROSS)ar base; \
+	else \
+		echo "  ARM64    skipped: no $(ARM64_CROSS)gcc" \
+		     "(Debian: gcc-aarch64-linux-gnu libc6-dev-arm64-cross)"; \
+	fi
+else
+	@echo "  ARM64    not a cross build: this build is for $(TARGET_MACHINE)"
+endif
+
 # Every test stream goes through prove. The environment tells the scripts
 # where the build is.
 PROVE ?= prove
 PROVE_FLAGS ?= -j2
-check: all fuzz
+check: all fuzz check-arm64
 	$(Q)./scripts/format-check
 	$(Q)VIPI_BUILD=$(abspath $(O)) VIPI=$(abspath $(VIPI)) \
+		VIPI_ARM64_BUILD=$(abspath $(ARM64_O)) \
+		VIPI_ARM64_SYSROOT=$(ARM64_SYSROOT) \
+		VIPI_QEMU_AARCH64=$(QEMU_AARCH64) \
 		VIPI_ASAN=$(abspath $(SAN_VIPI)) \
 		VIPI_FUZZ_DIR=$(abspath $(O)/fuzz) VIPI_SRC=$(CURDIR) \
 		$(PROVE) $(PROVE_FLAGS) --exec '' $(TESTS) $(SAN_TESTS) $(TSAN_TESTS) \
@@ -263,7 +296,7 @@ install: $(LIBA) $(LIBSO) $(VIPI) $(O)/vipi.pc
 clean:
 	rm -rf $(O)
 
-.PHONY: all check fuzz format install clean FORCE
+.PHONY: all base check check-arm64 fuzz format install clean FORCE
 .SECONDARY:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
