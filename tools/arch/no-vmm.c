@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "../cmds.h"
-#include "../util.h"
+#include "../../prog/util.h"
 
 #if defined(__aarch64__)
 #define VIPI_BUILD_ARCH "aarch64"
