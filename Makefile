@@ -110,6 +110,10 @@ $(info vipi: left out (x86-64 only): vmm/ guest/ \
 endif
 endif
 
+# The shared program layer and the vipi binary's main, on every target
+# (docs/architecture.md)
+TOOL_SRCS := $(sort $(TOOL_SRCS) $(wildcard prog/*.c main/*.c))
+
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 SAN_LIB_OBJS := $(LIB_SRCS:%.c=$(O)/asan/%.o)
 TSAN_LIB_OBJS := $(LIB_SRCS:%.c=$(O)/tsan/%.o)
