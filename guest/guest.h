@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The freestanding guest's internal interface: port and MSR accessors,
- * the console and the ucall channel (guest/boot-abi.h), per-CPU state,
+ * the console and the ucall channel (contract/boot-abi.h), per-CPU state,
  * the APIC driver (x2APIC or xAPIC, as an ops struct in the manner of
  * kvm-unit-tests' apic_ops), the MADT reader, SMP bring-up and the IPI
  * methods, which wrap libvipi's encoders.
@@ -16,7 +16,7 @@
 #include <vipi/cpuset.h>
 #include <vipi/encode.h>
 
-#include "boot-abi.h"
+#include "../contract/boot-abi.h"
 #include "layout.h"
 
 #define MAX_CPUS VIPI_GUEST_MAX_CPUS

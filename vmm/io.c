@@ -2,7 +2,7 @@
 /*
  * Port I/O from the guest: the ucall channel (vipi's guest writes the GPA
  * of a struct vipi_ucall to VIPI_PORT_UCALL with an outl; see
- * guest/boot-abi.h; under --kernel that port is fw_cfg's selector), the
+ * contract/boot-abi.h; under --kernel that port is fw_cfg's selector), the
  * PV doorbells, which go to the engine, and every other port to the PC
  * devices (pc.h, pc-*.c), COM1 included: vipi's guest's bytes reach the
  * line-buffered console below through the UART. Every ucall field is

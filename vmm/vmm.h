@@ -24,7 +24,7 @@
 #include <vipi/method.h>
 #include <vipi/topo.h>
 
-#include "../guest/boot-abi.h"
+#include "../contract/boot-abi.h"
 #include "../prog/util.h"
 #include "emulate.h"
 

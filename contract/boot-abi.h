@@ -4,10 +4,12 @@
  * things live in guest-physical memory, the I/O ports of the console, the
  * structured guest-to-host channel ("ucall", in the spirit of the KVM
  * selftests' ucall) and the PV doorbells, and the boot parameters the VMM
- * leaves for the guest. Included by both sides; fixed-size types only.
+ * leaves for the guest. Included by both sides (vmm/, hosted, and guest/,
+ * freestanding), so it lives in neither: contract/ includes nothing of
+ * the tree, fixed-size types only (docs/architecture.md).
  */
-#ifndef VIPI_GUEST_BOOT_ABI_H
-#define VIPI_GUEST_BOOT_ABI_H
+#ifndef VIPI_CONTRACT_BOOT_ABI_H
+#define VIPI_CONTRACT_BOOT_ABI_H
 
 #include <stdint.h>
 
