@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * `vipi report --in FILE.json... --out DIR`: turns the JSON of `vipi sim
- * --sweep`, `vipi bench lib` and `vipi bench` (sim/report-bench.c) into
+ * --sweep`, `vipi bench lib` and `vipi bench` (prog/report-bench.c) into
  * SVG plots drawn by prog/plot.c (log-scale VM size on x, one line, marker
  * and dash style per method, labelled axes with units, legend below) and a
  * Markdown summary, DIR/report.md, that reads without running anything.
@@ -18,7 +18,7 @@
 #include "../prog/plot.h"
 #include "../prog/util.h"
 #include "../prog/jread.h"
-#include "report.h"
+#include "../prog/report.h"
 #include "sim.h"
 
 #define RPT_MAX_INPUTS 16
@@ -29,33 +29,6 @@ static void series_add(struct plot_lines *p, const char *name, double x,
 {
 	if (x > 0 && y > 0)
 		plot_lines_add(p, name, x, y);
-}
-
-char *report_read_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	size_t cap = 1 << 16, n = 0, got;
-	char *buf;
-
-	if (!f)
-		return NULL;
-	buf = malloc(cap);
-	while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-		n += got;
-		if (n + 1 == cap) {
-			char *b2 = realloc(buf, cap *= 2);
-
-			if (!b2) {
-				free(buf);
-				buf = NULL;
-			}
-			buf = b2;
-		}
-	}
-	fclose(f);
-	if (buf)
-		buf[n] = '\0';
-	return buf;
 }
 
 static int rpt_plot(struct rpt *r, const struct plot_lines *p, const char *file)

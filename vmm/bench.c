@@ -7,7 +7,7 @@
  * and ping-pong. A progress line per case goes to stderr, a table to
  * stdout, and DIR/bench.json, DIR/bench.svg (sender exits and sender time
  * per op by method and mode, drawn from bench.json by the report's code,
- * sim/report-bench.c) and DIR/bench-lib.json (`vipi bench lib`) to the
+ * prog/report-bench.c) and DIR/bench-lib.json (`vipi bench lib`) to the
  * output folder. docs/vmm.md documents the JSON.
  */
 #include <errno.h>
@@ -27,7 +27,7 @@
 #include "../tools/cmds.h"
 #include "../prog/json.h"
 #include "../prog/util.h"
-#include "../sim/report.h"
+#include "../prog/report.h"
 #include "vmm.h"
 
 static const char bench_usage[] =
@@ -1367,7 +1367,7 @@ int cmd_bench_kvm(int argc, char **argv)
 			kvm_why);
 		return VMM_EXIT_SKIP;
 	}
-	/* the chart `vipi report` draws of the same file (sim/report-bench.c) */
+	/* the chart `vipi report` draws of the same file (prog/report-bench.c) */
 	{
 		char json_path[4096];
 

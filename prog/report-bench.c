@@ -12,11 +12,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../prog/plot.h"
-#include "../prog/util.h"
+#include "plot.h"
+#include "util.h"
 #include "report.h"
 
 #define BR_MAX_METHODS 16
+
+/* also what `vipi report` reads its inputs with (sim/report.c) */
+char *report_read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	size_t cap = 1 << 16, n = 0, got;
+	char *buf;
+
+	if (!f)
+		return NULL;
+	buf = malloc(cap);
+	while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+		n += got;
+		if (n + 1 == cap) {
+			char *b2 = realloc(buf, cap *= 2);
+
+			if (!b2) {
+				free(buf);
+				buf = NULL;
+			}
+			buf = b2;
+		}
+	}
+	fclose(f);
+	if (buf)
+		buf[n] = '\0';
+	return buf;
+}
 
 static const char *const layouts[] = { "dense", "sparse" };
 static const char *const modes[] = { "user", "kernel" };

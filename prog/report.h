@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `vipi report`'s parts (sim/report.c, sim/report-bench.c), and the chart
- * of `vipi bench`'s KVM cases that vmm/bench.c draws as bench.svg with the
- * same code the report uses.
+ * Reading a `vipi bench` bench.json (prog/report-bench.c), for two
+ * programs: `vipi report` (sim/report.c) writes its Markdown section and
+ * chart, `vipi bench` (vmm/bench.c) draws the same chart as bench.svg. In
+ * the shared program layer so that neither program includes the other.
  */
-#ifndef VIPI_SIM_REPORT_H
-#define VIPI_SIM_REPORT_H
+#ifndef VIPI_PROG_REPORT_H
+#define VIPI_PROG_REPORT_H
 
 #include <stdio.h>
 
-#include "../prog/jread.h"
+#include "jread.h"
 
 struct rpt {
 	const char *dir;
