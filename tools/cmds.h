@@ -51,10 +51,4 @@ void bench_machine_json(struct json *j, char *summary, size_t len);
 int cmd_sim(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 
-/*
- * Run the library benchmark: table on stdout (when table is true), JSON to
- * json_path. Returns 0 or a negative errno (the file could not be written).
- */
-int bench_lib_run(const char *json_path, bool quick, bool table);
-
 #endif

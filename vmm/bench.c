@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../prog/bench-lib.h"
 #include "../tools/cmds.h"
 #include "../prog/json.h"
 #include "../prog/util.h"
