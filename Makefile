@@ -243,9 +243,12 @@ fuzz: $(FUZZERS)
 # What builds on any target without a sanitizer runtime: the library, vipi
 # and the unit tests (a cross build's set: check-arm64)
 base: $(LIBA) $(LIBSO) $(VIPI) $(TESTS) $(SCRIPT_TESTS) $(O)/vipi.pc
+san-tests: $(SAN_TESTS)
 
-# arm64 on this machine: `base` cross-built into $(O)/arm64 with Debian's
-# cross compiler where it is installed (.ci/run installs it);
+# arm64 on this machine: `base` and the unit tests under ASan+UBSan
+# (gcc-aarch64-linux-gnu brings their runtimes) cross-built into
+# $(O)/arm64 with Debian's cross compiler where it is installed (.ci/run
+# installs it);
 # tests/arm64.t runs it under qemu-aarch64 with the cross sysroot, or
 # skips with the reason where either is missing
 ARM64_CROSS ?= aarch64-linux-gnu-
@@ -259,7 +262,7 @@ ifeq ($(VIPI_X86),1)
 		     "($(ARM64_CROSS)gcc; vmm/ and guest/ left out)"; \
 		$(MAKE) --no-print-directory O=$(ARM64_O) ARCH=arm64 \
 			CROSS_COMPILE=$(ARM64_CROSS) CC=$(ARM64_CROSS)gcc \
-			AR=$(ARM64_CROSS)ar base; \
+			AR=$(ARM64_CROSS)ar base san-tests; \
 	else \
 		echo "  ARM64    skipped: no $(ARM64_CROSS)gcc" \
 		     "(Debian: gcc-aarch64-linux-gnu libc6-dev-arm64-cross)"; \
@@ -272,6 +275,13 @@ endif
 # where the build is.
 PROVE ?= prove
 PROVE_FLAGS ?= -j2
+# a cross build's programs run on their own machine, or under qemu-user
+# through an x86 build's check (tests/arm64.t)
+ifneq ($(filter check,$(MAKECMDGOALS)),)
+ifeq ($(filter $(shell uname -m)-%,$(TARGET_MACHINE)),)
+$(error make check runs the tests on this machine, but CC builds for $(TARGET_MACHINE): run the x86 build's make check (tests/arm64.t runs the arm64 build under qemu-aarch64), or make check on that machine)
+endif
+endif
 check: all fuzz check-arm64
 	$(Q)./scripts/format-check
 	$(Q)VIPI_BUILD=$(abspath $(O)) VIPI=$(abspath $(VIPI)) \
@@ -300,7 +310,7 @@ install: $(LIBA) $(LIBSO) $(VIPI) $(O)/vipi.pc
 clean:
 	rm -rf $(O)
 
-.PHONY: all base check check-arm64 fuzz format install clean FORCE
+.PHONY: all base san-tests check check-arm64 fuzz format install clean FORCE
 .SECONDARY:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
