@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../tools/cmds.h"
+#include "cmds.h"
 #include "../prog/util.h"
 #include "sim.h"
 
@@ -362,8 +362,6 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 		o->cfg.reps = 0;
 	return 0;
 }
-
-int cmd_sim(int argc, char **argv);
 
 int cmd_sim(int argc, char **argv)
 {

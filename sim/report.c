@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../tools/cmds.h"
+#include "cmds.h"
 #include "../prog/plot.h"
 #include "../prog/util.h"
 #include "../prog/jread.h"

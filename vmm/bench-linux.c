@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../tools/cmds.h"
+#include "cmds.h"
 #include "../prog/json.h"
 #include "../prog/util.h"
 #include "vmm.h"

@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "../prog/bench-lib.h"
-#include "../tools/cmds.h"
+#include "cmds.h"
 #include "../prog/json.h"
 #include "../prog/util.h"
 #include "../prog/report.h"
@@ -1184,8 +1184,6 @@ int cmd_bench_kvm(int argc, char **argv)
 	uint64_t t0 = mono_ns();
 	int log_fd, r, kvm_r, max_vcpus = 0;
 
-	if (argc > 1 && !strcmp(argv[1], "lib"))
-		return cmd_bench_lib(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "linux"))
 		return cmd_bench_linux(argc - 1, argv + 1);
 	if (util_wants_help(argc, argv)) {

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../tools/cmds.h"
+#include "cmds.h"
 #include "../prog/json.h"
 #include "../prog/util.h"
 #include "kernel.h"

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../../vmm/cmds.h"
 #include "../cmds.h"
 #include "../../prog/util.h"
 

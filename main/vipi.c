@@ -1,25 +1,47 @@
 // SPDX-License-Identifier: MIT
 /*
  * The `vipi` command: one binary for the library tools (encode, decode,
- * topo, bench lib) and the VMM, dispatching on its first argument like
- * `perf stat` or `lkvm run`. Each subcommand lives in its own cmd-*.c file
- * and is listed once in vipi_cmds[] below.
+ * topo, bench lib), the simulator and the VMM, dispatching on its first
+ * argument like `perf stat` or `lkvm run`. Each command lives in its
+ * program folder (tools/, sim/, vmm/), which declares it in its cmds.h,
+ * and is listed once in vipi_cmds[] below: the only file that sees every
+ * program's entry points (docs/architecture.md).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include <vipi/vipi.h>
 
-#include "cmds.h"
 #include "../prog/util.h"
+#include "../sim/cmds.h"
+#include "../tools/cmds.h"
+#include "../vmm/cmds.h"
 
-const struct vipi_cmd vipi_cmds[] = {
+struct vipi_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static int cmd_help(int argc, char **argv);
+static int cmd_version(int argc, char **argv);
+
+/* `vipi bench lib` is the library's (tools/), the rest the KVM sweep's */
+static int cmd_bench_any(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "lib"))
+		return cmd_bench_lib(argc - 1, argv + 1);
+	return cmd_bench_kvm(argc, argv);
+}
+
+/* NULL-name terminated, in the order `vipi help` lists them. */
+static const struct vipi_cmd vipi_cmds[] = {
 	{ "encode", cmd_encode,
 	  "print the exits a guest method costs for a set" },
 	{ "decode", cmd_decode,
 	  "resolve raw guest register values to targets" },
 	{ "topo", cmd_topo, "parse a topology and show its lookup maps" },
-	{ "bench", cmd_bench_kvm,
+	{ "bench", cmd_bench_any,
 	  "the main job: the KVM sweep ('bench lib': the library)" },
 	{ "run", cmd_run, "boot the guest on KVM and run an IPI workload" },
 	{ "sim", cmd_sim, "simulate methods at any VM size (docs/sim.md)" },
@@ -51,7 +73,7 @@ static void print_usage(FILE *f)
 		   " docs/cli.md has them all.\n");
 }
 
-int cmd_help(int argc, char **argv)
+static int cmd_help(int argc, char **argv)
 {
 	const struct vipi_cmd *c;
 	char help[] = "--help";
@@ -74,7 +96,7 @@ int cmd_help(int argc, char **argv)
 	return c->fn(2, args);
 }
 
-int cmd_version(int argc, char **argv)
+static int cmd_version(int argc, char **argv)
 {
 	printf("vipi %d.%d\n", VIPI_VERSION_MAJOR, VIPI_VERSION_MINOR);
 	return VIPI_EXIT_OK;
