@@ -53,13 +53,13 @@ WARN += -Werror
 endif
 
 OPT ?= -O2
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -Iinclude -Ilib \
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -Iinclude \
 	-MMD -MP
 ALL_CFLAGS := $(BASE_CFLAGS) -fPIC $(CFLAGS)
 LDLIBS := -lpthread -lm
 
 # Freestanding flags: the guest payload's (no libc, no SSE, no red zone)
-FREE_CFLAGS := -std=c11 -g -O2 $(WARN) -Iinclude -Ilib -DVIPI_FREESTANDING \
+FREE_CFLAGS := -std=c11 -g -O2 $(WARN) -Iinclude -DVIPI_FREESTANDING \
 	-ffreestanding -fno-builtin -nostdlib -fno-pic -fno-pie \
 	-mno-red-zone -mno-sse -mno-sse2 -mno-mmx -mno-80387 -mno-popcnt \
 	-fno-stack-protector -fno-asynchronous-unwind-tables -MMD -MP
@@ -184,6 +184,11 @@ $(LIBA): $(LIB_OBJS)
 # tests/exports.t checks that libvipi.so exports exactly that
 $(LIB_OBJS): ALL_CFLAGS += -fvisibility=hidden -include lib/export.h
 $(LIB_OBJS): lib/export.h
+# lib/'s own headers (lib/*.h, lib/x86/*.h) are for lib/ alone: everything
+# else compiles with -Iinclude only (docs/architecture.md, tests/layers.t)
+$(LIB_OBJS): ALL_CFLAGS += -Ilib
+$(SAN_LIB_OBJS) $(TSAN_LIB_OBJS) $(FUZZ_LIB_OBJS): BASE_CFLAGS += -Ilib
+$(FREE_OBJS): FREE_CFLAGS += -Ilib
 
 $(LIBSO): $(LIB_OBJS) lib/libvipi.map
 	$(call msg,LD,$@)
