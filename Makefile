@@ -147,6 +147,24 @@ ifeq ($(VIPI_X86),1)
 -include guest/guest.mk
 endif
 
+# A change of compiler or flags (CC=, CFLAGS=, OPT=, WERROR=, ...) rebuilds
+# what they compile: every object depends on a stamp of them, rewritten
+# only when they differ from the last build's (taken here, after
+# guest.mk, and not per target)
+FLAGS_STAMP := $(O)/flags.stamp
+FLAGS_NOW := $(CC) $(FUZZ_CC) | $(ALL_CFLAGS) | $(FREE_CFLAGS) | \
+	$(GUEST_CFLAGS) | $(SAN_FLAGS) | $(TSAN_FLAGS)
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(subst ','\'',$(FLAGS_NOW))' | cmp -s - $@ || \
+		echo '$(subst ','\'',$(FLAGS_NOW))' >$@
+$(LIB_OBJS) $(SAN_LIB_OBJS) $(TSAN_LIB_OBJS) $(FUZZ_LIB_OBJS) $(FREE_OBJS) \
+	$(TOOL_OBJS) $(SAN_TOOL_OBJS) $(HELPER_OBJS) $(SAN_HELPER_OBJS) \
+	$(TSAN_HELPER_OBJS) $(TEST_SRCS:%.c=$(O)/%.o) \
+	$(TEST_SRCS:%.c=$(O)/asan/%.o) $(TSAN_TEST_SRCS:%.c=$(O)/tsan/%.o) \
+	$(FUZZ_SRCS:%.c=$(O)/fuzz/%.o) $(O)/fuzz/vmm/x86-insn.o \
+	$(GUEST_OBJS) $(GUEST_BLOB): $(FLAGS_STAMP)
+
 all: $(LIBA) $(LIBSO) $(VIPI) $(FREE_OBJS) $(TESTS) $(SAN_TESTS) $(TSAN_TESTS) \
 	$(SCRIPT_TESTS) $(GUEST_ALL) $(O)/vipi.pc $(SAN_VIPI)
 
