@@ -178,7 +178,8 @@ static bool cpu_has(uint32_t leaf, uint32_t sub, int reg, unsigned int bit)
 {
 	uint32_t r[4] = { 0, 0, 0, 0 };
 
-	if (__get_cpuid_max(leaf & 0x80000000u, NULL) < leaf)
+	/* an int in clang's cpuid.h, unsigned in gcc's */
+	if ((uint32_t)__get_cpuid_max(leaf & 0x80000000u, NULL) < leaf)
 		return false;
 	__cpuid_count(leaf, sub, r[0], r[1], r[2], r[3]);
 	return (r[reg] >> bit) & 1;
@@ -502,16 +503,19 @@ static int do_bitcount(struct emul *e, enum emul_kind k)
 #define NO_AUX 4
 static int get_msrs(struct emul *e, uint64_t *tsc, uint64_t *aux)
 {
-	struct {
+	/* the header and its entries in one buffer (a struct with the
+	 * flexible-array header first is a GNU extension) */
+	union {
 		struct kvm_msrs h;
-		struct kvm_msr_entry e[2];
+		unsigned char buf[sizeof(struct kvm_msrs) +
+				  2 * sizeof(struct kvm_msr_entry)];
 	} m;
 	int r;
 
 	memset(&m, 0, sizeof(m));
 	m.h.nmsrs = 2;
-	m.e[0].index = MSR_TSC_AUX;
-	m.e[1].index = MSR_IA32_TSC;
+	m.h.entries[0].index = MSR_TSC_AUX;
+	m.h.entries[1].index = MSR_IA32_TSC;
 	r = ioctl(e->v->fd, KVM_GET_MSRS, &m);
 	if (r < 0)
 		return -errno;
@@ -519,9 +523,9 @@ static int get_msrs(struct emul *e, uint64_t *tsc, uint64_t *aux)
 		return NO_AUX;
 	if (r != 2)
 		return -EIO;
-	*aux = m.e[0].data;
+	*aux = m.h.entries[0].data;
 	if (tsc)
-		*tsc = m.e[1].data;
+		*tsc = m.h.entries[1].data;
 	return DONE;
 }
 

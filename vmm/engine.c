@@ -530,13 +530,19 @@ int engine_init(struct vm *vm)
  */
 void engine_vcpu_start(struct vcpu *v)
 {
-	struct {
+	/* the header and its entry in one buffer (a struct with the
+	 * flexible-array header first is a GNU extension) */
+	union {
 		struct kvm_msrs h;
-		struct kvm_msr_entry e;
-	} m = { .h = { .nmsrs = 1 }, .e = { .index = 0x10 } };
+		unsigned char buf[sizeof(struct kvm_msrs) +
+				  sizeof(struct kvm_msr_entry)];
+	} m;
 
 	if (!v->have_lapic)
 		return;
+	memset(&m, 0, sizeof(m));
+	m.h.nmsrs = 1;
+	m.h.entries[0].index = 0x10; /* IA32_TIME_STAMP_COUNTER */
 	/* KVM's copy of IA32_APIC_BASE, for a mode engine_init_lapic set */
 	if (vipi_lapic_apic_base(&v->lapic) & VIPI_APIC_BASE_EXTD) {
 		struct kvm_sregs s;
@@ -547,7 +553,7 @@ void engine_vcpu_start(struct vcpu *v)
 		}
 	}
 	if (ioctl(v->fd, KVM_GET_MSRS, &m) == 1)
-		v->tsc_offset = (int64_t)(m.e.data - host_tsc());
+		v->tsc_offset = (int64_t)(m.h.entries[0].data - host_tsc());
 }
 
 /*

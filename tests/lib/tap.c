@@ -23,7 +23,8 @@ void tap_plan_lazy(void)
 	tap_lazy = true;
 }
 
-static bool tap_vreport(bool cond, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static bool
+tap_vreport(bool cond, const char *fmt, va_list ap)
 {
 	tap_count++;
 	if (!cond)
