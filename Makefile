@@ -294,6 +294,22 @@ else
 	@echo "  ARM64    not a cross build: this build is for $(TARGET_MACHINE)"
 endif
 
+# The other compiler: the README says gcc or clang, so a gcc build's
+# `make check` also builds `base` (the library, vipi with the guest, the
+# unit tests) with clang into $(O)/cc2, and a clang build's with gcc
+CC2 := $(if $(findstring clang,$(shell $(CC) --version 2>/dev/null | head -1)),gcc,clang)
+check-cc2:
+ifeq ($(VIPI_X86),1)
+	$(Q)if command -v $(CC2) >/dev/null 2>&1; then \
+		echo "  CC2      $(O)/cc2: library, vipi, guest, unit tests ($(CC2))"; \
+		$(MAKE) --no-print-directory O=$(O)/cc2 CC=$(CC2) base; \
+	else \
+		echo "  CC2      skipped: no $(CC2)"; \
+	fi
+else
+	@echo "  CC2      not on a cross build: the x86 build's check builds both"
+endif
+
 # Every test stream goes through prove. The environment tells the scripts
 # where the build is.
 PROVE ?= prove
@@ -305,7 +321,7 @@ ifeq ($(filter $(shell uname -m)-%,$(TARGET_MACHINE)),)
 $(error make check runs the tests on this machine, but CC builds for $(TARGET_MACHINE): run the x86 build's make check (tests/arm64.t runs the arm64 build under qemu-aarch64), or make check on that machine)
 endif
 endif
-check: all fuzz check-arm64
+check: all fuzz check-arm64 check-cc2
 	$(Q)./scripts/format-check
 	$(Q)VIPI_BUILD=$(abspath $(O)) VIPI=$(abspath $(VIPI)) \
 		VIPI_ARM64_BUILD=$(abspath $(ARM64_O)) \
@@ -333,7 +349,7 @@ install: $(LIBA) $(LIBSO) $(VIPI) $(O)/vipi.pc
 clean:
 	rm -rf $(O)
 
-.PHONY: all base san-tests check check-arm64 fuzz format install clean FORCE
+.PHONY: all base san-tests check check-arm64 check-cc2 fuzz format install clean FORCE
 .SECONDARY:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
