@@ -148,7 +148,16 @@ struct vipi_flat_mem {
 };
 int vipi_flat_mem_read(void *opaque, uint64_t gpa, void *buf, size_t len);
 
-/* xAPIC logical state the guest programs (LDR, DFR), per vCPU. */
+/*
+ * xAPIC logical state the guest programs (LDR, DFR), per vCPU.
+ *
+ * Threads: the setters below (each vCPU's from its own thread, or any
+ * thread) and decodes on any threads may run at once, with no lock of
+ * the embedder's. A decode sees every write that returned before it
+ * began; a write during the decode may or may not be seen, per vCPU.
+ * Decoders never take a lock except to rebuild an index after a change
+ * (once, O(vCPUs)). create and destroy are not concurrent with anything.
+ */
 struct vipi_xapic;
 int vipi_xapic_create(const struct vipi_topo *t, struct vipi_xapic **out);
 void vipi_xapic_destroy(struct vipi_xapic *x);
