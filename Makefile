@@ -124,7 +124,7 @@ HELPER_OBJS := $(TEST_HELPERS:%.c=$(O)/%.o)
 SAN_HELPER_OBJS := $(TEST_HELPERS:%.c=$(O)/asan/%.o)
 
 # Concurrency tests also run under ThreadSanitizer
-TSAN_TEST_SRCS := tests/test-deliver.c
+TSAN_TEST_SRCS := tests/test-deliver.c tests/test-xapic-race.c
 TSAN_HELPER_OBJS := $(TEST_HELPERS:%.c=$(O)/tsan/%.o)
 TESTS := $(TEST_SRCS:tests/%.c=$(O)/t/%)
 TSAN_TESTS := $(TSAN_TEST_SRCS:tests/%.c=$(O)/t/tsan-%)
