@@ -8,11 +8,12 @@
  *    SEND_IPI_EX path;
  *  - KVM's dense phys_map, an array indexed by APIC ID and sized by the
  *    largest APIC ID (its memory is what the benchmark reports).
- * They follow the published behaviour (docs/field-notes.md), written from
- * the descriptions, not from the sources. Like KVM, the walks read each
- * vCPU's identity from that vCPU's own structure, reached through a
- * pointer table (KVM: kvm_get_vcpu() and the vCPU's MPIDR or VP index
- * fields), so they pay the memory traffic the real loops pay.
+ * They follow the published behaviour (the project's field notes, outside
+ * the repo), written from the descriptions, not from the sources. Like
+ * KVM, the walks read each vCPU's identity from that vCPU's own
+ * structure, reached through a pointer table (KVM: kvm_get_vcpu() and the
+ * vCPU's MPIDR or VP index fields), so they pay the memory traffic the
+ * real loops pay.
  */
 #ifndef VIPI_PROG_BASELINE_H
 #define VIPI_PROG_BASELINE_H

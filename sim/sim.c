@@ -823,7 +823,7 @@ int sim_run(const struct sim_cfg *cfg, struct sim_result *r, char *err,
 	if (ret)
 		goto out;
 	/* KVM as shipped: the vCPU APIC IDs it can create (KVM_MAX_VCPU_IDS;
-	 * docs/this-host-kvm.md), so its PV IPI never names a larger one */
+	 * this host's field notes), so its PV IPI never names a larger one */
 	if (!r->unsupported && !strncmp(c->m->name, "kvm-pv", 6) &&
 	    r->max_apic_id > cfg->kvm_max_apic_id) {
 		r->unsupported = true;

@@ -155,7 +155,7 @@ static inline double sim_ns_per_target(const struct sim_result *r)
 	return r->targets && r->timed ? r->ns_total / (double)r->targets : 0;
 }
 
-/* KVM's vCPU-ID limit here (docs/this-host-kvm.md: MAX_VCPU_ID 4096) */
+/* KVM's vCPU-ID limit here (this host's field notes: MAX_VCPU_ID 4096) */
 #define SIM_KVM_MAX_VCPU_IDS 4096u
 
 /* ---- sweep (sim/sweep.c) and report (sim/report.c) ---- */

@@ -4,7 +4,7 @@
  * at CPL 0 runs in KVM's instruction emulator here, which stops with
  * KVM_EXIT_INTERNAL_ERROR / KVM_INTERNAL_ERROR_EMULATION on instructions
  * it lacks (int3, lock cmpxchg16b, clac/stac, fwait, popcnt, rdtscp,
- * xgetbv, ldmxcsr, verw, invpcid: /work/shared/docs/this-host-kvm.md;
+ * xgetbv, ldmxcsr, verw, invpcid: the field notes on this host's KVM;
  * and the VEX-encoded BMI1/BMI2 instructions Linux's zstd picks);
  * the vCPU's state is intact, so the VMM completes the instruction and
  * runs the vCPU again (api.rst, KVM_CAP_EXIT_ON_EMULATION_FAILURE).
@@ -172,7 +172,7 @@ static void gpr_write(struct emul *e, unsigned int n, unsigned int bytes,
  * Does the CPU have leaf.sub reg bit? The host's CPUID, not the vCPU's
  * table: the guest runs on this CPU, which executes the instruction at
  * CPL 3 whatever the table says (and this host's CPL 0 CPUID shows the
- * host's leaf 1 and 7 bits anyway: this-host-kvm.md).
+ * host's leaf 1 and 7 bits anyway: the field notes on this host).
  */
 static bool cpu_has(uint32_t leaf, uint32_t sub, int reg, unsigned int bit)
 {

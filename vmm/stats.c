@@ -4,9 +4,9 @@
  * user-space exit itself, per vCPU and reason; with the in-kernel LAPIC
  * the IPI exits never reach user space, so KVM's binary statistics
  * (api.rst 4.133 KVM_GET_STATS_FD, the per-vCPU "exits" counter) give the
- * kernel-side figure. this-host-kvm.md: that counter also counts one exit
- * per emulation batch here, so it is reported as it is, never as the
- * sender's figure.
+ * kernel-side figure. This host's field notes: that counter also counts
+ * one exit per emulation batch here, so it is reported as it is, never as
+ * the sender's figure.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -220,7 +220,7 @@ static int set_run_signal_mask(struct vcpu *v)
 
 	pthread_sigmask(SIG_BLOCK, NULL, &cur);
 	sigdelset(&cur, SIG_KICK);
-	/* this-host-kvm.md: the kernel's sigset is 8 bytes, len must be 8 */
+	/* the field notes on this host: the kernel's sigset is 8 bytes */
 	memcpy(k, &m, sizeof(m));
 	memcpy(k + offsetof(struct kvm_signal_mask, sigset), &cur, 8);
 	if (ioctl(v->fd, KVM_SET_SIGNAL_MASK, k) < 0)
@@ -252,8 +252,8 @@ void vcpu_kick(struct vcpu *v)
 }
 
 /*
- * this-host-kvm.md: KVM_HC_SEND_IPI through vmcall/vmmcall at CPL0 never
- * completes on this host. The guest announces the probe; if the vCPU is
+ * Field notes on this host: KVM_HC_SEND_IPI through vmcall/vmmcall at CPL0
+ * never completes on this host. The guest announces the probe; if the vCPU is
  * still on the instruction after the deadline, skip it and return
  * VIPI_PROBE_HC_FAILED, so the guest reports the method as unsupported.
  */
