@@ -453,14 +453,13 @@ int vipi_xapic_set_id(struct vipi_xapic *x, uint32_t vcpu, uint32_t id)
 	return 0;
 }
 
-int vipi_x86_xapic_add_physical(struct vipi_xapic *x, uint32_t dest,
-				struct vipi_cpuset *targets)
+/* The vCPUs holding ID dest, from the ID index (some ID moved). */
+static __attribute__((noinline)) int
+xapic_add_moved(struct vipi_xapic *x, uint32_t dest,
+		struct vipi_cpuset *targets)
 {
-	uint64_t g;
+	uint64_t g = xapic_index_gen(&x->ids);
 
-	if (!atomic_load_explicit(&x->ids_moved, memory_order_relaxed))
-		return 0;
-	g = xapic_index_gen(&x->ids);
 	for (;;) {
 		unsigned int s =
 			xapic_index_begin(x, &x->ids, g, xapic_rebuild_ids);
@@ -472,6 +471,15 @@ int vipi_x86_xapic_add_physical(struct vipi_xapic *x, uint32_t dest,
 			return 1;
 		vipi_cpuset_clear(targets); /* a rebuild ran: read again */
 	}
+}
+
+int vipi_x86_xapic_add_physical(struct vipi_xapic *x, uint32_t dest,
+				struct vipi_cpuset *targets)
+{
+	/* the fast path, apart from the loop: no registers to save */
+	if (!atomic_load_explicit(&x->ids_moved, memory_order_relaxed))
+		return 0;
+	return xapic_add_moved(x, dest, targets);
 }
 
 const struct vipi_topo *vipi_x86_xapic_topo(const struct vipi_xapic *x)
