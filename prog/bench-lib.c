@@ -28,6 +28,7 @@
 #include "baseline.h"
 #include "bench-lib.h"
 #include "json.h"
+#include "machine.h"
 #include "util.h"
 
 /* Keep a value (and every store before it) alive past the optimiser. */
@@ -608,29 +609,6 @@ static unsigned int bench_ratios(const struct bench *b, struct bench_ratio *out)
 	return n;
 }
 
-static void machine_model(char *buf, size_t len)
-{
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	char line[256];
-
-	snprintf(buf, len, "unknown");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char *colon = strchr(line, ':');
-
-		if (strncmp(line, "model name", 10) || !colon)
-			continue;
-		colon++;
-		while (*colon == ' ' || *colon == '\t')
-			colon++;
-		colon[strcspn(colon, "\n")] = '\0';
-		snprintf(buf, len, "%s", colon);
-		break;
-	}
-	fclose(f);
-}
-
 /* Memory of the APIC-ID lookup: vipi's map vs KVM's phys_map. */
 static const char *const bench_mem_topos[] = {
 	"x86:dense:8",	     "x86:dense:4096",	   "x86:pkg:2:24:2",
@@ -795,6 +773,7 @@ int bench_lib_run(const char *json_path, bool quick, bool table)
 	struct bench_ratio ratios[BENCH_MAX_RATIOS];
 	struct bench *b = calloc(1, sizeof(*b));
 	unsigned int i, s, nr_ratios;
+	struct bench_machine machine;
 	struct utsname u;
 	char model[128];
 	long nproc;
@@ -805,7 +784,8 @@ int bench_lib_run(const char *json_path, bool quick, bool table)
 	b->quick = quick;
 	b->goal_ns = quick ? 3e6 : 30e6;
 	b->reps = quick ? 5 : 9;
-	machine_model(model, sizeof(model));
+	bench_machine_probe(&machine);
+	snprintf(model, sizeof(model), "%s", machine.cpu);
 	nproc = sysconf(_SC_NPROCESSORS_ONLN);
 	if (uname(&u))
 		memset(&u, 0, sizeof(u));

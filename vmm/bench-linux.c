@@ -20,6 +20,7 @@
 
 #include "cmds.h"
 #include "../prog/json.h"
+#include "../prog/machine.h"
 #include "../prog/util.h"
 #include "vmm.h"
 

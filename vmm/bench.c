@@ -27,6 +27,7 @@
 #include "../prog/bench-lib.h"
 #include "cmds.h"
 #include "../prog/json.h"
+#include "../prog/machine.h"
 #include "../prog/util.h"
 #include "../prog/report.h"
 #include "vmm.h"
@@ -139,15 +140,6 @@ struct bench_cfg {
 	uint32_t timeout_s;
 	bool quick, no_lib, no_sparse;
 	bool sizes_given; /* --sizes: a size the VM cannot have is misuse */
-};
-
-struct bench_machine {
-	char cpu[128];
-	long nproc;
-	char kvm_backend[64];
-	char nested[64];
-	bool host_is_guest;
-	char kernel[128];
 };
 
 static char *list_buf[3];
@@ -276,103 +268,6 @@ static int parse_modes(const char *s, bool modes[2])
 static bool is_multicast_like(const char *w)
 {
 	return !strcmp(w, "multicast") || !strcmp(w, "shootdown");
-}
-
-static void read_first_line(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-
-	buf[0] = '\0';
-	if (!f)
-		return;
-	if (!fgets(buf, (int)len, f))
-		buf[0] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	fclose(f);
-}
-
-static void machine_probe(struct bench_machine *m)
-{
-	static const char *const mods[] = { "kvm_intel", "kvm_amd", "kvm_pvm" };
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	char line[512], path[128];
-	struct utsname u;
-	unsigned int i;
-
-	memset(m, 0, sizeof(*m));
-	snprintf(m->cpu, sizeof(m->cpu), "unknown");
-	snprintf(m->kvm_backend, sizeof(m->kvm_backend), "unknown");
-	snprintf(m->nested, sizeof(m->nested), "unknown");
-	while (f && fgets(line, sizeof(line), f)) {
-		char *colon = strchr(line, ':');
-
-		if (!colon)
-			continue;
-		if (!strncmp(line, "model name", 10) &&
-		    !strcmp(m->cpu, "unknown")) {
-			colon++;
-			colon += strspn(colon, " \t");
-			colon[strcspn(colon, "\n")] = '\0';
-			snprintf(m->cpu, sizeof(m->cpu), "%s", colon);
-		} else if (!strncmp(line, "flags", 5)) {
-			/* CPUID.1:ECX[31]: this Linux itself runs in a VM */
-			if (strstr(colon, " hypervisor"))
-				m->host_is_guest = true;
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
-	m->nproc = sysconf(_SC_NPROCESSORS_ONLN);
-	for (i = 0; i < ARRAY_SIZE(mods); i++) {
-		struct stat st;
-
-		snprintf(path, sizeof(path), "/sys/module/%s", mods[i]);
-		if (stat(path, &st))
-			continue;
-		snprintf(m->kvm_backend, sizeof(m->kvm_backend), "%s", mods[i]);
-		snprintf(path, sizeof(path), "/sys/module/%s/parameters/nested",
-			 mods[i]);
-		read_first_line(path, line, sizeof(line));
-		if (line[0])
-			snprintf(m->nested, sizeof(m->nested), "nested=%s%s",
-				 line, m->host_is_guest ? ", inside a VM" : "");
-		else
-			snprintf(m->nested, sizeof(m->nested), "%s",
-				 m->host_is_guest ?
-					 "KVM inside a VM (software backend)" :
-					 "bare metal");
-		break;
-	}
-	if (!uname(&u))
-		snprintf(m->kernel, sizeof(m->kernel), "%.30s %.90s", u.sysname,
-			 u.release);
-}
-
-/* The "machine" object of bench.json and linux.json */
-static void machine_json(struct json *j, const struct bench_machine *m)
-{
-	json_key(j, "machine");
-	json_object_begin(j);
-	json_kv_str(j, "cpu_model", m->cpu);
-	json_kv_i64(j, "nproc", m->nproc);
-	json_kv_str(j, "kvm_backend", m->kvm_backend);
-	json_kv_str(j, "kvm_nested", m->nested);
-	json_kv_bool(j, "host_is_guest", m->host_is_guest);
-	json_kv_str(j, "kernel", m->kernel);
-	json_object_end(j);
-}
-
-/* ... probed now, for vmm/bench-linux.c; a one-line summary in summary */
-void bench_machine_json(struct json *j, char *summary, size_t len)
-{
-	struct bench_machine m;
-
-	machine_probe(&m);
-	machine_json(j, &m);
-	if (summary && len)
-		snprintf(summary, len, "%s, %ld CPUs, KVM %s (%s)", m.cpu,
-			 m.nproc, m.kvm_backend, m.nested);
 }
 
 /* The number after "key": in one line of JSON; false when absent. */
@@ -975,7 +870,7 @@ static int write_json(const char *path, const struct bench_machine *m,
 	json_init(&j, f, true);
 	json_object_begin(&j);
 	json_kv_str(&j, "schema", "vipi-bench/1");
-	machine_json(&j, m);
+	bench_machine_write(&j, m);
 	/* whether the sweep could run at all, and why not */
 	json_key(&j, "kvm");
 	json_object_begin(&j);
@@ -1266,7 +1161,7 @@ int cmd_bench_kvm(int argc, char **argv)
 	if (mkdir(cfg.dir, 0755) && errno != EEXIST)
 		return util_fail("bench", "cannot create %s: %s", cfg.dir,
 				 strerror(errno));
-	machine_probe(&m);
+	bench_machine_probe(&m);
 	snprintf(path, sizeof(path), "%s/bench.log", cfg.dir);
 	log_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	n = build_cases(&cfg, cases, dense, sparse, nr, max_id);

@@ -7,8 +7,6 @@
 #ifndef VIPI_VMM_CMDS_H
 #define VIPI_VMM_CMDS_H
 
-#include <stddef.h>
-
 /* vmm/run.c: `vipi run`, the VMM */
 int cmd_run(int argc, char **argv);
 /* vmm/bench.c: `vipi bench`, the KVM sweep (`bench linux` handed on;
@@ -16,10 +14,5 @@ int cmd_run(int argc, char **argv);
 int cmd_bench_kvm(int argc, char **argv);
 /* vmm/bench-linux.c: `vipi bench linux`, the Linux guest driver's A/B runs */
 int cmd_bench_linux(int argc, char **argv);
-
-struct json;
-/* vmm/bench.c, for bench.json and linux.json: writes key "machine" and its
- * object; a one-line summary into summary (when not NULL) */
-void bench_machine_json(struct json *j, char *summary, size_t len);
 
 #endif
