@@ -76,9 +76,9 @@ static const char bench_usage[] =
 	"usage: vipi bench [--out DIR] [--quick]\n"
 	"       vipi bench lib [--out FILE.json] [--quick]\n"
 	"\n"
-	"The project's benchmarks. Today: the library benchmark, written to\n"
-	"DIR/bench-lib.json (DIR default ./vipi-out); the KVM sweep joins it\n"
-	"when the VMM lands.\n"
+	"The project's benchmarks on a vipi built without the VMM (the VMM is\n"
+	"x86-64 only): the library benchmark, written to DIR/bench-lib.json\n"
+	"(DIR default ./vipi-out); the KVM sweep is left out.\n"
 	"\n"
 	"  -o, --out DIR    output folder (created)\n"
 	"  -q, --quick      a short smoke run\n";
