@@ -83,6 +83,7 @@ struct bl_run {
 	uint32_t nr_map;
 	int sender;
 	unsigned int skipped_ids; /* "skipped apicid that is too big" */
+	bool refused; /* vipi run refused it before a VM (exit 2) */
 	char log[4096];
 	char json[4096];
 	/* results */
@@ -430,6 +431,14 @@ static void bl_parse_console(const char *text, unsigned int ri)
 /* Does this run's console say it is the path it was meant to be? */
 static bool bl_check_run(struct bl_run *r, char *why, size_t len)
 {
+	if (r->skipped_ids &&
+	    (r->hdr_cpus < 0 || (uint32_t)r->hdr_cpus != r->vcpus)) {
+		snprintf(
+			why, len,
+			"Linux refused %u CPUs by APIC ID (\"native_cpu_up: bad cpu\": above 255 without MSI extended destination IDs; \"skipped apicid\": 32768 and above)",
+			r->skipped_ids);
+		return false;
+	}
 	if (r->hdr_cpus < 0) {
 		snprintf(why, len, "no vipi_bench header on the console");
 		return false;
@@ -697,6 +706,13 @@ static void bl_finish_run(unsigned int ri, const char *console, const char *js)
 	}
 	bl_parse_console(console ? console : "", ri);
 	ok = bl_check_run(r, why, sizeof(why));
+	if (r->rc == 2 && console && !strncmp(console, "vipi run: ", 10)) {
+		/* refused before a VM existed (run_check): the host's limit */
+		snprintf(why, sizeof(why), "%.*s", (int)strcspn(console, "\n"),
+			 console);
+		r->refused = true;
+		ok = false;
+	}
 	if (!r->done && ok) {
 		snprintf(why, sizeof(why), "no \"vipi_bench: done\"%s%s",
 			 r->reason[0] ? ": " : "", r->reason);
@@ -716,14 +732,15 @@ static void bl_finish_run(unsigned int ri, const char *console, const char *js)
 			snprintf(c->status, sizeof(c->status), "pass");
 		} else {
 			snprintf(c->status, sizeof(c->status), "%s",
-				 r->skipped_ids ? "unsupported" : "fail");
+				 r->skipped_ids || r->refused ? "unsupported" :
+								"fail");
 			snprintf(c->reason, sizeof(c->reason), "%s", why);
 		}
 	}
 	snprintf(r->status, sizeof(r->status),
-		 ok		? "pass" :
-		 r->skipped_ids ? "unsupported" :
-				  "fail");
+		 ok			      ? "pass" :
+		 r->skipped_ids || r->refused ? "unsupported" :
+						"fail");
 	if (!ok)
 		snprintf(r->reason, sizeof(r->reason), "%s", why);
 	if (first == nr_cases) {
@@ -731,7 +748,9 @@ static void bl_finish_run(unsigned int ri, const char *console, const char *js)
 
 		if (c) {
 			snprintf(c->status, sizeof(c->status),
-				 r->rc < 0 || !console ? "error" : "fail");
+				 r->skipped_ids || r->refused ? "unsupported" :
+				 r->rc < 0 || !console	      ? "error" :
+								"fail");
 			snprintf(c->reason, sizeof(c->reason),
 				 "no benchmark lines: %s", why);
 		}
@@ -1537,7 +1556,7 @@ int cmd_bench_linux(int argc, char **argv)
 	const char *paths = NULL;
 	bool have_vcpus = false, have_ops = false;
 	uint64_t t0 = bl_now_ns();
-	unsigned int failed = 0, booted = 0;
+	unsigned int failed = 0, booted = 0, unsupported = 0;
 	int r;
 
 	if (util_wants_help(argc, argv)) {
@@ -1769,11 +1788,13 @@ int cmd_bench_linux(int argc, char **argv)
 	if (r)
 		return util_fail("bench linux", "cannot write %s: %s", path,
 				 strerror(-r));
-	for (unsigned int i = 0; i < nr_runs; i++)
+	for (unsigned int i = 0; i < nr_runs; i++) {
 		booted += runs[i].run;
+		unsupported += !strcmp(runs[i].status, "unsupported");
+	}
 	printf("\nvipi bench linux: %u boots, %u failed, %u unsupported, %.0f s; %s/linux.json, %s/linux.svg\n",
-	       booted, failed, nr_runs - booted,
-	       (double)(bl_now_ns() - t0) / 1e9, cfg.dir, cfg.dir);
+	       booted, failed, unsupported, (double)(bl_now_ns() - t0) / 1e9,
+	       cfg.dir, cfg.dir);
 	if (bl_interrupted)
 		return 128 + (int)bl_interrupted;
 	return failed ? VIPI_EXIT_FAIL : VIPI_EXIT_OK;
