@@ -107,6 +107,7 @@ struct bl_case {
 	double ns;
 	uint64_t calls, fallbacks, resends, deferred, interrupted;
 	uint64_t form[5]; /* the driver's calls by form */
+	uint64_t all_calls; /* every CPU's calls (0: an older kernel) */
 	int64_t enc[BL_NR_ENC]; /* vipi encode's exits; -1 unknown */
 	/* tlbcheck: the stale-translation check's own counts */
 	bool tlbcheck;
@@ -406,6 +407,7 @@ static void bl_parse_console(const char *text, unsigned int ri)
 			bl_kv_u64(b, "tlb_resends", &c->resends);
 			bl_kv_u64(b, "deferred", &c->deferred);
 			bl_kv_u64(b, "interrupted", &c->interrupted);
+			bl_kv_u64(b, "all_calls", &c->all_calls);
 			bl_kv_u64(b, "blocks", &c->form[0]);
 			bl_kv_u64(b, "range", &c->form[1]);
 			bl_kv_u64(b, "desc", &c->form[2]);
@@ -1270,6 +1272,7 @@ static void bl_write_json(FILE *f, const struct bl_cfg *cfg, bool parse,
 			json_key(&j, "driver");
 			json_object_begin(&j);
 			json_kv_u64(&j, "calls", c->calls);
+			json_kv_u64(&j, "all_calls", c->all_calls);
 			json_kv_u64(&j, "blocks", c->form[0]);
 			json_kv_u64(&j, "range", c->form[1]);
 			json_kv_u64(&j, "desc", c->form[2]);
