@@ -576,29 +576,6 @@ static void bl_derive(unsigned int ri)
 	}
 }
 
-/* Append CPU n to a list of ranges "1-5,7" being built in buf */
-static void bl_list_add(char *buf, size_t len, int *last, int *start, int n)
-{
-	size_t l = strlen(buf);
-
-	if (*last >= 0 && n == *last + 1) {
-		*last = n;
-		return;
-	}
-	if (*last >= 0 && *last != *start)
-		l += snprintf(buf + l, len > l ? len - l : 0, "-%d", *last);
-	snprintf(buf + l, len > l ? len - l : 0, "%s%d", l ? "," : "", n);
-	*start = *last = n;
-}
-
-static void bl_list_end(char *buf, size_t len, int last, int start)
-{
-	size_t l = strlen(buf);
-
-	if (last >= 0 && last != start)
-		snprintf(buf + l, len > l ? len - l : 0, "-%d", last);
-}
-
 /*
  * The CPUs a test sent to, as vipi_bench.c picks them: the first K CPUs
  * other than the sender (unicast, many, shootdown, broadcast), or every
@@ -608,20 +585,27 @@ static int bl_case_cpus(const struct bl_run *r, const struct bl_case *c,
 			char *buf, size_t len)
 {
 	bool strided = !strncmp(c->test, "strided:", 8);
-	int last = -1, start = -1, n = 0, others = 0;
+	struct vipi_cpuset set;
+	int n = 0, others = 0;
 
 	buf[0] = '\0';
-	if (r->sender < 0 || r->nr_map != r->vcpus || c->tlbcheck)
+	if (r->sender < 0 || r->nr_map != r->vcpus || c->tlbcheck ||
+	    vipi_cpuset_init(&set, r->nr_map))
 		return -1;
 	for (uint32_t cpu = 0; cpu < r->nr_map; cpu++) {
 		if ((int)cpu == r->sender)
 			continue;
 		if (strided ? (others++ & 1) : (uint32_t)n == c->targets)
 			continue;
-		bl_list_add(buf, len, &last, &start, (int)cpu);
+		if (vipi_cpuset_add(&set, cpu)) {
+			n = -1;
+			break;
+		}
 		n++;
 	}
-	bl_list_end(buf, len, last, start);
+	if (n >= 0 && vipi_cpuset_format(&set, buf, len) >= len)
+		n = -1;
+	vipi_cpuset_destroy(&set);
 	return n;
 }
 
