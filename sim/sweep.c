@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "../prog/util.h"
 #include "sim.h"
@@ -93,8 +94,32 @@ struct sweep_reason {
 	char text[300];
 };
 
+static double sweep_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * One progress line per point (a row: layout, distribution, VM size) on
+ * stderr, stdout untouched: "point K of N", and from the second on an
+ * estimate of what is left from the mean time per point so far.
+ */
+static void sweep_progress(unsigned int done, unsigned int total, double t0)
+{
+	fprintf(stderr, "vipi sim --sweep: point %u of %u", done + 1, total);
+	if (done)
+		fprintf(stderr, ", about %.0f s left",
+			(sweep_now_s() - t0) / done * (total - done));
+	fprintf(stderr, "\n");
+}
+
 int sim_sweep(const struct sim_sweep_opts *o)
 {
+	unsigned int points = 0, done = 0;
+	double t0 = sweep_now_s();
 	struct sweep_reason reasons[64];
 	unsigned int nr_reasons = 0;
 	char path[4096], spec[64], err[256];
@@ -126,6 +151,10 @@ int sim_sweep(const struct sim_sweep_opts *o)
 	       "method cannot address the VM, '*' the ABI works but KVM "
 	       "refuses the APIC IDs\n",
 	       o->quick ? " --quick" : "");
+	for (si = 0; si < ARRAY_SIZE(sweep_sizes); si++)
+		if (!o->max_vcpus || sweep_sizes[si] <= o->max_vcpus)
+			points++;
+	points *= ARRAY_SIZE(sweep_layouts) * ARRAY_SIZE(sweep_dists);
 	for (li = 0; li < ARRAY_SIZE(sweep_layouts); li++) {
 		const struct sweep_layout *l = &sweep_layouts[li];
 		struct sweep_row rows[SWEEP_MAX_COLS];
@@ -149,6 +178,8 @@ int sim_sweep(const struct sim_sweep_opts *o)
 					continue;
 				snprintf(spec, sizeof(spec), "%s%u%s", l->pre,
 					 n, l->post);
+				fflush(stdout);
+				sweep_progress(done++, points, t0);
 				printf("%8u", n);
 				for (ci = 0; ci < nc; ci++) {
 					struct sim_cfg c;
