@@ -310,6 +310,14 @@ static double ts_ms(const struct timeval *t)
 	return (double)t->tv_sec * 1e3 + (double)t->tv_usec / 1e3;
 }
 
+/* SIGINT / SIGTERM: stop the case under way, keep what finished */
+static volatile sig_atomic_t bench_interrupted;
+
+static void bench_on_signal(int sig)
+{
+	bench_interrupted = sig;
+}
+
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -424,7 +432,7 @@ static void case_run(struct bench_case *c, const struct bench_cfg *cfg,
 			close(pfd[0]);
 			return;
 		}
-		if (mono_ns() > deadline) {
+		if (mono_ns() > deadline || bench_interrupted) {
 			kill(pid, SIGKILL);
 			wait4(pid, &status, 0, &ru);
 			break;
@@ -565,6 +573,19 @@ static void case_repeat(struct bench_case *c, const struct bench_cfg *cfg,
 		runs[i] = *c;
 		case_run(&runs[i], cfg, log_fd);
 		wall += runs[i].wall_s;
+		if (bench_interrupted) {
+			/* the runs so far are not a full case: none kept */
+			*c = runs[i];
+			c->wall_s = wall;
+			c->runs = 0;
+			for (int k = 0; k < BV_NR; k++)
+				c->have[k] = false;
+			snprintf(c->status, sizeof(c->status), "interrupted");
+			snprintf(c->reason, sizeof(c->reason),
+				 "stopped by signal %d in run %u of %u",
+				 (int)bench_interrupted, i + 1, n);
+			return;
+		}
 		if (strcmp(runs[i].status, "pass")) {
 			*c = runs[i];
 			c->wall_s = wall;
@@ -860,16 +881,24 @@ static int write_json(const char *path, const struct bench_machine *m,
 		      unsigned int n, const struct bench_cmp *cmp,
 		      unsigned int ncmp, double total_s, const char *lib,
 		      const char *kvm_dev, const char *kvm_reason,
-		      unsigned int planned)
+		      unsigned int planned, bool complete)
 {
-	FILE *f = fopen(path, "w");
+	char tmp[4200];
+	FILE *f;
 	struct json j;
 
+	/* through a temporary file: bench.json is whole or absent */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
 	if (!f)
 		return -errno;
 	json_init(&j, f, true);
 	json_object_begin(&j);
 	json_kv_str(&j, "schema", "vipi-bench/1");
+	/* false while the sweep runs and after an interruption */
+	json_kv_bool(&j, "complete", complete);
+	if (bench_interrupted)
+		json_kv_i64(&j, "interrupted_by_signal", bench_interrupted);
 	bench_machine_write(&j, m);
 	/* whether the sweep could run at all, and why not */
 	json_key(&j, "kvm");
@@ -881,6 +910,7 @@ static int write_json(const char *path, const struct bench_machine *m,
 		json_kv_u64(&j, "cases_not_run", planned);
 	}
 	json_object_end(&j);
+	json_kv_u64(&j, "cases_planned", planned);
 	json_key(&j, "config");
 	json_object_begin(&j);
 	json_kv_u64(&j, "vcpus", cfg->vcpus);
@@ -936,7 +966,7 @@ static int write_json(const char *path, const struct bench_machine *m,
 	json_kv_double(&j, "total_s", total_s, 1);
 	json_object_end(&j);
 	json_finish(&j);
-	if (fclose(f))
+	if (fclose(f) || rename(tmp, path))
 		return -errno;
 	return 0;
 }
@@ -1165,6 +1195,7 @@ int cmd_bench_kvm(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/bench.log", cfg.dir);
 	log_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	n = build_cases(&cfg, cases, dense, sparse, nr, max_id);
+	planned = n;
 	if (kvm_r) {
 		/* no sweep without KVM, said loudly; the library benchmark
 		 * still runs */
@@ -1173,16 +1204,36 @@ int cmd_bench_kvm(int argc, char **argv)
 			"vipi bench: the KVM sweep (%u cases) does not run%s\n",
 			kvm_why, n,
 			cfg.no_lib ? "" : "; the library benchmark does");
-		planned = n;
 		n = 0;
 	} else {
 		print_header(&m, &cfg, dense, sparse);
 	}
 	fflush(stdout);
+	{
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = bench_on_signal;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
+	snprintf(path, sizeof(path), "%s/bench.json", cfg.dir);
 	for (unsigned int i = 0; i < n; i++) {
 		struct bench_case *c = &cases[i];
 		const struct bench_case *prior = NULL;
+		double spent = (double)(mono_ns() - t0) / 1e9;
 
+		if (bench_interrupted) {
+			n = i; /* the cases not started are left out */
+			break;
+		}
+		/* progress: case K of N, and from the cases so far an
+		 * estimate of what is left */
+		fprintf(stderr, "vipi bench: case %u of %u", i + 1, n);
+		if (i)
+			fprintf(stderr, ", about %.0f s left",
+				spent / i * (n - i));
+		fprintf(stderr, "\n");
 		/* a method a mode cannot serve is probed once, then reported
 		 * as unsupported for the rest of the sweep, never faked */
 		for (unsigned int j = 0; j < i; j++)
@@ -1208,7 +1259,20 @@ int cmd_bench_kvm(int argc, char **argv)
 		fflush(stdout);
 		if (!strcmp(c->status, "fail") || !strcmp(c->status, "error"))
 			failed++;
+		/* DIR/bench.json after every case: an interruption or a
+		 * crash keeps every case that finished */
+		ncmp = comparisons(cases, i + 1, nr, sparse != NULL, cmp);
+		r = write_json(path, &m, &cfg, dense, sparse, cases, i + 1, cmp,
+			       ncmp, (double)(mono_ns() - t0) / 1e9, NULL, dev,
+			       NULL, planned, false);
+		if (r)
+			fprintf(stderr, "vipi bench: cannot write %s: %s\n",
+				path, strerror(-r));
 	}
+	if (bench_interrupted)
+		fprintf(stderr,
+			"vipi bench: interrupted (signal %d) after %u of %u cases: writing what finished\n",
+			(int)bench_interrupted, n, planned);
 	if (log_fd >= 0)
 		close(log_fd);
 	ncmp = kvm_r ? 0 : comparisons(cases, n, nr, sparse != NULL, cmp);
@@ -1228,7 +1292,7 @@ int cmd_bench_kvm(int argc, char **argv)
 			printf("  %-70s %8s %s\n", cmp[i].name, "-",
 			       cmp[i].note);
 	}
-	if (!cfg.no_lib) {
+	if (!cfg.no_lib && !bench_interrupted) {
 		snprintf(lib_path, sizeof(lib_path), "%s/bench-lib.json",
 			 cfg.dir);
 		fprintf(stderr, "vipi bench: library benchmark (bench lib)%s\n",
@@ -1245,7 +1309,7 @@ int cmd_bench_kvm(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/bench.json", cfg.dir);
 	r = write_json(path, &m, &cfg, dense, sparse, cases, n, cmp, ncmp,
 		       (double)(mono_ns() - t0) / 1e9, lib, dev,
-		       kvm_r ? kvm_why : NULL, planned);
+		       kvm_r ? kvm_why : NULL, planned, !bench_interrupted);
 	if (r)
 		return util_fail("bench", "cannot write %s: %s", path,
 				 strerror(-r));
@@ -1277,5 +1341,7 @@ int cmd_bench_kvm(int argc, char **argv)
 	printf("\nvipi bench: %u cases, %u failed, %.0f s; %s/bench.json, %s/bench.svg%s%s, log %s/bench.log\n",
 	       n, failed, (double)(mono_ns() - t0) / 1e9, cfg.dir, cfg.dir,
 	       lib ? ", " : "", lib ? lib_path : "", cfg.dir);
+	if (bench_interrupted)
+		return 128 + (int)bench_interrupted;
 	return failed ? VIPI_EXIT_FAIL : VIPI_EXIT_OK;
 }
