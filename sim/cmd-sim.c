@@ -247,6 +247,7 @@ static void tlb_compare(struct json *j, const struct sim_opts *o,
 static int parse_args(int argc, char **argv, struct sim_opts *o)
 {
 	uint64_t v;
+	char bad[128];
 	int opt;
 
 	memset(o, 0, sizeof(*o));
@@ -254,6 +255,7 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 	o->timing = true;
 	o->out_dir = ".";
 	optind = 0;
+	opterr = 0; /* one line from USAGE(), not getopt's own as well */
 	while ((opt = getopt_long(argc, argv, "t:m:S:c:s:jh", sim_options,
 				  NULL)) != -1) {
 		switch (opt) {
@@ -349,7 +351,10 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 				return USAGE("bad --max-vcpus");
 			break;
 		default:
-			return USAGE("unknown option");
+			return USAGE("%s",
+				     util_getopt_problem(argv, "t:m:S:c:s:jh",
+							 sim_options, bad,
+							 sizeof(bad)));
 		}
 	}
 	if (optind != argc)

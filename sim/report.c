@@ -403,10 +403,11 @@ int cmd_report(int argc, char **argv)
 	const char *ins[RPT_MAX_INPUTS], *out = NULL;
 	unsigned int nin = 0, k;
 	struct rpt r = { 0 };
-	char path[4096];
+	char path[4096], bad[128];
 	int opt, ret = 0;
 
 	optind = 0;
+	opterr = 0; /* one line from util_usage_error(), not getopt's too */
 	while ((opt = getopt_long(argc, argv, "i:o:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
@@ -422,8 +423,10 @@ int cmd_report(int argc, char **argv)
 			fputs(report_usage, stdout);
 			return VIPI_EXIT_OK;
 		default:
-			return util_usage_error("report", report_usage,
-						"unknown option");
+			return util_usage_error(
+				"report", report_usage, "%s",
+				util_getopt_problem(argv, "i:o:h", opts, bad,
+						    sizeof(bad)));
 		}
 	}
 	/* also accept the files as plain arguments */

@@ -17,7 +17,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 n=0
 failed=0
-echo "1..50"
+echo "1..54"
 
 ok() {
 	n=$((n + 1))
@@ -146,6 +146,14 @@ misuse 2 "vipi decode: --topology needs a value (usage: vipi decode --help)" \
 	decode --topology
 misuse 2 "vipi bench lib: unknown option '-x' (usage: vipi bench lib --help)" \
 	bench lib -x
+misuse 2 "vipi sim: unknown option '--frob' (usage: vipi sim --help)" \
+	sim --frob
+misuse 2 "vipi sim: --method needs a value (usage: vipi sim --help)" \
+	sim --method
+misuse 2 "vipi report: unknown option '--frob' (usage: vipi report --help)" \
+	report --frob
+misuse 2 "vipi report: -o needs a value (usage: vipi report --help)" \
+	report -o
 "$VIPI" topo -t x86:dense:4 >"$tmp/out" 2>&1 && grep -q '4 vCPUs' "$tmp/out"
 ok $? "topo takes -t/--topology like every command"
 
@@ -219,5 +227,5 @@ else
 	fi
 fi
 
-[ $n = 50 ] || echo "# ran $n tests, planned 50"
+[ $n = 54 ] || echo "# ran $n tests, planned 54"
 [ $failed = 0 ]
