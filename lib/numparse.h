@@ -12,7 +12,8 @@
 
 /*
  * Parse a number at *p no larger than max; on success advance *p past it.
- * 0, -EINVAL (no digits) or -ERANGE (above max).
+ * 0, -EINVAL (no digits, or a decimal with a leading zero: "010") or
+ * -ERANGE (above max).
  */
 static inline int vipi_parse_u64(const char **p, uint64_t max, uint64_t *out)
 {
@@ -23,6 +24,8 @@ static inline int vipi_parse_u64(const char **p, uint64_t max, uint64_t *out)
 	if (c[0] == '0' && (c[1] == 'x' || c[1] == 'X')) {
 		base = 16;
 		c += 2;
+	} else if (c[0] == '0' && c[1] >= '0' && c[1] <= '9') {
+		return -EINVAL; /* "010": octal elsewhere, refused as prog/ does */
 	}
 	for (;; c++, digits++) {
 		if (*c >= '0' && *c <= '9')

@@ -17,7 +17,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 n=0
 failed=0
-echo "1..54"
+echo "1..56"
 
 ok() {
 	n=$((n + 1))
@@ -146,6 +146,10 @@ misuse 2 "vipi decode: --topology needs a value (usage: vipi decode --help)" \
 	decode --topology
 misuse 2 "vipi bench lib: unknown option '-x' (usage: vipi bench lib --help)" \
 	bench lib -x
+misuse 2 "vipi encode: bad CPU list '010' (usage: vipi encode --help)" \
+	encode -t x86:dense:16 x2apic-phys 010
+misuse 2 "vipi topo: bad APIC ID at '08' (usage: vipi topo --help)" \
+	topo -t x86:ids:0,08
 misuse 2 "vipi sim: unknown option '--frob' (usage: vipi sim --help)" \
 	sim --frob
 misuse 2 "vipi sim: --method needs a value (usage: vipi sim --help)" \
@@ -227,5 +231,5 @@ else
 	fi
 fi
 
-[ $n = 54 ] || echo "# ran $n tests, planned 54"
+[ $n = 56 ] || echo "# ran $n tests, planned 56"
 [ $failed = 0 ]
