@@ -1338,8 +1338,9 @@ int cmd_bench_kvm(int argc, char **argv)
 	else if (r)
 		return util_fail("bench", "cannot write %s: %s", path,
 				 strerror(-r));
-	printf("\nvipi bench: %u cases, %u failed, %.0f s; %s/bench.json, %s/bench.svg%s%s, log %s/bench.log\n",
-	       n, failed, (double)(mono_ns() - t0) / 1e9, cfg.dir, cfg.dir,
+	printf("\nvipi bench: %u cases, %u failed, %.0f s; %s/bench.json%s%s%s%s%s, log %s/bench.log\n",
+	       n, failed, (double)(mono_ns() - t0) / 1e9, cfg.dir,
+	       r ? "" : ", ", r ? "" : cfg.dir, r ? "" : "/bench.svg",
 	       lib ? ", " : "", lib ? lib_path : "", cfg.dir);
 	if (bench_interrupted)
 		return 128 + (int)bench_interrupted;
