@@ -68,6 +68,9 @@ static const char bench_usage[] =
 	"Exit 0 when every case ran (passed or unsupported), 1 when one\n"
 	"failed, 2 usage, 4 when KVM cannot be used: then the sweep does not\n"
 	"run, DIR/bench.json says why and the library benchmark still runs.\n"
+	"bench.json is rewritten after every case (\"complete\": false until\n"
+	"the end); Ctrl-C or SIGTERM keeps the finished cases, writes\n"
+	"bench.json, the table and the plot, and exits 128+signal.\n"
 	"VIPI_KVM_DEVICE=PATH: the device probed instead of /dev/kvm.\n";
 
 #define BENCH_MAX_LIST 16
