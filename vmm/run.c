@@ -665,13 +665,41 @@ static void dump_engine(struct vm *vm)
 	}
 }
 
+/*
+ * A long run says how it goes, once a minute on stderr: the time spent
+ * against --timeout (all that bounds what is left: the guest decides when
+ * it is done), the exits so far and how many vCPUs are halted.
+ */
+static void progress(struct vm *vm, uint64_t t0)
+{
+	uint64_t exits = 0;
+	uint32_t halted = 0;
+
+	for (uint32_t i = 0; i < vm->nr; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		for (int k = 0; k < VMM_EXIT_NR; k++)
+			exits += atomic_load(&v->exits[k]);
+		halted += v->pi &&
+			  atomic_load(&v->pi->state) == VIPI_VCPU_HALTED;
+	}
+	fprintf(stderr,
+		"vipi run: progress: %llu s of at most %u (--timeout), %llu exits, %u of %u vCPUs halted\n",
+		(unsigned long long)((now_ns() - t0) / 1000000000ull),
+		vm->opt.timeout_s, (unsigned long long)exits, halted, vm->nr);
+}
+
 static int wait_done(struct vm *vm)
 {
-	uint64_t deadline =
-		now_ns() + (uint64_t)vm->opt.timeout_s * 1000000000ull;
+	uint64_t t0 = now_ns(), next = t0 + 60 * 1000000000ull;
+	uint64_t deadline = t0 + (uint64_t)vm->opt.timeout_s * 1000000000ull;
 
 	signal(SIGUSR2, on_sigusr2);
 	while (!atomic_load(&vm->done)) {
+		if (now_ns() > next) {
+			next += 60 * 1000000000ull;
+			progress(vm, t0);
+		}
 		struct timespec ts = { 0, 5 * 1000 * 1000 };
 
 		if (dump_asked) {
