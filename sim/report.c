@@ -79,29 +79,222 @@ static void cell_exits(char *buf, size_t len, const struct jv *row)
 			 jv_bool(row, "kvm_abi_only") ? "\\*" : "");
 }
 
+/* The axes of a sweep's results: layouts, distributions, labels, sizes. */
+struct sweep_axes {
+	const char *layouts[16], *dists[16], *labels[32];
+	unsigned int nl, nd, nlab, nsz;
+	double sizes[32];
+};
+
+static bool row_is(const struct jv *row, const char *key, const char *want)
+{
+	return !strcmp(jv_str(row, key, ""), want);
+}
+
+static void sweep_axes_init(struct sweep_axes *ax, const struct jv *res)
+{
+	unsigned int k;
+	size_t i;
+
+	ax->nl = distinct(res, "layout", ax->layouts, 16);
+	ax->nd = distinct(res, "sets", ax->dists, 16);
+	ax->nlab = distinct(res, "label", ax->labels, 32);
+	ax->nsz = 0;
+	for (i = 0; i < res->n; i++) {
+		double v = jv_num(res->items[i], "vcpus", 0);
+
+		for (k = 0; k < ax->nsz && ax->sizes[k] != v; k++)
+			;
+		if (k == ax->nsz && ax->nsz < 32)
+			ax->sizes[ax->nsz++] = v;
+	}
+}
+
+/* The labels (methods) of one layout, in first-seen order. */
+static void sweep_layout_labels(struct sweep_axes *ax, const struct jv *res,
+				const char *layout)
+{
+	unsigned int k;
+	size_t i;
+
+	ax->nlab = 0;
+	for (i = 0; i < res->n && ax->nlab < 32; i++) {
+		const char *lab = jv_str(res->items[i], "label", NULL);
+
+		if (!lab || !row_is(res->items[i], "layout", layout))
+			continue;
+		for (k = 0; k < ax->nlab && strcmp(ax->labels[k], lab); k++)
+			;
+		if (k == ax->nlab)
+			ax->labels[ax->nlab++] = lab;
+	}
+}
+
+/* The two plots of one layout and distribution. */
+struct sweep_plots {
+	struct plot_lines exits, ns;
+};
+
+/* One cell of the table, and the row's points on the two plots. */
+static void sweep_cell(struct rpt *r, const struct jv *row, const char *label,
+		       double size, struct sweep_plots *p)
+{
+	const struct jv *b = jv_get(row, "baseline");
+	bool unsupported = jv_bool(row, "unsupported");
+	char c[32];
+
+	cell_exits(c, sizeof(c), row);
+	fprintf(r->md, " %s |", c);
+	if (!unsupported || jv_bool(row, "kvm_abi_only"))
+		series_add(&p->exits, label, size,
+			   jv_num(row, "exits_per_op", 0));
+	if (!unsupported)
+		series_add(&p->ns, label, size,
+			   jv_num(row, "host_ns_per_op", 0));
+	if (b) {
+		char nm[64];
+
+		snprintf(nm, sizeof(nm), "%s decoded by %s", label,
+			 jv_str(b, "name", "baseline"));
+		series_add(&p->ns, nm, size, jv_num(b, "host_ns_per_op", 0));
+	}
+}
+
+/* One table row: a VM size, a cell per label that has a result there. */
+static void sweep_table_row(struct rpt *r, const struct jv *res,
+			    const struct sweep_axes *ax, const char *layout,
+			    const char *dist, double size,
+			    struct sweep_plots *p)
+{
+	bool any = false;
+	unsigned int ci;
+	size_t i;
+
+	for (ci = 0; ci < ax->nlab; ci++)
+		for (i = 0; i < res->n; i++) {
+			const struct jv *row = res->items[i];
+
+			if (!row_is(row, "layout", layout) ||
+			    !row_is(row, "sets", dist) ||
+			    !row_is(row, "label", ax->labels[ci]) ||
+			    jv_num(row, "vcpus", 0) != size)
+				continue;
+			if (!any)
+				fprintf(r->md, "| %.0f |", size);
+			any = true;
+			sweep_cell(r, row, ax->labels[ci], size, p);
+		}
+	if (any)
+		fputc('\n', r->md);
+}
+
+/* The table of one layout and distribution, then its two plots. */
+static int sweep_table(struct rpt *r, const struct jv *res,
+		       const struct sweep_axes *ax, const char *layout,
+		       const char *dist)
+{
+	struct sweep_plots p = {
+		.exits = { .xscale = PLOT_LOG, .yscale = PLOT_LOG },
+		.ns = { .xscale = PLOT_LOG, .yscale = PLOT_LOG },
+	};
+	char file[160], nsfile[160];
+	unsigned int ci, si, k;
+	int ret;
+
+	fprintf(r->md, "\n### %s, sets `%s`\n\n| vCPUs |", layout, dist);
+	for (ci = 0; ci < ax->nlab; ci++)
+		fprintf(r->md, " %s |", ax->labels[ci]);
+	fputs("\n|---:|", r->md);
+	for (ci = 0; ci < ax->nlab; ci++)
+		fputs("---:|", r->md);
+	fputc('\n', r->md);
+	for (si = 0; si < ax->nsz; si++)
+		sweep_table_row(r, res, ax, layout, dist, ax->sizes[si], &p);
+	snprintf(p.exits.title, sizeof(p.exits.title),
+		 "Exits per multicast: %s, sets %s", layout, dist);
+	snprintf(p.exits.xtitle, sizeof(p.exits.xtitle),
+		 "VM size (vCPUs, log scale)");
+	snprintf(p.exits.ytitle, sizeof(p.exits.ytitle),
+		 "exits per multicast (log scale)");
+	snprintf(file, sizeof(file), "exits-%s-%s.svg", layout, dist);
+	for (k = 0; file[k]; k++)
+		if (file[k] == ':')
+			file[k] = '_';
+	ret = rpt_plot(r, &p.exits, file);
+	if (ret)
+		return ret;
+	snprintf(p.ns.title, sizeof(p.ns.title),
+		 "Host time per multicast (decode + deliver): %s, sets %s",
+		 layout, dist);
+	snprintf(p.ns.xtitle, sizeof(p.ns.xtitle),
+		 "VM size (vCPUs, log scale)");
+	snprintf(p.ns.ytitle, sizeof(p.ns.ytitle),
+		 "host ns per multicast (log scale)");
+	/* the same name with "ns-" for "exits-" */
+	snprintf(nsfile, sizeof(nsfile), "ns-%s", file + 6);
+	return rpt_plot(r, &p.ns, nsfile);
+}
+
+/* vipi's flatness: host ns per target, largest VM over smallest. */
+static void sweep_flatness(struct rpt *r, const struct jv *res,
+			   const char *layout, const char *dist)
+{
+	double first = 0, last = 0, dfirst = 0, dlast = 0;
+	size_t i;
+
+	for (i = 0; i < res->n; i++) {
+		const struct jv *row = res->items[i];
+		double v = jv_num(row, "host_ns_per_target", 0);
+		double d = jv_num(row, "decode_ns_per_target", 0);
+
+		if (!row_is(row, "layout", layout) ||
+		    !row_is(row, "sets", dist) ||
+		    !row_is(row, "label", "vipi") || !(v > 0))
+			continue;
+		if (!first) {
+			first = v;
+			dfirst = d;
+		}
+		last = v;
+		dlast = d;
+	}
+	if (first > 0)
+		fprintf(r->md, "| %s | %s | %.1f | %.1f | %.2f | %.2f |\n",
+			layout, dist, first, last, last / first,
+			dfirst > 0 ? dlast / dfirst : 0);
+}
+
+/* The first reason each unsupported label gives. */
+static void sweep_reasons(struct rpt *r, const struct jv *res)
+{
+	const char *labels[32];
+	unsigned int nlab = distinct(res, "label", labels, 32), ci;
+	size_t i;
+
+	for (ci = 0; ci < nlab; ci++)
+		for (i = 0; i < res->n; i++) {
+			const struct jv *row = res->items[i];
+
+			if (!row_is(row, "label", labels[ci]) ||
+			    !jv_bool(row, "unsupported"))
+				continue;
+			fprintf(r->md, "- **%s**, first at `%s`: %s\n",
+				labels[ci], jv_str(row, "topology", "?"),
+				jv_str(row, "reason", "?"));
+			break;
+		}
+}
+
 static int report_sweep(struct rpt *r, const struct jv *doc, const char *in)
 {
 	const struct jv *res = jv_get(doc, "results");
-	const char *layouts[16], *dists[16], *labels[32];
-	unsigned int nl, nd, nlab, li, di, ci;
-	double sizes[32];
-	unsigned int nsz = 0, k;
-	size_t i;
+	struct sweep_axes ax;
+	unsigned int li, di;
 	int ret;
 
 	if (!res || res->type != JV_ARR)
 		return -EINVAL;
-	nl = distinct(res, "layout", layouts, 16);
-	nd = distinct(res, "sets", dists, 16);
-	nlab = distinct(res, "label", labels, 32);
-	for (i = 0; i < res->n; i++) {
-		double v = jv_num(res->items[i], "vcpus", 0);
-
-		for (k = 0; k < nsz && sizes[k] != v; k++)
-			;
-		if (k == nsz && nsz < 32)
-			sizes[nsz++] = v;
-	}
+	sweep_axes_init(&ax, res);
 	fprintf(r->md,
 		"## Simulator sweep (`%s`)\n\n"
 		"Exits per multicast (mean over the sets; every exit is one "
@@ -112,190 +305,26 @@ static int report_sweep(struct rpt *r, const struct jv *doc, const char *in)
 		"the VM (reasons below). \\* : the ABI works, but KVM refuses "
 		"vCPU APIC IDs that large (KVM_MAX_VCPU_IDS).\n",
 		in);
-	for (li = 0; li < nl; li++) {
-		nlab = 0;
-		for (i = 0; i < res->n && nlab < 32; i++) {
-			const char *lab = jv_str(res->items[i], "label", NULL);
-
-			if (!lab || strcmp(jv_str(res->items[i], "layout", ""),
-					   layouts[li]))
-				continue;
-			for (k = 0; k < nlab && strcmp(labels[k], lab); k++)
-				;
-			if (k == nlab)
-				labels[nlab++] = lab;
-		}
-		for (di = 0; di < nd; di++) {
-			struct plot_lines pe = { .xscale = PLOT_LOG,
-						 .yscale = PLOT_LOG },
-					  pn = { .xscale = PLOT_LOG,
-						 .yscale = PLOT_LOG };
-			char file[160];
-			unsigned int si;
-
-			fprintf(r->md, "\n### %s, sets `%s`\n\n| vCPUs |",
-				layouts[li], dists[di]);
-			for (ci = 0; ci < nlab; ci++)
-				fprintf(r->md, " %s |", labels[ci]);
-			fputs("\n|---:|", r->md);
-			for (ci = 0; ci < nlab; ci++)
-				fputs("---:|", r->md);
-			fputc('\n', r->md);
-			for (si = 0; si < nsz; si++) {
-				bool any = false;
-
-				for (ci = 0; ci < nlab; ci++) {
-					for (i = 0; i < res->n; i++) {
-						const struct jv *row =
-							res->items[i];
-						char c[32];
-
-						if (strcmp(jv_str(row, "layout",
-								  ""),
-							   layouts[li]) ||
-						    strcmp(jv_str(row, "sets",
-								  ""),
-							   dists[di]) ||
-						    strcmp(jv_str(row, "label",
-								  ""),
-							   labels[ci]) ||
-						    jv_num(row, "vcpus", 0) !=
-							    sizes[si])
-							continue;
-						if (!any)
-							fprintf(r->md,
-								"| %.0f |",
-								sizes[si]);
-						any = true;
-						cell_exits(c, sizeof(c), row);
-						fprintf(r->md, " %s |", c);
-						if (!jv_bool(row,
-							     "unsupported") ||
-						    jv_bool(row,
-							    "kvm_abi_only"))
-							series_add(
-								&pe, labels[ci],
-								sizes[si],
-								jv_num(row,
-								       "exits_per_op",
-								       0));
-						if (!jv_bool(row,
-							     "unsupported"))
-							series_add(
-								&pn, labels[ci],
-								sizes[si],
-								jv_num(row,
-								       "host_ns_per_op",
-								       0));
-						if (jv_get(row, "baseline")) {
-							const struct jv *b =
-								jv_get(row,
-								       "baseline");
-							char nm[64];
-
-							snprintf(
-								nm, sizeof(nm),
-								"%s decoded by %s",
-								labels[ci],
-								jv_str(b,
-								       "name",
-								       "baseline"));
-							series_add(
-								&pn, nm,
-								sizes[si],
-								jv_num(b,
-								       "host_ns_per_op",
-								       0));
-						}
-					}
-				}
-				if (any)
-					fputc('\n', r->md);
-			}
-			snprintf(pe.title, sizeof(pe.title),
-				 "Exits per multicast: %s, sets %s",
-				 layouts[li], dists[di]);
-			snprintf(pe.xtitle, sizeof(pe.xtitle),
-				 "VM size (vCPUs, log scale)");
-			snprintf(pe.ytitle, sizeof(pe.ytitle),
-				 "exits per multicast (log scale)");
-			snprintf(file, sizeof(file), "exits-%s-%s.svg",
-				 layouts[li], dists[di]);
-			for (k = 0; file[k]; k++)
-				if (file[k] == ':')
-					file[k] = '_';
-			ret = rpt_plot(r, &pe, file);
-			if (ret)
-				return ret;
-			snprintf(pn.title, sizeof(pn.title),
-				 "Host time per multicast (decode + deliver): "
-				 "%s, sets %s",
-				 layouts[li], dists[di]);
-			snprintf(pn.xtitle, sizeof(pn.xtitle),
-				 "VM size (vCPUs, log scale)");
-			snprintf(pn.ytitle, sizeof(pn.ytitle),
-				 "host ns per multicast (log scale)");
-			file[0] = 'n';
-			memmove(file + 2, file + 5, strlen(file + 5) + 1);
-			file[1] = 's';
-			ret = rpt_plot(r, &pn, file);
+	for (li = 0; li < ax.nl; li++) {
+		sweep_layout_labels(&ax, res, ax.layouts[li]);
+		for (di = 0; di < ax.nd; di++) {
+			ret = sweep_table(r, res, &ax, ax.layouts[li],
+					  ax.dists[di]);
 			if (ret)
 				return ret;
 		}
 	}
-	/* vipi's flatness: host ns per target, largest over smallest */
 	fputs("\n### vipi: host ns per target across VM sizes\n\n"
 	      "| layout | sets | ns/target, smallest VM | largest VM | largest / "
 	      "smallest (decode + deliver) | largest / smallest (decode "
 	      "alone) |\n"
 	      "|---|---|---:|---:|---:|---:|\n",
 	      r->md);
-	for (li = 0; li < nl; li++)
-		for (di = 0; di < nd; di++) {
-			double first = 0, last = 0, dfirst = 0, dlast = 0;
-
-			for (i = 0; i < res->n; i++) {
-				const struct jv *row = res->items[i];
-				double v = jv_num(row, "host_ns_per_target", 0);
-				double d =
-					jv_num(row, "decode_ns_per_target", 0);
-
-				if (strcmp(jv_str(row, "layout", ""),
-					   layouts[li]) ||
-				    strcmp(jv_str(row, "sets", ""),
-					   dists[di]) ||
-				    strcmp(jv_str(row, "label", ""), "vipi") ||
-				    !(v > 0))
-					continue;
-				if (!first) {
-					first = v;
-					dfirst = d;
-				}
-				last = v;
-				dlast = d;
-			}
-			if (first > 0)
-				fprintf(r->md,
-					"| %s | %s | %.1f | %.1f | %.2f | "
-					"%.2f |\n",
-					layouts[li], dists[di], first, last,
-					last / first,
-					dfirst > 0 ? dlast / dfirst : 0);
-		}
+	for (li = 0; li < ax.nl; li++)
+		for (di = 0; di < ax.nd; di++)
+			sweep_flatness(r, res, ax.layouts[li], ax.dists[di]);
 	fputs("\n### Why a method is unsupported\n\n", r->md);
-	nlab = distinct(res, "label", labels, 32);
-	for (ci = 0; ci < nlab; ci++)
-		for (i = 0; i < res->n; i++) {
-			const struct jv *row = res->items[i];
-
-			if (strcmp(jv_str(row, "label", ""), labels[ci]) ||
-			    !jv_bool(row, "unsupported"))
-				continue;
-			fprintf(r->md, "- **%s**, first at `%s`: %s\n",
-				labels[ci], jv_str(row, "topology", "?"),
-				jv_str(row, "reason", "?"));
-			break;
-		}
+	sweep_reasons(r, res);
 	return 0;
 }
 

@@ -116,15 +116,160 @@ static void sweep_progress(unsigned int done, unsigned int total, double t0)
 	fprintf(stderr, "\n");
 }
 
+/* The state of one sweep: its JSON, progress and reasons so far. */
+struct sweep {
+	const struct sim_sweep_opts *o;
+	struct json j;
+	unsigned int points, done;
+	double t0;
+	struct sweep_reason reasons[64];
+	unsigned int nr_reasons;
+};
+
+/* A column is as wide as its label, at least 8. */
+static int col_width(const struct sweep_row *row)
+{
+	size_t len = strlen(row->label);
+
+	return (int)(len > 8 ? len : 8);
+}
+
+/* The first reason a label is unsupported, with where it was seen. */
+static void sweep_note_reason(struct sweep *s, const char *label,
+			      const struct sim_result *r, const char *spec)
+{
+	struct sweep_reason *why;
+	unsigned int k;
+
+	for (k = 0; k < s->nr_reasons; k++)
+		if (!strcmp(s->reasons[k].label, label))
+			return;
+	if (k == ARRAY_SIZE(s->reasons))
+		return;
+	why = &s->reasons[k];
+	snprintf(why->label, sizeof(why->label), "%s", label);
+	snprintf(why->text, sizeof(why->text), "%s (first at %s)", r->reason,
+		 spec);
+	s->nr_reasons++;
+}
+
+/* One case: a method on one VM and distribution, its JSON and cell. */
+static int sweep_case(struct sweep *s, const struct sweep_layout *l,
+		      const struct sweep_row *row, const char *spec,
+		      const char *dist, double *vipi_ns)
+{
+	const struct sim_sweep_opts *o = s->o;
+	struct sim_cfg c;
+	struct sim_result r;
+	char txt[32], err[256];
+	int ret;
+
+	sim_cfg_init(&c);
+	c.topo_spec = spec;
+	c.method = row->method;
+	c.no_rss = row->no_rss;
+	c.seed = o->seed;
+	c.count = o->quick ? 4 : 64;
+	c.target_budget = o->quick ? 1u << 14 : 1u << 20;
+	c.reps = o->timing ? (o->quick ? 3 : 7) : 0;
+	c.baseline_sample = o->quick ? 4 : 16;
+	ret = sim_dist_parse(dist, &c.dist, err, sizeof(err));
+	if (ret)
+		return ret;
+	ret = sim_run(&c, &r, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "vipi sim: %s %s %s: %s\n", spec, c.method,
+			dist, err);
+		return ret;
+	}
+	json_object_begin(&s->j);
+	json_kv_str(&s->j, "layout", l->name);
+	json_kv_str(&s->j, "label", row->label);
+	sim_result_json(&s->j, &c, &r, o->timing);
+	json_object_end(&s->j);
+	cell(txt, sizeof(txt), &r);
+	printf(" %*s", col_width(row), txt);
+	fflush(stdout);
+	if (!strcmp(c.method, "vipi"))
+		*vipi_ns = sim_ns_per_target(&r);
+	if (r.unsupported)
+		sweep_note_reason(s, row->label, &r, spec);
+	return 0;
+}
+
+/* One point: a line of the table, every method on one VM size. */
+static int sweep_point(struct sweep *s, const struct sweep_layout *l,
+		       const struct sweep_row *rows, unsigned int nc,
+		       const char *dist, uint32_t n)
+{
+	double vipi_ns = 0;
+	char spec[64];
+	unsigned int ci;
+	int ret;
+
+	snprintf(spec, sizeof(spec), "%s%u%s", l->pre, n, l->post);
+	fflush(stdout);
+	sweep_progress(s->done++, s->points, s->t0);
+	printf("%8u", n);
+	for (ci = 0; ci < nc; ci++) {
+		ret = sweep_case(s, l, &rows[ci], spec, dist, &vipi_ns);
+		if (ret)
+			return ret;
+	}
+	if (s->o->timing)
+		printf(" %12.2f\n", vipi_ns);
+	else
+		printf(" %12s\n", "-");
+	return 0;
+}
+
+/* The table of one layout and distribution, a line per VM size. */
+static int sweep_table(struct sweep *s, const struct sweep_layout *l,
+		       const char *dist)
+{
+	struct sweep_row rows[SWEEP_MAX_COLS];
+	unsigned int nc = sweep_columns(l, rows), ci, si;
+	int ret;
+
+	printf("\n%s, sets %s\n%8s", l->name, dist, "vcpus");
+	for (ci = 0; ci < nc; ci++)
+		printf(" %*s", col_width(&rows[ci]), rows[ci].label);
+	printf(" %12s\n", "vipi ns/tgt");
+	for (si = 0; si < ARRAY_SIZE(sweep_sizes); si++) {
+		if (s->o->max_vcpus && sweep_sizes[si] > s->o->max_vcpus)
+			continue;
+		ret = sweep_point(s, l, rows, nc, dist, sweep_sizes[si]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* sim.json up to the results array, which the cases fill. */
+static void sweep_json_begin(struct sweep *s, FILE *f)
+{
+	const struct sim_sweep_opts *o = s->o;
+
+	json_init(&s->j, f, true);
+	json_object_begin(&s->j);
+	json_kv_str(&s->j, "benchmark", "vipi sim --sweep");
+	json_key(&s->j, "config");
+	json_object_begin(&s->j);
+	json_kv_bool(&s->j, "quick", o->quick);
+	json_kv_u64(&s->j, "seed", o->seed);
+	json_kv_u64(&s->j, "sets_per_case", o->quick ? 4 : 64);
+	json_kv_u64(&s->j, "target_budget", o->quick ? 1u << 14 : 1u << 20);
+	json_kv_str(&s->j, "statistic", "median of timed replays per batch");
+	json_object_end(&s->j);
+	json_key(&s->j, "results");
+	json_array_begin(&s->j);
+}
+
 int sim_sweep(const struct sim_sweep_opts *o)
 {
-	unsigned int points = 0, done = 0;
-	double t0 = sweep_now_s();
-	struct sweep_reason reasons[64];
-	unsigned int nr_reasons = 0;
-	char path[4096], spec[64], err[256];
-	unsigned int li, di, si, ci, k;
-	struct json j;
+	struct sweep s = { .o = o, .t0 = sweep_now_s() };
+	char path[4096];
+	unsigned int li, di, si, k;
 	FILE *f;
 	int ret = 0;
 
@@ -134,139 +279,30 @@ int sim_sweep(const struct sim_sweep_opts *o)
 	f = fopen(path, "w");
 	if (!f)
 		return -errno;
-	json_init(&j, f, true);
-	json_object_begin(&j);
-	json_kv_str(&j, "benchmark", "vipi sim --sweep");
-	json_key(&j, "config");
-	json_object_begin(&j);
-	json_kv_bool(&j, "quick", o->quick);
-	json_kv_u64(&j, "seed", o->seed);
-	json_kv_u64(&j, "sets_per_case", o->quick ? 4 : 64);
-	json_kv_u64(&j, "target_budget", o->quick ? 1u << 14 : 1u << 20);
-	json_kv_str(&j, "statistic", "median of timed replays per batch");
-	json_object_end(&j);
-	json_key(&j, "results");
-	json_array_begin(&j);
+	sweep_json_begin(&s, f);
 	printf("vipi sim --sweep%s: exits per multicast (mean); '-' the "
 	       "method cannot address the VM, '*' the ABI works but KVM "
 	       "refuses the APIC IDs\n",
 	       o->quick ? " --quick" : "");
 	for (si = 0; si < ARRAY_SIZE(sweep_sizes); si++)
 		if (!o->max_vcpus || sweep_sizes[si] <= o->max_vcpus)
-			points++;
-	points *= ARRAY_SIZE(sweep_layouts) * ARRAY_SIZE(sweep_dists);
-	for (li = 0; li < ARRAY_SIZE(sweep_layouts); li++) {
-		const struct sweep_layout *l = &sweep_layouts[li];
-		struct sweep_row rows[SWEEP_MAX_COLS];
-		unsigned int nc = sweep_columns(l, rows);
-
+			s.points++;
+	s.points *= ARRAY_SIZE(sweep_layouts) * ARRAY_SIZE(sweep_dists);
+	for (li = 0; li < ARRAY_SIZE(sweep_layouts); li++)
 		for (di = 0; di < ARRAY_SIZE(sweep_dists); di++) {
-			printf("\n%s, sets %s\n%8s", l->name, sweep_dists[di],
-			       "vcpus");
-			for (ci = 0; ci < nc; ci++)
-				printf(" %*s",
-				       (int)(strlen(rows[ci].label) > 8 ?
-						     strlen(rows[ci].label) :
-						     8),
-				       rows[ci].label);
-			printf(" %12s\n", "vipi ns/tgt");
-			for (si = 0; si < ARRAY_SIZE(sweep_sizes); si++) {
-				uint32_t n = sweep_sizes[si];
-				double vipi_ns = 0;
-
-				if (o->max_vcpus && n > o->max_vcpus)
-					continue;
-				snprintf(spec, sizeof(spec), "%s%u%s", l->pre,
-					 n, l->post);
-				fflush(stdout);
-				sweep_progress(done++, points, t0);
-				printf("%8u", n);
-				for (ci = 0; ci < nc; ci++) {
-					struct sim_cfg c;
-					struct sim_result r;
-					char txt[32];
-					int w = (int)(strlen(rows[ci].label) >
-								      8 ?
-							      strlen(rows[ci].label) :
-							      8);
-
-					sim_cfg_init(&c);
-					c.topo_spec = spec;
-					c.method = rows[ci].method;
-					c.no_rss = rows[ci].no_rss;
-					c.seed = o->seed;
-					c.count = o->quick ? 4 : 64;
-					c.target_budget = o->quick ? 1u << 14 :
-								     1u << 20;
-					c.reps = o->timing ?
-							 (o->quick ? 3 : 7) :
-							 0;
-					c.baseline_sample = o->quick ? 4 : 16;
-					ret = sim_dist_parse(sweep_dists[di],
-							     &c.dist, err,
-							     sizeof(err));
-					if (ret)
-						goto out;
-					ret = sim_run(&c, &r, err, sizeof(err));
-					if (ret) {
-						fprintf(stderr,
-							"vipi sim: %s %s %s: "
-							"%s\n",
-							spec, c.method,
-							sweep_dists[di], err);
-						goto out;
-					}
-					json_object_begin(&j);
-					json_kv_str(&j, "layout", l->name);
-					json_kv_str(&j, "label",
-						    rows[ci].label);
-					sim_result_json(&j, &c, &r, o->timing);
-					json_object_end(&j);
-					cell(txt, sizeof(txt), &r);
-					printf(" %*s", w, txt);
-					fflush(stdout);
-					if (!strcmp(c.method, "vipi"))
-						vipi_ns = sim_ns_per_target(&r);
-					if (r.unsupported) {
-						for (k = 0; k < nr_reasons; k++)
-							if (!strcmp(reasons[k]
-									    .label,
-								    rows[ci].label))
-								break;
-						if (k == nr_reasons &&
-						    k < ARRAY_SIZE(reasons)) {
-							snprintf(
-								reasons[k].label,
-								sizeof(reasons[k]
-									       .label),
-								"%s",
-								rows[ci].label);
-							snprintf(
-								reasons[k].text,
-								sizeof(reasons[k]
-									       .text),
-								"%s (first at "
-								"%s)",
-								r.reason, spec);
-							nr_reasons++;
-						}
-					}
-				}
-				if (o->timing)
-					printf(" %12.2f\n", vipi_ns);
-				else
-					printf(" %12s\n", "-");
-			}
+			ret = sweep_table(&s, &sweep_layouts[li],
+					  sweep_dists[di]);
+			if (ret)
+				goto out;
 		}
-	}
 	printf("\nWhy a method is unsupported (first case seen):\n");
-	for (k = 0; k < nr_reasons; k++)
-		printf("  %-22s %s\n", reasons[k].label, reasons[k].text);
+	for (k = 0; k < s.nr_reasons; k++)
+		printf("  %-22s %s\n", s.reasons[k].label, s.reasons[k].text);
 	printf("\nJSON: %s\n", path);
 out:
-	json_array_end(&j);
-	json_object_end(&j);
-	json_finish(&j);
+	json_array_end(&s.j);
+	json_object_end(&s.j);
+	json_finish(&s.j);
 	if (fclose(f) && !ret)
 		ret = -errno;
 	return ret;
