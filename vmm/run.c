@@ -16,6 +16,7 @@
 
 #include "cmds.h"
 #include "../prog/json.h"
+#include "../prog/opt.h"
 #include "../prog/util.h"
 #include "kernel.h"
 #include "vmm.h"
@@ -733,163 +734,241 @@ static int wait_done(struct vm *vm)
 	return vm->status;
 }
 
-/* The options that take a value (the rest are flags or unknown). */
-static bool takes_value(const char *a)
+/* What the command line says besides vm->opt. */
+struct run_args {
+	uint32_t nr; /* --vcpus, else 1 */
+	bool have_nr;
+	uint64_t mib; /* --mem, else 0 (the default of the mode) */
+	const char *guest_only; /* an option of vipi's own guest */
+};
+
+enum run_opt {
+	RUN_OPT_VCPUS = 256,
+	RUN_OPT_TOPOLOGY,
+	RUN_OPT_IRQCHIP,
+	RUN_OPT_METHOD,
+	RUN_OPT_WORKLOAD,
+	RUN_OPT_TARGETS,
+	RUN_OPT_KERNEL,
+	RUN_OPT_APPEND,
+	RUN_OPT_INITRD,
+	RUN_OPT_OPS,
+	RUN_OPT_MEM,
+	RUN_OPT_FANOUT,
+	RUN_OPT_TIMEOUT,
+	RUN_OPT_JSON,
+	RUN_OPT_HYPERV,
+	RUN_OPT_TESTDEV,
+	RUN_OPT_PV_EOI,
+	RUN_OPT_XAPIC,
+};
+
+static const struct option run_options[] = {
+	{ "vcpus", required_argument, NULL, RUN_OPT_VCPUS },
+	{ "topology", required_argument, NULL, RUN_OPT_TOPOLOGY },
+	{ "irqchip", required_argument, NULL, RUN_OPT_IRQCHIP },
+	{ "method", required_argument, NULL, RUN_OPT_METHOD },
+	{ "workload", required_argument, NULL, RUN_OPT_WORKLOAD },
+	{ "targets", required_argument, NULL, RUN_OPT_TARGETS },
+	{ "kernel", required_argument, NULL, RUN_OPT_KERNEL },
+	{ "append", required_argument, NULL, RUN_OPT_APPEND },
+	{ "initrd", required_argument, NULL, RUN_OPT_INITRD },
+	{ "ops", required_argument, NULL, RUN_OPT_OPS },
+	{ "mem", required_argument, NULL, RUN_OPT_MEM },
+	{ "fanout", required_argument, NULL, RUN_OPT_FANOUT },
+	{ "timeout", required_argument, NULL, RUN_OPT_TIMEOUT },
+	{ "json", no_argument, NULL, RUN_OPT_JSON },
+	{ "hyperv", no_argument, NULL, RUN_OPT_HYPERV },
+	{ "testdev", no_argument, NULL, RUN_OPT_TESTDEV },
+	{ "pv-eoi", no_argument, NULL, RUN_OPT_PV_EOI },
+	{ "xapic", no_argument, NULL, RUN_OPT_XAPIC },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ NULL, 0, NULL, 0 },
+};
+
+#define RUN_USAGE(...) util_usage_error("run", run_usage, __VA_ARGS__)
+
+static void run_defaults(struct vm_options *o, struct run_args *ra)
 {
-	static const char *const opts[] = {
-		"--vcpus",    "--topology", "--irqchip", "--method",
-		"--workload", "--targets",  "--kernel",	 "--append",
-		"--initrd",   "--ops",	    "--mem",	 "--fanout",
-		"--timeout",
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(opts); i++)
-		if (!strcmp(a, opts[i]))
-			return true;
-	return false;
-}
-
-static int parse_args(struct vm *vm, int argc, char **argv, uint32_t *nr,
-		      bool *have_nr)
-{
-	struct vm_options *o = &vm->opt;
-	uint64_t mib = 0;
-	const char *guest_only = NULL; /* an option of vipi's own guest */
-
 	o->irqchip = VIPI_IRQCHIP_KERNEL;
 	o->method = NULL; /* x2apic-phys, or xapic-phys with --xapic */
 	o->workload = VIPI_WL_BOOT;
 	o->ops = 0;
 	o->timeout_s = 300;
 	o->fanout = 2;
-	*nr = 1;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		bool takes = true;
+	ra->nr = 1;
+	ra->have_nr = false;
+	ra->mib = 0;
+	ra->guest_only = NULL;
+}
 
-		if (!strcmp(a, "--json")) {
-			o->json = true;
-			takes = false;
-		} else if (!strcmp(a, "--hyperv")) {
-			o->hyperv = true;
-			takes = false;
-		} else if (!strcmp(a, "--testdev")) {
-			o->testdev = true;
-			takes = false;
-		} else if (!strcmp(a, "--pv-eoi")) {
-			o->pv_eoi = true;
-			guest_only = a;
-			takes = false;
-		} else if (!strcmp(a, "--xapic")) {
-			/* vipi's guest: stay in xAPIC mode; --kernel: no
-			 * x2APIC in CPUID */
-			o->xapic = true;
-			takes = false;
-		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-			o->verbose = true;
-			takes = false;
-		} else if (!takes_value(a)) {
-			return util_usage_error("run", run_usage,
-						"unknown option '%s'", a);
-		} else if (!v) {
-			return util_usage_error("run", run_usage,
-						"%s needs a value", a);
-		} else if (!strcmp(a, "--vcpus")) {
-			if (util_parse_u32(v, nr) || *nr == 0)
-				return util_usage_error(
-					"run", run_usage,
-					"--vcpus '%s': a count from 1 (vipi's guest: at most %u)",
-					v, VIPI_GUEST_MAX_CPUS);
-			*have_nr = true;
-		} else if (!strcmp(a, "--topology")) {
-			o->topology = v;
-		} else if (!strcmp(a, "--irqchip")) {
-			if (!strcmp(v, "user"))
-				o->irqchip = VIPI_IRQCHIP_USER;
-			else if (!strcmp(v, "kernel"))
-				o->irqchip = VIPI_IRQCHIP_KERNEL;
-			else
-				return util_usage_error(
-					"run", run_usage,
-					"--irqchip '%s': user or kernel", v);
-		} else if (!strcmp(a, "--method")) {
-			o->method = v;
-			guest_only = a;
-		} else if (!strcmp(a, "--workload")) {
-			if (run_workload_find(v, &o->workload))
-				return util_usage_error(
-					"run", run_usage,
-					"--workload '%s': not one of boot pingpong multicast broadcast shootdown storm badinput emulate lapic",
-					v);
-			guest_only = a;
-		} else if (!strcmp(a, "--targets")) {
-			o->targets = v;
-			guest_only = a;
-		} else if (!strcmp(a, "--kernel")) {
-			o->kernel = v;
-		} else if (!strcmp(a, "--append")) {
-			o->append = v;
-		} else if (!strcmp(a, "--initrd")) {
-			o->initrd = v;
-		} else if (!strcmp(a, "--ops")) {
-			guest_only = a;
-			if (util_parse_u32(v, &o->ops) || !o->ops)
-				return util_usage_error(
-					"run", run_usage,
-					"--ops '%s': a count from 1 (default: pingpong 100, storm 10, the others 50)",
-					v);
-		} else if (!strcmp(a, "--mem")) {
-			if (util_parse_u64(v, KERNEL_MAX_MEM_MIB, &mib) ||
-			    mib < 16)
-				return util_usage_error(
-					"run", run_usage,
-					"--mem '%s': MiB, 16-3072 (--kernel: 16-%llu)",
-					v, KERNEL_MAX_MEM_MIB);
-		} else if (!strcmp(a, "--fanout")) {
-			if (!strcmp(v, "off"))
-				o->fanout = UINT32_MAX;
-			else if (util_parse_u32(v, &o->fanout) ||
-				 o->fanout == UINT32_MAX)
-				return util_usage_error(
-					"run", run_usage,
-					"--fanout '%s': a count or off", v);
-		} else if (!strcmp(a, "--timeout")) {
-			if (util_parse_u32(v, &o->timeout_s) || !o->timeout_s)
-				return util_usage_error(
-					"run", run_usage,
-					"--timeout '%s': seconds", v);
-		} else {
-			return util_usage_error("run", run_usage,
-						"unknown option '%s'", a);
-		}
-		if (takes)
-			i++;
+/* A flag: true when opt is one (and it is set). */
+static bool run_parse_flag(struct vm_options *o, struct run_args *ra, int opt)
+{
+	switch (opt) {
+	case RUN_OPT_JSON:
+		o->json = true;
+		return true;
+	case RUN_OPT_HYPERV:
+		o->hyperv = true;
+		return true;
+	case RUN_OPT_TESTDEV:
+		o->testdev = true;
+		return true;
+	case RUN_OPT_PV_EOI:
+		o->pv_eoi = true;
+		ra->guest_only = "--pv-eoi";
+		return true;
+	case RUN_OPT_XAPIC:
+		/* vipi's guest: stay in xAPIC mode; --kernel: no x2APIC in
+		 * CPUID */
+		o->xapic = true;
+		return true;
+	case 'v':
+		o->verbose = true;
+		return true;
+	default:
+		return false;
 	}
+}
+
+/* The options whose value is a name or a count; 0 or the usage status. */
+static int run_parse_choice(struct vm_options *o, struct run_args *ra, int opt,
+			    const char *v)
+{
+	switch (opt) {
+	case RUN_OPT_IRQCHIP:
+		if (!strcmp(v, "user"))
+			o->irqchip = VIPI_IRQCHIP_USER;
+		else if (!strcmp(v, "kernel"))
+			o->irqchip = VIPI_IRQCHIP_KERNEL;
+		else
+			return RUN_USAGE("--irqchip '%s': user or kernel", v);
+		return 0;
+	case RUN_OPT_WORKLOAD:
+		if (run_workload_find(v, &o->workload))
+			return RUN_USAGE(
+				"--workload '%s': not one of boot pingpong multicast broadcast shootdown storm badinput emulate lapic",
+				v);
+		ra->guest_only = "--workload";
+		return 0;
+	case RUN_OPT_VCPUS:
+		if (util_parse_u32(v, &ra->nr) || ra->nr == 0)
+			return RUN_USAGE(
+				"--vcpus '%s': a count from 1 (vipi's guest: at most %u)",
+				v, VIPI_GUEST_MAX_CPUS);
+		ra->have_nr = true;
+		return 0;
+	case RUN_OPT_OPS:
+		ra->guest_only = "--ops";
+		if (util_parse_u32(v, &o->ops) || !o->ops)
+			return RUN_USAGE(
+				"--ops '%s': a count from 1 (default: pingpong 100, storm 10, the others 50)",
+				v);
+		return 0;
+	case RUN_OPT_MEM:
+		if (util_parse_u64(v, KERNEL_MAX_MEM_MIB, &ra->mib) ||
+		    ra->mib < 16)
+			return RUN_USAGE(
+				"--mem '%s': MiB, 16-3072 (--kernel: 16-%llu)",
+				v, KERNEL_MAX_MEM_MIB);
+		return 0;
+	case RUN_OPT_FANOUT:
+		if (!strcmp(v, "off"))
+			o->fanout = UINT32_MAX;
+		else if (util_parse_u32(v, &o->fanout) ||
+			 o->fanout == UINT32_MAX)
+			return RUN_USAGE("--fanout '%s': a count or off", v);
+		return 0;
+	case RUN_OPT_TIMEOUT:
+		if (util_parse_u32(v, &o->timeout_s) || !o->timeout_s)
+			return RUN_USAGE("--timeout '%s': seconds", v);
+		return 0;
+	default:
+		return RUN_USAGE("option %d has no parser", opt);
+	}
+}
+
+/* An option with a value; 0 or the usage status. */
+static int run_parse_value(struct vm_options *o, struct run_args *ra, int opt,
+			   const char *v)
+{
+	switch (opt) {
+	case RUN_OPT_TOPOLOGY:
+		o->topology = v;
+		return 0;
+	case RUN_OPT_METHOD:
+		o->method = v;
+		ra->guest_only = "--method";
+		return 0;
+	case RUN_OPT_TARGETS:
+		o->targets = v;
+		ra->guest_only = "--targets";
+		return 0;
+	case RUN_OPT_KERNEL:
+		o->kernel = v;
+		return 0;
+	case RUN_OPT_APPEND:
+		o->append = v;
+		return 0;
+	case RUN_OPT_INITRD:
+		o->initrd = v;
+		return 0;
+	default:
+		return run_parse_choice(o, ra, opt, v);
+	}
+}
+
+/* What only the whole command line can say: 0 or the usage status. */
+static int run_args_finish(struct vm_options *o, const struct run_args *ra)
+{
 	if (!o->method)
 		o->method = o->xapic ? "xapic-phys" : "x2apic-phys";
-	if (o->kernel && guest_only)
-		return util_usage_error(
-			"run", run_usage,
+	if (o->kernel && ra->guest_only)
+		return RUN_USAGE(
 			"%s is an option of vipi's own guest; with --kernel the kernel runs what it runs",
-			guest_only);
+			ra->guest_only);
 	if (!o->kernel && (o->append || o->initrd))
-		return util_usage_error("run", run_usage, "%s needs --kernel",
-					o->append ? "--append" : "--initrd");
-	if (!o->kernel && mib > 3072)
-		return util_usage_error(
-			"run", run_usage,
+		return RUN_USAGE("%s needs --kernel",
+				 o->append ? "--append" : "--initrd");
+	if (!o->kernel && ra->mib > 3072)
+		return RUN_USAGE(
 			"--mem %llu: vipi's guest takes at most 3072 MiB",
-			(unsigned long long)mib);
-	o->mem_size = mib << 20;
+			(unsigned long long)ra->mib);
+	o->mem_size = ra->mib << 20;
 	return 0;
+}
+
+/*
+ * The options, in order (getopt_long, opt.h): --opt VALUE or
+ * --opt=VALUE, a later one overriding an earlier; no operands.
+ */
+static int parse_args(struct vm *vm, int argc, char **argv, struct run_args *ra)
+{
+	struct vm_options *o = &vm->opt;
+	struct opt_scan s;
+	int opt, r;
+
+	run_defaults(o, ra);
+	opt_scan_init(&s, argc, argv, "v", run_options);
+	while ((opt = opt_scan_next(&s)) != -1) {
+		if (opt == '?')
+			return RUN_USAGE("%s", s.problem);
+		if (run_parse_flag(o, ra, opt))
+			continue;
+		r = run_parse_value(o, ra, opt, optarg);
+		if (r)
+			return r;
+	}
+	if (optind < argc)
+		return RUN_USAGE("unknown option '%s'", argv[optind]);
+	return run_args_finish(o, ra);
 }
 
 int cmd_run(int argc, char **argv)
 {
 	struct vm vm;
-	uint32_t nr = 1;
-	bool have_nr = false;
+	struct run_args ra;
 	char why[256] = "";
 	int r, status;
 
@@ -901,10 +980,10 @@ int cmd_run(int argc, char **argv)
 	vm.kvm_fd = vm.vm_fd = -1;
 	pthread_mutex_init(&vm.lock, NULL);
 	pthread_mutex_init(&vm.errlog_lock, NULL);
-	r = parse_args(&vm, argc, argv, &nr, &have_nr);
+	r = parse_args(&vm, argc, argv, &ra);
 	if (r)
 		return r;
-	r = build_topology(&vm, nr, have_nr);
+	r = build_topology(&vm, ra.nr, ra.have_nr);
 	if (r)
 		return r;
 	r = run_check(&vm.opt, vm.topo, why, sizeof(why));
