@@ -450,6 +450,83 @@ static void test_x2apic_regs(void)
 	vipi_lapic_destroy(&l);
 }
 
+/*
+ * The register table's rules no other point names (SDM 10.4.1, Table
+ * 10-1; 10.12.1.2, Table 10-6; 10.12.1.3): read-only, write-only and
+ * xAPIC-only registers, and the reserved upper halves of the MSRs.
+ */
+static void test_reg_rules(void)
+{
+	static const uint32_t ro[] = { VIPI_APIC_VERSION, VIPI_APIC_PPR,
+				       VIPI_APIC_ISR,	  VIPI_APIC_TMR,
+				       VIPI_APIC_IRR,	  VIPI_APIC_TMCCT };
+	struct vipi_lapic l;
+	unsigned int i;
+	bool same = true;
+
+	setup(&l, 0);
+	enable(&l);
+	for (i = 0; i < sizeof(ro) / 4; i++) {
+		uint32_t before = xr(&l, ro[i]);
+
+		xw(&l, ro[i], 0xffffffff);
+		same &= xr(&l, ro[i]) == before;
+	}
+	xw(&l, VIPI_APIC_ESR, 0);
+	ok(same && xr(&l, VIPI_APIC_ESR) == 0,
+	   "xAPIC: writes to version, PPR, ISR, TMR, IRR, TMCCT are ignored, "
+	   "no illegal-register error");
+	ok(xr(&l, VIPI_APIC_APR) == 0 && xr(&l, VIPI_APIC_RRD) == 0 &&
+		   (xw(&l, VIPI_APIC_ESR, 0), xr(&l, VIPI_APIC_ESR)) == 0,
+	   "xAPIC: APR 0x090 and RRD 0x0c0 exist (read 0, no ESR bit 7)");
+	xw(&l, VIPI_APIC_SELF_IPI, 0x40);
+	xw(&l, VIPI_APIC_ESR, 0);
+	ok(xr(&l, VIPI_APIC_ESR) == 0x80 && F.sends == 0,
+	   "xAPIC: a write of SELF IPI 0x3f0 is an illegal register access "
+	   "(ESR bit 7) and sends nothing");
+	post(0, 0x50, false);
+	vipi_lapic_poll(&l, NULL);
+	vipi_lapic_accept(&l, 0x50);
+	xw(&l, VIPI_APIC_EOI, 0xffffffff);
+	is_u64(xr(&l, VIPI_APIC_ISR + 0x20), 0,
+	       "xAPIC: an EOI write of any value (0xffffffff) retires 0x50");
+	vipi_lapic_destroy(&l);
+
+	setup(&l, 1);
+	to_x2apic(&l);
+	mw(&l, 0x80f, 0x1ff);
+	is_u64(mr(&l, 0x80e), 0xdeadbeef,
+	       "x2APIC: no DFR, rdmsr 0x80e #GPs (10.12.10.2: cluster model)");
+	is_u64(mw(&l, 0x80e, 0xffffffff), VIPI_ERR_GP,
+	       "x2APIC: wrmsr 0x80e (DFR) #GPs");
+	ok(mw(&l, 0x80d, 0x01000000) == VIPI_ERR_GP && mr(&l, 0x80d) == 0x2,
+	   "x2APIC: LDR 0x80d is read-only: wrmsr #GPs, ID 1 -> LDR 0x2 stays");
+	ok(mw(&l, 0x831, 0x01000000) == VIPI_ERR_GP &&
+		   mr(&l, 0x831) == 0xdeadbeef,
+	   "x2APIC: MSR 0x831 (xAPIC ICR_HI) is reserved: #GP both ways");
+	is_u64(mw(&l, 0x808, 1ull << 32), VIPI_ERR_GP,
+	       "x2APIC: TPR bits 63:32 reserved: #GP");
+	is_u64(mw(&l, 0x838, 1ull << 32), VIPI_ERR_GP,
+	       "x2APIC: TMICT bits 63:32 reserved: #GP");
+	is_u64(mw(&l, 0x838, 0xffffffff), VIPI_OK,
+	       "x2APIC: TMICT 0xffffffff (all 32 bits) is fine");
+	is_u64(mw(&l, 0x836, 1ull << 32 | 0x10030), VIPI_ERR_GP,
+	       "x2APIC: LVT LINT1 bits 63:32 reserved: #GP");
+	ok(mw(&l, 0x83e, 0xb) == VIPI_OK && mr(&l, 0x83e) == 0xb,
+	   "x2APIC: TDCR bits 3, 1:0 (0xb) writable, read back");
+	ok(mw(&l, 0x82f, 0x430) == VIPI_OK && mr(&l, 0x82f) == 0x430,
+	   "x2APIC: LVT CMCI 0x82f: delivery mode 10:8 writable (NMI 0x430)");
+	ok(mw(&l, 0x833, 0x1030) == VIPI_OK && mr(&l, 0x833) == 0x30,
+	   "x2APIC: LVT thermal delivery status 12 is read-only: no #GP, "
+	   "reads 0");
+	is_u64(mw(&l, 0x833, 1u << 13), VIPI_ERR_GP,
+	       "x2APIC: LVT thermal bit 13 (polarity: LINT only) reserved: #GP");
+	is_u64(mw(&l, 0x839, 0), VIPI_ERR_GP,
+	       "x2APIC: TMCCT 0x839 is read-only: wrmsr 0 #GPs");
+	is_u64(mr(&l, 0x809), 0xdeadbeef, "x2APIC: no APR, rdmsr 0x809 #GPs");
+	vipi_lapic_destroy(&l);
+}
+
 static void test_svr(void)
 {
 	struct vipi_lapic l;
@@ -1045,7 +1122,7 @@ static void test_property(void)
 
 int main(void)
 {
-	tap_plan(193);
+	tap_plan(211);
 	if (vipi_topo_create_x86(ids, NR, &topo, NULL, 0))
 		tap_bail("topology");
 	host.topo = topo;
@@ -1058,6 +1135,7 @@ int main(void)
 	test_xapic_id_routing();
 	test_apic_base();
 	test_x2apic_regs();
+	test_reg_rules();
 	test_svr();
 	test_priority();
 	test_level_eoi();

@@ -67,8 +67,12 @@
 #define VIPI_X2APIC_LOGICAL_ID_LIMIT 0x100000u
 #define VIPI_X2APIC_BROADCAST 0xffffffffu
 
-/* xAPIC ICR_HI: destination in 31:24 (SDM 10.6.1) */
+/* xAPIC ICR_HI: destination in 31:24, 23:0 reserved (SDM 10.6.1) */
 #define VIPI_XAPIC_ICR_HI_DEST_SHIFT 24
+#define VIPI_XAPIC_ICR_HI_DEST_MASK 0xff000000u
+/* xAPIC ID register: the APIC ID in 31:24, 23:0 reserved (SDM 10.4.6) */
+#define VIPI_XAPIC_ID_SHIFT 24
+#define VIPI_XAPIC_ID_MASK 0xff000000u
 #define VIPI_XAPIC_BROADCAST 0xffu
 /* highest APIC ID a physical xAPIC destination can name (0xff: all) */
 #define VIPI_XAPIC_MAX_PHYS_ID 0xfeu
@@ -113,6 +117,12 @@
 #define VIPI_APIC_TMCCT 0x390u
 #define VIPI_APIC_TDCR 0x3e0u
 #define VIPI_APIC_SELF_IPI 0x3f0u /* x2APIC only (MSR 0x83f) */
+/* ISR, TMR, IRR: 256 bits each, eight 32-bit registers (SDM 10.8.4) */
+#define VIPI_APIC_BANK_REGS 8u
+/* TPR: priority class 7:4, subclass 3:0, 31:8 reserved (SDM 10.8.3.1) */
+#define VIPI_APIC_TPR_MASK 0xffu
+/* TDCR: divide value in bits 3, 1:0, the rest reserved (SDM 10.5.4) */
+#define VIPI_APIC_TDCR_MASK 0xbu
 /* the x2APIC MSR of the register at MMIO offset off (SDM 10.12.1.2) */
 #define VIPI_X2APIC_MSR(off) (VIPI_MSR_X2APIC_BASE + ((off) >> 4))
 #define VIPI_MSR_X2APIC_LAST 0x8ffu
