@@ -658,6 +658,104 @@ void sim_cfg_init(struct sim_cfg *c)
 	c->baseline_sample = 16;
 }
 
+/*
+ * Encode the set just drawn (c->set, from rc->sender) into the batch:
+ * *exits is what the encoder says it cost. A method that cannot address
+ * the VM is no error: r->unsupported says why.
+ */
+static int encode_set(struct sim_ctx *c, struct sim_result *r,
+		      const struct vipi_guest_topo *gt, struct rec *rc,
+		      int *exits, char *err, size_t errlen)
+{
+	const struct sim_cfg *cfg = c->cfg;
+	struct vipi_send send = {
+		.vector = gt->arm64 ? SIM_SGI : SIM_VECTOR_X86,
+		.mode = VIPI_DM_FIXED,
+		.flags = cfg->tlb_flush ? VIPI_SEND_TLB_FLUSH : 0,
+		.self = rc->sender,
+	};
+	struct vipi_emit emit = {
+		.op = record_op,
+		.ctx = rc,
+		.buf = sim_buf,
+		.buf_gpa = SIM_BUF_GPA,
+		.buf_size = sizeof(sim_buf),
+	};
+	uint32_t first = c->nr_ops;
+	int n = c->m->encode(gt, &c->set, &send, &emit);
+
+	*exits = n;
+	if (n == -ERANGE || n == -EINVAL || n == -EOPNOTSUPP) {
+		/* a method that cannot address the VM: say why */
+		r->unsupported = true;
+		unsupported_reason(c, n, r->reason, sizeof(r->reason));
+		return 0;
+	}
+	if (n < 0) {
+		snprintf(err, errlen, "%s: encoder: %s", c->m->name,
+			 strerror(-n));
+		return n;
+	}
+	if ((uint32_t)n != c->nr_ops - first) {
+		snprintf(err, errlen,
+			 "%s says %d exits but emitted %u operations",
+			 c->m->name, n, c->nr_ops - first);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* The check pass: decode + deliver set k's ops once, union = set. */
+static int check_set(struct sim_ctx *c, struct sim_result *r, uint32_t first,
+		     uint32_t k, char *err, size_t errlen)
+{
+	uint32_t i;
+	int ret = 0;
+
+	vipi_cpuset_clear(&c->got);
+	c->counting = true;
+	memset(&c->st, 0, sizeof(c->st));
+	for (i = first; i < c->nr_ops && !ret; i++) {
+		ret = sim_host_op(c, &c->ops[i]);
+		if (ret > 0) {
+			r->host_calls++;
+			ret = vipi_cpuset_or(&c->got, &c->targets);
+		}
+		if (ret == -EPROTO)
+			snprintf(err, errlen, "%s: the decoder answered %s",
+				 c->m->name, vipi_status_name(c->ipi.status));
+	}
+	c->counting = false;
+	if (ret)
+		return ret;
+	if (!vipi_cpuset_equal(&c->got, &c->set)) {
+		snprintf(err, errlen,
+			 "%s: set %u: the decoded targets (%u) differ from the "
+			 "set (%u)",
+			 c->m->name, k, vipi_cpuset_weight(&c->got),
+			 vipi_cpuset_weight(&c->set));
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* Count a checked set: its exits, targets and memory read. */
+static void account_set(struct sim_ctx *c, struct sim_result *r, uint32_t first,
+			int exits, uint32_t weight)
+{
+	uint32_t i;
+
+	r->sets++;
+	r->exits += (uint64_t)exits;
+	if ((uint64_t)exits > r->max_exits)
+		r->max_exits = (uint64_t)exits;
+	if ((uint64_t)exits < r->min_exits)
+		r->min_exits = (uint64_t)exits;
+	r->targets += weight;
+	for (i = first; i < c->nr_ops; i++)
+		r->bytes_read += c->ops[i].op.mem_len;
+}
+
 static int run_sets(struct sim_ctx *c, struct sim_result *r, char *err,
 		    size_t errlen)
 {
@@ -679,19 +777,7 @@ static int run_sets(struct sim_ctx *c, struct sim_result *r, char *err,
 	r->min_exits = UINT64_MAX;
 	for (k = 0; k < count; k++) {
 		struct rec rc = { .c = c };
-		struct vipi_send send = {
-			.vector = gt.arm64 ? SIM_SGI : SIM_VECTOR_X86,
-			.mode = VIPI_DM_FIXED,
-			.flags = cfg->tlb_flush ? VIPI_SEND_TLB_FLUSH : 0,
-		};
-		struct vipi_emit emit = {
-			.op = record_op,
-			.ctx = &rc,
-			.buf = sim_buf,
-			.buf_gpa = SIM_BUF_GPA,
-			.buf_size = sizeof(sim_buf),
-		};
-		uint32_t i, first = c->nr_ops, weight;
+		uint32_t first = c->nr_ops, weight;
 		int exits;
 
 		ret = sim_dist_next(&cfg->dist, k, c->n, &rng, &c->set,
@@ -701,58 +787,12 @@ static int run_sets(struct sim_ctx *c, struct sim_result *r, char *err,
 		if (cfg->dump)
 			sim_trace_write(cfg->dump, rc.sender, &c->set);
 		weight = vipi_cpuset_weight(&c->set);
-		send.self = rc.sender;
-		exits = c->m->encode(&gt, &c->set, &send, &emit);
-		if (exits < 0) {
-			/* a method that cannot address the VM: say why */
-			if (exits == -ERANGE || exits == -EINVAL ||
-			    exits == -EOPNOTSUPP) {
-				r->unsupported = true;
-				unsupported_reason(c, exits, r->reason,
-						   sizeof(r->reason));
-				ret = 0;
-			} else {
-				ret = exits;
-				snprintf(err, errlen, "%s: encoder: %s",
-					 c->m->name, strerror(-exits));
-			}
+		ret = encode_set(c, r, &gt, &rc, &exits, err, errlen);
+		if (ret || r->unsupported)
 			break;
-		}
-		if ((uint32_t)exits != c->nr_ops - first) {
-			snprintf(err, errlen,
-				 "%s says %d exits but emitted %u operations",
-				 c->m->name, exits, c->nr_ops - first);
-			ret = -EPROTO;
-			break;
-		}
-		/* the check pass: decode + deliver once, union = set */
-		vipi_cpuset_clear(&c->got);
-		c->counting = true;
-		memset(&c->st, 0, sizeof(c->st));
-		for (i = first; i < c->nr_ops && !ret; i++) {
-			ret = sim_host_op(c, &c->ops[i]);
-			if (ret > 0) {
-				r->host_calls++;
-				ret = vipi_cpuset_or(&c->got, &c->targets);
-			}
-			if (ret == -EPROTO)
-				snprintf(err, errlen,
-					 "%s: the decoder answered %s",
-					 c->m->name,
-					 vipi_status_name(c->ipi.status));
-		}
-		c->counting = false;
+		ret = check_set(c, r, first, k, err, errlen);
 		if (ret)
 			break;
-		if (!vipi_cpuset_equal(&c->got, &c->set)) {
-			snprintf(err, errlen,
-				 "%s: set %u: the decoded targets (%u) differ "
-				 "from the set (%u)",
-				 c->m->name, k, vipi_cpuset_weight(&c->got),
-				 weight);
-			ret = -EPROTO;
-			break;
-		}
 		r->not_running += not_running(c, &c->set);
 		drain(c, &c->set);
 		ret = vipi_cpuset_or(&c->touched, &c->set);
@@ -760,15 +800,7 @@ static int run_sets(struct sim_ctx *c, struct sim_result *r, char *err,
 			ret = base_add_set(c, r, first, rc.sender);
 		if (ret)
 			break;
-		r->sets++;
-		r->exits += (uint64_t)exits;
-		if ((uint64_t)exits > r->max_exits)
-			r->max_exits = (uint64_t)exits;
-		if ((uint64_t)exits < r->min_exits)
-			r->min_exits = (uint64_t)exits;
-		r->targets += weight;
-		for (i = first; i < c->nr_ops; i++)
-			r->bytes_read += c->ops[i].op.mem_len;
+		account_set(c, r, first, exits, weight);
 		if (c->nr_ops >= SIM_BATCH_OPS) {
 			ret = flush_batch(c, r);
 			if (ret)

@@ -59,6 +59,18 @@ for d in single node:16 allbutself mm:24 wake:10; do
 	cmp -s "$T/a.json" "$T/b.json"; ok $? "distribution $d repeats for a seed"
 done
 
+# -s is still --seed in vipi sim (deprecated: it will mean --sender as in
+# encode and decode), with one note on stderr; --seed says nothing
+"$VIPI" sim "${args[@]}" --seed 7 > "$T/seed.json"
+"$VIPI" sim "${args[@]}" -s 7 > "$T/s.json" 2> "$T/s.err"
+cmp -s "$T/seed.json" "$T/s.json"; ok $? "-s 7 is --seed 7: byte-identical JSON"
+[ "$(cat "$T/s.err")" = "vipi sim: -s is --seed here; use --seed (-s will mean --sender as in encode)" ]
+ok $? "-s prints its one-line deprecation note on stderr"
+"$VIPI" sim "${args[@]}" --seed 7 > /dev/null 2> "$T/s.err"
+[ ! -s "$T/s.err" ]; ok $? "--seed prints no note"
+"$VIPI" sim "${args[@]}" -s x > /dev/null 2> "$T/s.err"
+[ $? = 2 ] && [ "$(wc -l < "$T/s.err")" = 1 ]; ok $? "-s with a bad value: exit 2, one line on stderr"
+
 # 3. traces round-trip: the sets of a run, replayed, give the same sets
 "$VIPI" sim -t x86:sparse:500:3 -m hv -S mm:40 -c 30 --seed 5 --no-timing --json --dump-sets "$T/t1" > "$T/r1.json"
 "$VIPI" sim -t x86:sparse:500:3 -m hv -S "trace:$T/t1" --no-timing --json --dump-sets "$T/t2" > "$T/r2.json"
