@@ -40,8 +40,8 @@
 #define VIPI_ICR_DM_INIT (5ull << VIPI_ICR_DM_SHIFT)
 #define VIPI_ICR_DM_SIPI (6ull << VIPI_ICR_DM_SHIFT)
 /* reserved encodings 011b (remote read on old parts) and 111b */
-#define VIPI_ICR_DM_RESERVED3 3u
-#define VIPI_ICR_DM_RESERVED7 7u
+#define VIPI_ICR_DM_RESERVED3 (3ull << VIPI_ICR_DM_SHIFT)
+#define VIPI_ICR_DM_RESERVED7 (7ull << VIPI_ICR_DM_SHIFT)
 #define VIPI_ICR_DEST_LOGICAL (1ull << 11)
 /* xAPIC only: read-only busy bit; reserved in x2APIC mode */
 #define VIPI_ICR_DELIVERY_STATUS (1ull << 12)

@@ -106,7 +106,8 @@ int vipi_x86_icr_lo(const struct vipi_host *h, uint32_t sender, uint32_t lo,
 	 * (SDM 10.12.1.3 faults on reserved bits only) and nobody accepts
 	 * them.
 	 */
-	if (dm == VIPI_ICR_DM_RESERVED3 || dm == VIPI_ICR_DM_RESERVED7)
+	if ((lo & VIPI_ICR_DM_MASK) == VIPI_ICR_DM_RESERVED3 ||
+	    (lo & VIPI_ICR_DM_MASK) == VIPI_ICR_DM_RESERVED7)
 		return 1;
 	/*
 	 * INIT level de-assert (level 0, trigger level): on P6 it only

@@ -92,8 +92,12 @@ static bool ioapic_send(struct vipi_ioapic *io, uint32_t pin)
 	m.vector = (uint8_t)(rte & VIPI_IOAPIC_RTE_VECTOR_MASK);
 	m.level = 1;
 	m.trigger = rte_is_level(rte);
-	/* 011b and 110b are reserved delivery modes (82093AA 3.2.4) */
-	if (m.mode == VIPI_ICR_DM_RESERVED3 || m.mode == VIPI_DM_SIPI ||
+	/*
+	 * 011b and 110b are reserved delivery modes (82093AA 3.2.4; the RTE
+	 * encodes the mode as the ICR does)
+	 */
+	if (((uint64_t)m.mode << VIPI_ICR_DM_SHIFT) == VIPI_ICR_DM_RESERVED3 ||
+	    m.mode == VIPI_DM_SIPI ||
 	    ((m.mode == VIPI_DM_FIXED || m.mode == VIPI_DM_LOWEST) &&
 	     m.vector < VIPI_APIC_MIN_VECTOR)) {
 		/* SDM 10.5.3: the receiving APIC would log a receive

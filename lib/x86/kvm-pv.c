@@ -91,10 +91,10 @@ int vipi_decode_kvm_pv(const struct vipi_host *h, uint32_t sender,
 	 * level-triggered with level 0. A lowest-priority unicast has one
 	 * candidate, so it is a fixed delivery to that vCPU.
 	 */
-	switch (dm) {
-	case VIPI_ICR_DM_RESERVED3:
-	case VIPI_ICR_DM_RESERVED7:
+	if ((icr & VIPI_ICR_DM_MASK) == VIPI_ICR_DM_RESERVED3 ||
+	    (icr & VIPI_ICR_DM_MASK) == VIPI_ICR_DM_RESERVED7)
 		return vipi_x86_ipi_finish(ipi, 0);
+	switch (dm) {
 	case VIPI_DM_INIT:
 		if (ipi->trigger && !ipi->level) {
 			ipi->flags |= VIPI_IPI_INIT_DEASSERT;
