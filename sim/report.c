@@ -415,6 +415,41 @@ static void report_single(struct rpt *r, const struct jv *doc, const char *in)
 			jv_num(doc, "host_ns_per_target", 0));
 }
 
+/* One input file: its section of report.md; an exit status. */
+static int report_one(struct rpt *r, const char *in)
+{
+	char err[160];
+	char *text = report_read_file(in);
+	struct jv *doc;
+	const char *kind;
+	int ret = 0;
+
+	if (!text)
+		return util_fail("report", "%s: %s", in, strerror(errno));
+	doc = jv_parse(text, err, sizeof(err));
+	free(text);
+	if (!doc)
+		return util_fail("report", "%s: %s", in, err);
+	kind = jv_str(doc, "benchmark", "");
+	if (!strcmp(jv_str(doc, "schema", ""), "vipi-bench/1"))
+		ret = report_bench_kvm(r, doc, in);
+	else if (!strcmp(kind, "vipi sim --sweep"))
+		ret = report_sweep(r, doc, in);
+	else if (jv_get(doc, "cases"))
+		ret = report_bench_lib(r, doc, in);
+	else if (jv_get(doc, "exits_per_op") || jv_get(doc, "unsupported"))
+		report_single(r, doc, in);
+	else
+		fprintf(r->md,
+			"\n## `%s`\n\nNot a file this report knows (no "
+			"\"benchmark\" or \"cases\").\n",
+			in);
+	jv_free(doc);
+	if (ret)
+		ret = util_fail("report", "%s: %s", in, strerror(-ret));
+	return ret;
+}
+
 static const char report_usage[] =
 	"usage: vipi report --in FILE.json [--in FILE.json...] --out DIR\n"
 	"\n"
@@ -475,43 +510,8 @@ int cmd_report(int argc, char **argv)
 	      "below; plots are SVG beside this file (each axis title says "
 	      "when it is log scale).\n",
 	      r.md);
-	for (k = 0; k < nin && !ret; k++) {
-		char err[160];
-		char *text = report_read_file(ins[k]);
-		struct jv *doc;
-		const char *kind;
-
-		if (!text) {
-			ret = util_fail("report", "%s: %s", ins[k],
-					strerror(errno));
-			break;
-		}
-		doc = jv_parse(text, err, sizeof(err));
-		free(text);
-		if (!doc) {
-			ret = util_fail("report", "%s: %s", ins[k], err);
-			break;
-		}
-		kind = jv_str(doc, "benchmark", "");
-		if (!strcmp(jv_str(doc, "schema", ""), "vipi-bench/1"))
-			ret = report_bench_kvm(&r, doc, ins[k]);
-		else if (!strcmp(kind, "vipi sim --sweep"))
-			ret = report_sweep(&r, doc, ins[k]);
-		else if (jv_get(doc, "cases"))
-			ret = report_bench_lib(&r, doc, ins[k]);
-		else if (jv_get(doc, "exits_per_op") ||
-			 jv_get(doc, "unsupported"))
-			report_single(&r, doc, ins[k]);
-		else
-			fprintf(r.md,
-				"\n## `%s`\n\nNot a file this report "
-				"knows (no \"benchmark\" or \"cases\").\n",
-				ins[k]);
-		jv_free(doc);
-		if (ret)
-			ret = util_fail("report", "%s: %s", ins[k],
-					strerror(-ret));
-	}
+	for (k = 0; k < nin && !ret; k++)
+		ret = report_one(&r, ins[k]);
 	if (fclose(r.md) && !ret)
 		ret = util_fail("report", "%s: %s", path, strerror(errno));
 	if (!ret)
