@@ -26,8 +26,10 @@
 
 #include "../prog/bench-lib.h"
 #include "cmds.h"
+#include "../prog/jread.h"
 #include "../prog/json.h"
 #include "../prog/machine.h"
+#include "../prog/opt.h"
 #include "../prog/util.h"
 #include "../prog/report.h"
 #include "vmm.h"
@@ -212,21 +214,6 @@ static int check_workloads(const struct bench_cfg *c, char *why, size_t len)
 	return 0;
 }
 
-/* The options that take a value (the rest are flags or unknown). */
-static bool bench_takes_value(const char *a)
-{
-	static const char *const opts[] = {
-		"--out",     "-o",	    "--vcpus",	 "--topology",
-		"--methods", "--workloads", "--sizes",	 "--modes",
-		"--ops",     "--repeat",    "--timeout",
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(opts); i++)
-		if (!strcmp(a, opts[i]))
-			return true;
-	return false;
-}
-
 static int parse_sizes(const char *s, struct bench_cfg *c)
 {
 	const char *tok[BENCH_MAX_LIST];
@@ -273,39 +260,35 @@ static bool is_multicast_like(const char *w)
 	return !strcmp(w, "multicast") || !strcmp(w, "shootdown");
 }
 
-/* The number after "key": in one line of JSON; false when absent. */
-static bool json_num(const char *s, const char *key, double *out)
+/*
+ * The figures of one `vipi run --json` object (prog/jread.h): each of
+ * bench_keys[] that is a number, exits_source and the reason. False when
+ * out is not one JSON object (the run died before it wrote one).
+ */
+static bool case_read_json(struct bench_case *c, const char *out)
 {
-	char pat[64];
-	const char *p;
-	char *end;
+	struct jv *d = jv_parse(out, NULL, 0);
+	const char *s;
 
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	p = strstr(s, pat);
-	if (!p)
-		return false;
-	p += strlen(pat);
-	*out = strtod(p, &end);
-	return end != p;
-}
-
-static bool json_strval(const char *s, const char *key, char *buf, size_t len)
-{
-	char pat[64];
-	const char *p;
-	size_t n = 0;
-
-	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
-	p = strstr(s, pat);
-	if (!p || !len)
-		return false;
-	for (p += strlen(pat); *p && *p != '"' && n + 1 < len; p++) {
-		if (*p == '\\' && p[1])
-			p++;
-		buf[n++] = *p;
+	if (d && d->type != JV_OBJ) {
+		jv_free(d);
+		d = NULL;
 	}
-	buf[n] = '\0';
-	return true;
+	for (int k = 0; k < BV_NR; k++) {
+		const struct jv *x = d ? jv_get(d, bench_keys[k]) : NULL;
+
+		c->have[k] = x && x->type == JV_NUM;
+		if (x)
+			c->v[k] = c->have[k] ? x->num : 0;
+	}
+	s = d ? jv_str(d, "exits_source", NULL) : NULL;
+	if (s)
+		snprintf(c->exits_source, sizeof(c->exits_source), "%s", s);
+	s = d ? jv_str(d, "reason", NULL) : NULL;
+	if (s)
+		snprintf(c->reason, sizeof(c->reason), "%s", s);
+	jv_free(d);
+	return s != NULL;
 }
 
 static double ts_ms(const struct timeval *t)
@@ -367,33 +350,19 @@ static unsigned int case_argv(const struct bench_case *c,
 }
 
 /*
- * One case in a child process: stdout (the JSON line) through a pipe,
- * stderr (guest console, diagnostics) appended to DIR/bench.log. A child
- * that outlives its timeout plus a grace period is killed.
+ * Start `vipi run` (this binary) with stdout into a pipe and stderr
+ * appended to the log: the child's pid and the pipe's read end in *fd,
+ * or -1 with the reason in c.
  */
-static void case_run(struct bench_case *c, const struct bench_cfg *cfg,
-		     int log_fd)
+static pid_t case_spawn(struct bench_case *c, char **argv, int log_fd, int *fd)
 {
-	char bufs[3][32], out[8192];
-	char *argv[24];
-	int pfd[2], status = 0;
-	size_t got = 0;
-	struct rusage ru;
-	uint64_t t0 = mono_ns(), deadline;
-	pid_t pid, w;
-	unsigned int argc = case_argv(c, cfg, argv, bufs);
+	int pfd[2];
+	pid_t pid;
 
-	if (log_fd >= 0) {
-		dprintf(log_fd, "==");
-		for (unsigned int i = 0; i < argc; i++)
-			dprintf(log_fd, " %s", argv[i]);
-		dprintf(log_fd, "\n");
-	}
-	snprintf(c->status, sizeof(c->status), "error");
 	if (pipe(pfd)) {
 		snprintf(c->reason, sizeof(c->reason), "pipe: %s",
 			 strerror(errno));
-		return;
+		return -1;
 	}
 	fflush(NULL);
 	pid = fork();
@@ -402,7 +371,7 @@ static void case_run(struct bench_case *c, const struct bench_cfg *cfg,
 			 strerror(errno));
 		close(pfd[0]);
 		close(pfd[1]);
-		return;
+		return -1;
 	}
 	if (!pid) {
 		dup2(pfd[1], STDOUT_FILENO);
@@ -414,54 +383,66 @@ static void case_run(struct bench_case *c, const struct bench_cfg *cfg,
 		_exit(127);
 	}
 	close(pfd[1]);
-	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
-	deadline = t0 + ((uint64_t)cfg->timeout_s + 30) * 1000000000ull;
-	memset(&ru, 0, sizeof(ru));
+	*fd = pfd[0];
+	return pid;
+}
+
+/*
+ * Read the child's stdout into out (len bytes, NUL-terminated) until it
+ * exits; past deadline or on SIGINT/SIGTERM it is killed. 0 with its
+ * wait status and usage, or -1 with the reason in c.
+ */
+static int case_wait(struct bench_case *c, pid_t pid, int fd, uint64_t deadline,
+		     char *out, size_t len, int *status, struct rusage *ru)
+{
+	size_t got = 0;
+	pid_t w;
+
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	memset(ru, 0, sizeof(*ru));
 	for (;;) {
-		ssize_t r = read(pfd[0], out + got, sizeof(out) - 1 - got);
+		ssize_t r = read(fd, out + got, len - 1 - got);
 		struct timespec ts = { 0, 2 * 1000 * 1000 };
 
 		if (r > 0) {
 			got += (size_t)r;
-			if (got < sizeof(out) - 1)
+			if (got < len - 1)
 				continue;
 		}
-		w = wait4(pid, &status, WNOHANG, &ru);
+		w = wait4(pid, status, WNOHANG, ru);
 		if (w == pid)
 			break;
 		if (w < 0) {
 			snprintf(c->reason, sizeof(c->reason), "wait: %s",
 				 strerror(errno));
-			close(pfd[0]);
-			return;
+			return -1;
 		}
 		if (mono_ns() > deadline || bench_interrupted) {
 			kill(pid, SIGKILL);
-			wait4(pid, &status, 0, &ru);
+			wait4(pid, status, 0, ru);
 			break;
 		}
 		if (r <= 0)
 			nanosleep(&ts, NULL);
 	}
 	for (;;) {
-		ssize_t r = read(pfd[0], out + got, sizeof(out) - 1 - got);
+		ssize_t r = read(fd, out + got, len - 1 - got);
 
 		if (r <= 0)
 			break;
 		got += (size_t)r;
 	}
-	close(pfd[0]);
 	out[got] = '\0';
-	c->wall_s = (double)(mono_ns() - t0) / 1e9;
-	c->run_cpu_ms = ts_ms(&ru.ru_utime) + ts_ms(&ru.ru_stime);
+	return 0;
+}
+
+/* What the child said: its figures and a status from its exit. */
+static void case_result(struct bench_case *c, int status, const char *out)
+{
 	c->rc = WIFEXITED(status) ?
 			WEXITSTATUS(status) :
 			-(WIFSIGNALED(status) ? WTERMSIG(status) : 1);
-	for (int k = 0; k < BV_NR; k++)
-		c->have[k] = json_num(out, bench_keys[k], &c->v[k]);
-	json_strval(out, "exits_source", c->exits_source,
-		    sizeof(c->exits_source));
-	if (!json_strval(out, "reason", c->reason, sizeof(c->reason)))
+	if (!case_read_json(c, out))
 		snprintf(c->reason, sizeof(c->reason),
 			 c->rc < 0 ? "killed by signal %d (timeout?)" :
 				     "no JSON from vipi run (exit %d)",
@@ -472,6 +453,43 @@ static void case_run(struct bench_case *c, const struct bench_cfg *cfg,
 		snprintf(c->status, sizeof(c->status), "unsupported");
 	else
 		snprintf(c->status, sizeof(c->status), "fail");
+}
+
+/*
+ * One case in a child process: stdout (the JSON line) through a pipe,
+ * stderr (guest console, diagnostics) appended to DIR/bench.log. A child
+ * that outlives its timeout plus a grace period is killed.
+ */
+static void case_run(struct bench_case *c, const struct bench_cfg *cfg,
+		     int log_fd)
+{
+	char bufs[3][32], out[8192];
+	char *argv[24];
+	int fd, status = 0, r;
+	struct rusage ru;
+	uint64_t t0 = mono_ns();
+	pid_t pid;
+	unsigned int argc = case_argv(c, cfg, argv, bufs);
+
+	if (log_fd >= 0) {
+		dprintf(log_fd, "==");
+		for (unsigned int i = 0; i < argc; i++)
+			dprintf(log_fd, " %s", argv[i]);
+		dprintf(log_fd, "\n");
+	}
+	snprintf(c->status, sizeof(c->status), "error");
+	pid = case_spawn(c, argv, log_fd, &fd);
+	if (pid < 0)
+		return;
+	r = case_wait(c, pid, fd,
+		      t0 + ((uint64_t)cfg->timeout_s + 30) * 1000000000ull, out,
+		      sizeof(out), &status, &ru);
+	close(fd);
+	if (r)
+		return;
+	c->wall_s = (double)(mono_ns() - t0) / 1e9;
+	c->run_cpu_ms = ts_ms(&ru.ru_utime) + ts_ms(&ru.ru_stime);
+	case_result(c, status, out);
 }
 
 /*
@@ -878,13 +896,98 @@ static void write_case_json(struct json *j, const struct bench_case *c)
 	json_object_end(j);
 }
 
-static int write_json(const char *path, const struct bench_machine *m,
-		      const struct bench_cfg *cfg, const char *dense,
-		      const char *sparse, const struct bench_case *cases,
-		      unsigned int n, const struct bench_cmp *cmp,
-		      unsigned int ncmp, double total_s, const char *lib,
-		      const char *kvm_dev, const char *kvm_reason,
-		      unsigned int planned, bool complete)
+/* One sweep: its configuration, layouts, cases and what it found. */
+struct bench_run {
+	struct bench_cfg cfg;
+	struct bench_machine m;
+	char dense[96], sparse_buf[96];
+	const char *sparse; /* the sparse layout, or NULL */
+	uint32_t nr, max_id; /* of the dense layout */
+	const char *dev; /* the KVM device probed */
+	int kvm_r; /* 0: usable; else kvm_why says why not */
+	char kvm_why[256];
+	struct bench_case *cases;
+	unsigned int n, planned, failed;
+	struct bench_cmp cmp[8];
+	unsigned int ncmp;
+	const char *lib; /* "bench-lib.json" once written */
+	char lib_path[4096];
+	int log_fd;
+	uint64_t t0;
+};
+
+/* "kvm": whether the sweep could run at all, and why not */
+static void write_kvm_json(struct json *j, const struct bench_run *b)
+{
+	json_key(j, "kvm");
+	json_object_begin(j);
+	json_kv_str(j, "device", b->dev);
+	json_kv_bool(j, "usable", !b->kvm_r);
+	if (b->kvm_r) {
+		json_kv_str(j, "reason", b->kvm_why);
+		json_kv_u64(j, "cases_not_run", b->planned);
+	}
+	json_object_end(j);
+}
+
+static void write_config_json(struct json *j, const struct bench_run *b)
+{
+	const struct bench_cfg *cfg = &b->cfg;
+
+	json_key(j, "config");
+	json_object_begin(j);
+	json_kv_u64(j, "vcpus", cfg->vcpus);
+	json_kv_str(j, "topology", b->dense);
+	if (b->sparse)
+		json_kv_str(j, "sparse_topology", b->sparse);
+	json_kv_u64(j, "ops", cfg->ops);
+	json_kv_u64(j, "pingpong_ops", cfg->ops * 5);
+	json_kv_u64(j, "repeat", cfg->repeat);
+	json_kv_bool(j, "quick", cfg->quick);
+	json_key(j, "methods");
+	json_array_begin(j);
+	for (unsigned int i = 0; i < cfg->nr_methods; i++)
+		json_str(j, cfg->methods[i]);
+	json_array_end(j);
+	json_key(j, "workloads");
+	json_array_begin(j);
+	for (unsigned int i = 0; i < cfg->nr_workloads; i++)
+		json_str(j, cfg->workloads[i]);
+	json_array_end(j);
+	json_object_end(j);
+}
+
+static bool cmp_met(const struct bench_cmp *c)
+{
+	return c->at_most ? c->value <= c->goal : c->value >= c->goal;
+}
+
+static void write_cmp_json(struct json *j, const struct bench_run *b)
+{
+	json_key(j, "comparisons");
+	json_array_begin(j);
+	for (unsigned int i = 0; i < b->ncmp; i++) {
+		const struct bench_cmp *c = &b->cmp[i];
+
+		json_object_begin(j);
+		json_kv_str(j, "name", c->name);
+		json_kv_bool(j, "present", c->present);
+		if (c->present) {
+			json_kv_double(j, "value", c->value, 3);
+			json_kv_double(j, "goal", c->goal, 2);
+			json_kv_str(j, "goal_is",
+				    c->at_most ? "at_most" : "at_least");
+			json_kv_bool(j, "met", cmp_met(c));
+		}
+		json_kv_str(j, "note", c->note);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+/* DIR/bench.json with the first n cases; complete: the sweep ended */
+static int write_json(const char *path, const struct bench_run *b,
+		      unsigned int n, bool complete)
 {
 	char tmp[4200];
 	FILE *f;
@@ -902,71 +1005,23 @@ static int write_json(const char *path, const struct bench_machine *m,
 	json_kv_bool(&j, "complete", complete);
 	if (bench_interrupted)
 		json_kv_i64(&j, "interrupted_by_signal", bench_interrupted);
-	bench_machine_write(&j, m);
-	/* whether the sweep could run at all, and why not */
-	json_key(&j, "kvm");
-	json_object_begin(&j);
-	json_kv_str(&j, "device", kvm_dev);
-	json_kv_bool(&j, "usable", !kvm_reason);
-	if (kvm_reason) {
-		json_kv_str(&j, "reason", kvm_reason);
-		json_kv_u64(&j, "cases_not_run", planned);
-	}
-	json_object_end(&j);
-	json_kv_u64(&j, "cases_planned", planned);
-	json_key(&j, "config");
-	json_object_begin(&j);
-	json_kv_u64(&j, "vcpus", cfg->vcpus);
-	json_kv_str(&j, "topology", dense);
-	if (sparse)
-		json_kv_str(&j, "sparse_topology", sparse);
-	json_kv_u64(&j, "ops", cfg->ops);
-	json_kv_u64(&j, "pingpong_ops", cfg->ops * 5);
-	json_kv_u64(&j, "repeat", cfg->repeat);
-	json_kv_bool(&j, "quick", cfg->quick);
-	json_key(&j, "methods");
-	json_array_begin(&j);
-	for (unsigned int i = 0; i < cfg->nr_methods; i++)
-		json_str(&j, cfg->methods[i]);
-	json_array_end(&j);
-	json_key(&j, "workloads");
-	json_array_begin(&j);
-	for (unsigned int i = 0; i < cfg->nr_workloads; i++)
-		json_str(&j, cfg->workloads[i]);
-	json_array_end(&j);
-	json_object_end(&j);
+	bench_machine_write(&j, &b->m);
+	write_kvm_json(&j, b);
+	json_kv_u64(&j, "cases_planned", b->planned);
+	write_config_json(&j, b);
 	json_key(&j, "cases");
 	json_array_begin(&j);
 	for (unsigned int i = 0; i < n; i++)
-		write_case_json(&j, &cases[i]);
+		write_case_json(&j, &b->cases[i]);
 	json_array_end(&j);
-	json_key(&j, "comparisons");
-	json_array_begin(&j);
-	for (unsigned int i = 0; i < ncmp; i++) {
-		json_object_begin(&j);
-		json_kv_str(&j, "name", cmp[i].name);
-		json_kv_bool(&j, "present", cmp[i].present);
-		if (cmp[i].present) {
-			json_kv_double(&j, "value", cmp[i].value, 3);
-			json_kv_double(&j, "goal", cmp[i].goal, 2);
-			json_kv_str(&j, "goal_is",
-				    cmp[i].at_most ? "at_most" : "at_least");
-			json_kv_bool(&j, "met",
-				     cmp[i].at_most ?
-					     cmp[i].value <= cmp[i].goal :
-					     cmp[i].value >= cmp[i].goal);
-		}
-		json_kv_str(&j, "note", cmp[i].note);
-		json_object_end(&j);
-	}
-	json_array_end(&j);
-	if (lib)
-		json_kv_str(&j, "lib", lib);
+	write_cmp_json(&j, b);
+	if (b->lib)
+		json_kv_str(&j, "lib", b->lib);
 	else {
 		json_key(&j, "lib");
 		json_null(&j);
 	}
-	json_kv_double(&j, "total_s", total_s, 1);
+	json_kv_double(&j, "total_s", (double)(mono_ns() - b->t0) / 1e9, 1);
 	json_object_end(&j);
 	json_finish(&j);
 	if (fclose(f) || rename(tmp, path))
@@ -974,143 +1029,469 @@ static int write_json(const char *path, const struct bench_machine *m,
 	return 0;
 }
 
-static int parse_bench_args(int argc, char **argv, struct bench_cfg *cfg)
+/* What the command line says besides cfg. */
+struct bench_args {
+	bool have_vcpus, have_ops;
+	const char *sizes; /* --sizes, else NULL (the default) */
+};
+
+enum bench_opt {
+	BENCH_OPT_VCPUS = 256,
+	BENCH_OPT_TOPOLOGY,
+	BENCH_OPT_METHODS,
+	BENCH_OPT_WORKLOADS,
+	BENCH_OPT_SIZES,
+	BENCH_OPT_MODES,
+	BENCH_OPT_OPS,
+	BENCH_OPT_REPEAT,
+	BENCH_OPT_TIMEOUT,
+	BENCH_OPT_NO_LIB,
+	BENCH_OPT_NO_SPARSE,
+};
+
+static const struct option bench_options[] = {
+	{ "out", required_argument, NULL, 'o' },
+	{ "quick", no_argument, NULL, 'q' },
+	{ "vcpus", required_argument, NULL, BENCH_OPT_VCPUS },
+	{ "topology", required_argument, NULL, BENCH_OPT_TOPOLOGY },
+	{ "methods", required_argument, NULL, BENCH_OPT_METHODS },
+	{ "workloads", required_argument, NULL, BENCH_OPT_WORKLOADS },
+	{ "sizes", required_argument, NULL, BENCH_OPT_SIZES },
+	{ "modes", required_argument, NULL, BENCH_OPT_MODES },
+	{ "ops", required_argument, NULL, BENCH_OPT_OPS },
+	{ "repeat", required_argument, NULL, BENCH_OPT_REPEAT },
+	{ "timeout", required_argument, NULL, BENCH_OPT_TIMEOUT },
+	{ "no-lib", no_argument, NULL, BENCH_OPT_NO_LIB },
+	{ "no-sparse", no_argument, NULL, BENCH_OPT_NO_SPARSE },
+	{ NULL, 0, NULL, 0 },
+};
+
+#define BENCH_USAGE(...) util_usage_error("bench", bench_usage, __VA_ARGS__)
+
+/* --methods or --workloads: the list, then its names; 0 or usage */
+static int bench_parse_list(struct bench_cfg *cfg, int opt, const char *v)
 {
-	bool have_vcpus = false, have_sizes = false, have_ops = false;
-	const char *sizes = NULL;
+	bool methods = opt == BENCH_OPT_METHODS;
 	char why[256];
-	int r;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		bool takes = true;
-
-		if (!strcmp(a, "--quick") || !strcmp(a, "-q")) {
-			cfg->quick = true;
-			takes = false;
-		} else if (!strcmp(a, "--no-lib")) {
-			cfg->no_lib = true;
-			takes = false;
-		} else if (!strcmp(a, "--no-sparse")) {
-			cfg->no_sparse = true;
-			takes = false;
-		} else if (a[0] != '-') {
-			return util_usage_error(
-				"bench", bench_usage,
-				"unknown benchmark '%s' (the sweep takes options; 'bench lib', 'bench linux')",
-				a);
-		} else if (!bench_takes_value(a)) {
-			return util_usage_error("bench", bench_usage,
-						"unknown option '%s'", a);
-		} else if (!v) {
-			return util_usage_error("bench", bench_usage,
-						"%s needs a value", a);
-		} else if (!strcmp(a, "--out") || !strcmp(a, "-o")) {
-			cfg->dir = v;
-		} else if (!strcmp(a, "--vcpus")) {
-			if (util_parse_u32(v, &cfg->vcpus) || cfg->vcpus < 2 ||
-			    cfg->vcpus > VIPI_GUEST_MAX_CPUS)
-				return util_usage_error(
-					"bench", bench_usage,
-					"--vcpus '%s': 2 to %u (vipi's guest)",
-					v, VIPI_GUEST_MAX_CPUS);
-			have_vcpus = true;
-		} else if (!strcmp(a, "--topology")) {
-			cfg->topology = v;
-		} else if (!strcmp(a, "--methods")) {
-			r = split_list(v, cfg->methods, &cfg->nr_methods, 0);
-			if (r)
-				return util_usage_error(
-					"bench", bench_usage,
-					"--methods '%s': a comma-separated list of up to %u methods",
-					v, BENCH_MAX_LIST);
-			if (check_methods(cfg, why, sizeof(why)))
-				return util_usage_error("bench", bench_usage,
-							"%s", why);
-		} else if (!strcmp(a, "--workloads")) {
-			r = split_list(v, cfg->workloads, &cfg->nr_workloads,
-				       1);
-			if (r)
-				return util_usage_error(
-					"bench", bench_usage,
-					"--workloads '%s': a comma-separated list of up to %u workloads",
-					v, BENCH_MAX_LIST);
-			if (check_workloads(cfg, why, sizeof(why)))
-				return util_usage_error("bench", bench_usage,
-							"%s", why);
-		} else if (!strcmp(a, "--sizes")) {
-			sizes = v;
-			have_sizes = true;
-		} else if (!strcmp(a, "--modes")) {
-			if (parse_modes(v, cfg->modes))
-				return util_usage_error(
-					"bench", bench_usage,
-					"--modes '%s': user, kernel or user,kernel",
-					v);
-		} else if (!strcmp(a, "--ops")) {
-			if (util_parse_u32(v, &cfg->ops) || !cfg->ops ||
-			    cfg->ops > 100000)
-				return util_usage_error(
-					"bench", bench_usage,
-					"--ops '%s': a count from 1 to 100000 (default 20; 4 with --quick)",
-					v);
-			have_ops = true;
-		} else if (!strcmp(a, "--repeat")) {
-			if (util_parse_u32(v, &cfg->repeat) || !cfg->repeat ||
-			    cfg->repeat > 99)
-				return util_usage_error(
-					"bench", bench_usage,
-					"--repeat '%s': a count from 1 to 99 (default 3; 1 with --quick)",
-					v);
-		} else if (!strcmp(a, "--timeout")) {
-			if (util_parse_u32(v, &cfg->timeout_s) ||
-			    !cfg->timeout_s)
-				return util_usage_error(
-					"bench", bench_usage,
-					"--timeout '%s': seconds, from 1", v);
-		} else {
-			return util_usage_error("bench", bench_usage,
-						"unknown option '%s'", a);
-		}
-		if (takes)
-			i++;
-	}
-	if (!have_vcpus)
-		cfg->vcpus = cfg->quick ? 16 : 64;
-	if (!have_ops)
-		cfg->ops = cfg->quick ? 4 : 20;
-	if (!cfg->repeat)
-		cfg->repeat = cfg->quick ? 1 : 3;
-	if (!sizes)
-		sizes = cfg->quick ? "1,max" : "1,8,max";
-	if (parse_sizes(sizes, cfg))
-		return util_usage_error("bench", bench_usage,
-					"--sizes '%s': counts from 1 or 'max'",
-					sizes);
-	cfg->sizes_given = have_sizes;
+	if (methods ? split_list(v, cfg->methods, &cfg->nr_methods, 0) :
+		      split_list(v, cfg->workloads, &cfg->nr_workloads, 1))
+		return BENCH_USAGE(
+			"--%s '%s': a comma-separated list of up to %u %s",
+			methods ? "methods" : "workloads", v, BENCH_MAX_LIST,
+			methods ? "methods" : "workloads");
+	if (methods ? check_methods(cfg, why, sizeof(why)) :
+		      check_workloads(cfg, why, sizeof(why)))
+		return BENCH_USAGE("%s", why);
 	return 0;
 }
 
-int cmd_bench_kvm(int argc, char **argv)
+/* The options whose value is a count; 0 or the usage status. */
+static int bench_parse_count(struct bench_cfg *cfg, struct bench_args *ba,
+			     int opt, const char *v)
 {
-	static struct bench_case cases[BENCH_MAX_CASES];
+	switch (opt) {
+	case BENCH_OPT_VCPUS:
+		if (util_parse_u32(v, &cfg->vcpus) || cfg->vcpus < 2 ||
+		    cfg->vcpus > VIPI_GUEST_MAX_CPUS)
+			return BENCH_USAGE(
+				"--vcpus '%s': 2 to %u (vipi's guest)", v,
+				VIPI_GUEST_MAX_CPUS);
+		ba->have_vcpus = true;
+		return 0;
+	case BENCH_OPT_OPS:
+		if (util_parse_u32(v, &cfg->ops) || !cfg->ops ||
+		    cfg->ops > 100000)
+			return BENCH_USAGE(
+				"--ops '%s': a count from 1 to 100000 (default 20; 4 with --quick)",
+				v);
+		ba->have_ops = true;
+		return 0;
+	case BENCH_OPT_REPEAT:
+		if (util_parse_u32(v, &cfg->repeat) || !cfg->repeat ||
+		    cfg->repeat > 99)
+			return BENCH_USAGE(
+				"--repeat '%s': a count from 1 to 99 (default 3; 1 with --quick)",
+				v);
+		return 0;
+	case BENCH_OPT_TIMEOUT:
+		if (util_parse_u32(v, &cfg->timeout_s) || !cfg->timeout_s)
+			return BENCH_USAGE("--timeout '%s': seconds, from 1",
+					   v);
+		return 0;
+	default:
+		return BENCH_USAGE("option %d has no parser", opt);
+	}
+}
+
+/* One option; 0 or the usage status. */
+static int bench_parse_option(struct bench_cfg *cfg, struct bench_args *ba,
+			      int opt, const char *v)
+{
+	switch (opt) {
+	case 'q':
+		cfg->quick = true;
+		return 0;
+	case BENCH_OPT_NO_LIB:
+		cfg->no_lib = true;
+		return 0;
+	case BENCH_OPT_NO_SPARSE:
+		cfg->no_sparse = true;
+		return 0;
+	case 'o':
+		cfg->dir = v;
+		return 0;
+	case BENCH_OPT_TOPOLOGY:
+		cfg->topology = v;
+		return 0;
+	case BENCH_OPT_SIZES:
+		ba->sizes = v;
+		return 0;
+	case BENCH_OPT_METHODS:
+	case BENCH_OPT_WORKLOADS:
+		return bench_parse_list(cfg, opt, v);
+	case BENCH_OPT_MODES:
+		if (parse_modes(v, cfg->modes))
+			return BENCH_USAGE(
+				"--modes '%s': user, kernel or user,kernel", v);
+		return 0;
+	default:
+		return bench_parse_count(cfg, ba, opt, v);
+	}
+}
+
+/*
+ * The options, in order (getopt_long, opt.h), then the defaults that
+ * depend on --quick. No operands: `bench lib` and `bench linux` are
+ * dispatched before this.
+ */
+static int parse_bench_args(int argc, char **argv, struct bench_cfg *cfg)
+{
+	struct bench_args ba = { 0 };
+	struct opt_scan s;
+	int opt, r;
+
+	opt_scan_init(&s, argc, argv, "o:q", bench_options);
+	while ((opt = opt_scan_next(&s)) != -1) {
+		if (opt == '?')
+			return BENCH_USAGE("%s", s.problem);
+		r = bench_parse_option(cfg, &ba, opt, optarg);
+		if (r)
+			return r;
+	}
+	if (optind < argc && argv[optind][0] != '-')
+		return BENCH_USAGE(
+			"unknown benchmark '%s' (the sweep takes options; 'bench lib', 'bench linux')",
+			argv[optind]);
+	if (optind < argc)
+		return BENCH_USAGE("unknown option '%s'", argv[optind]);
+	if (!ba.have_vcpus)
+		cfg->vcpus = cfg->quick ? 16 : 64;
+	if (!ba.have_ops)
+		cfg->ops = cfg->quick ? 4 : 20;
+	if (!cfg->repeat)
+		cfg->repeat = cfg->quick ? 1 : 3;
+	cfg->sizes_given = ba.sizes != NULL;
+	if (!ba.sizes)
+		ba.sizes = cfg->quick ? "1,max" : "1,8,max";
+	if (parse_sizes(ba.sizes, cfg))
+		return BENCH_USAGE("--sizes '%s': counts from 1 or 'max'",
+				   ba.sizes);
+	return 0;
+}
+
+static void bench_defaults(struct bench_cfg *cfg)
+{
 	static const char *const def_methods[] = {
 		"x2apic-phys",	"x2apic-cluster", "xapic-phys",
 		"kvm-pv-linux", "kvm-pv",	  "hv",
 		"vipi",
 	};
-	struct bench_cfg cfg;
-	struct bench_machine m;
-	struct bench_cmp cmp[8];
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->dir = "vipi-out";
+	cfg->modes[0] = cfg->modes[1] = true;
+	cfg->timeout_s = 120;
+	for (unsigned int i = 0; i < ARRAY_SIZE(def_methods); i++)
+		cfg->methods[cfg->nr_methods++] = def_methods[i];
+	cfg->workloads[0] = "multicast";
+	cfg->workloads[1] = "pingpong";
+	cfg->nr_workloads = 2;
+}
+
+/*
+ * The dense layout (or the user's) and the set sizes it can have; 0 or
+ * the usage status.
+ */
+static int bench_plan_layout(struct bench_run *b)
+{
+	struct bench_cfg *cfg = &b->cfg;
 	struct vipi_topo *topo = NULL;
-	char dense[96], sparse_buf[96], path[4096], lib_path[4096], err[160];
-	char kvm_why[256] = "";
-	const char *sparse = NULL, *lib = NULL, *dev;
-	uint32_t nr, max_id;
-	unsigned int n, ncmp, failed = 0, planned = 0, k;
-	uint64_t t0 = mono_ns();
-	int log_fd, r, kvm_r, max_vcpus = 0;
+	char err[160];
+	unsigned int k = 0;
+	bool x86;
+
+	if (cfg->topology)
+		snprintf(b->dense, sizeof(b->dense), "%s", cfg->topology);
+	else
+		snprintf(b->dense, sizeof(b->dense), "x86:dense:%u",
+			 cfg->vcpus);
+	if (vipi_topo_parse(b->dense, &topo, err, sizeof(err)))
+		return BENCH_USAGE("--topology '%s': %s", b->dense, err);
+	b->nr = vipi_topo_nr_vcpus(topo);
+	b->max_id = vipi_topo_max_apic_id(topo);
+	x86 = vipi_topo_arch(topo) == VIPI_ARCH_X86;
+	vipi_topo_destroy(topo);
+	if (!x86)
+		return BENCH_USAGE(
+			"--topology '%s': the VMM runs x86 guests; give an x86 topology",
+			b->dense);
+	if (b->nr < 2 || b->nr > VIPI_GUEST_MAX_CPUS)
+		return BENCH_USAGE(
+			"--topology '%s': %u vCPUs; the sweep takes 2 to %u",
+			b->dense, b->nr, VIPI_GUEST_MAX_CPUS);
+	cfg->vcpus = b->nr;
+	for (unsigned int i = 0; i < cfg->nr_sizes; i++) {
+		/* a set the VM cannot have: misuse when asked for, left out
+		 * of the defaults ("max" is N-1 anyway) */
+		if (cfg->sizes[i] > b->nr - 1 && cfg->sizes_given)
+			return BENCH_USAGE(
+				"--sizes: %u targets, but %u vCPUs have at most %u besides the sender",
+				cfg->sizes[i], b->nr, b->nr - 1);
+		if (cfg->sizes[i] <= b->nr - 1)
+			cfg->sizes[k++] = cfg->sizes[i];
+	}
+	cfg->nr_sizes = k;
+	return 0;
+}
+
+/*
+ * KVM: usable by this user, and big enough (the device can be overridden,
+ * VIPI_KVM_DEVICE, so that tests see a host without); then the sparse
+ * layout, whose APIC-ID span makes KVM PV's 128-ID window
+ * (KVM_HC_SEND_IPI, Linux Documentation/virt/kvm/x86/hypercalls.rst)
+ * need several calls. 0 or the usage status.
+ */
+static int bench_probe_kvm(struct bench_run *b)
+{
+	int max_vcpus = 0;
+
+	b->dev = getenv("VIPI_KVM_DEVICE");
+	if (!b->dev || !*b->dev)
+		b->dev = "/dev/kvm";
+	b->kvm_r =
+		kvm_probe(b->dev, &max_vcpus, b->kvm_why, sizeof(b->kvm_why));
+	if (!b->kvm_r && max_vcpus > 0 && b->nr > (uint32_t)max_vcpus)
+		return BENCH_USAGE(
+			"%u vCPUs: this host's KVM allows at most %d (KVM_CAP_MAX_VCPUS)",
+			b->nr, max_vcpus);
+	if (!b->cfg.topology && !b->cfg.no_sparse) {
+		/* the span stays below 4096: the in-kernel LAPIC's vCPU-id
+		 * limit here (KVM_CAP_MAX_VCPU_ID) */
+		uint32_t stride = 4000 / b->nr;
+
+		if (stride >= 2) {
+			snprintf(b->sparse_buf, sizeof(b->sparse_buf),
+				 "x86:stride:%u:%u", b->nr, stride);
+			b->sparse = b->sparse_buf;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The output folder, the machine, the log and the cases; then the table's
+ * header, or without KVM the banner (no sweep, said loudly; the library
+ * benchmark still runs). 0 or the failure status.
+ */
+static int bench_prepare(struct bench_run *b)
+{
+	const struct bench_cfg *cfg = &b->cfg;
+	struct sigaction sa;
+	char path[4096];
+
+	if (mkdir(cfg->dir, 0755) && errno != EEXIST)
+		return util_fail("bench", "cannot create %s: %s", cfg->dir,
+				 strerror(errno));
+	bench_machine_probe(&b->m);
+	snprintf(path, sizeof(path), "%s/bench.log", cfg->dir);
+	b->log_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	b->n = build_cases(cfg, b->cases, b->dense, b->sparse, b->nr,
+			   b->max_id);
+	b->planned = b->n;
+	if (b->kvm_r) {
+		fprintf(stderr,
+			"vipi bench: KVM cannot be used: %s\n"
+			"vipi bench: the KVM sweep (%u cases) does not run%s\n",
+			b->kvm_why, b->n,
+			cfg->no_lib ? "" : "; the library benchmark does");
+		b->n = 0;
+	} else {
+		print_header(&b->m, cfg, b->dense, b->sparse);
+	}
+	fflush(stdout);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = bench_on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	return 0;
+}
+
+/*
+ * Case i of the sweep: a method a mode cannot serve is probed once, then
+ * reported as unsupported for the rest of the sweep, never faked.
+ */
+static void bench_case_run(struct bench_run *b, unsigned int i)
+{
+	struct bench_case *c = &b->cases[i];
+	const struct bench_case *prior = NULL;
+
+	for (unsigned int j = 0; j < i; j++)
+		if (b->cases[j].user == c->user &&
+		    !strcmp(b->cases[j].method, c->method) &&
+		    !strcmp(b->cases[j].status, "unsupported"))
+			prior = &b->cases[j];
+	if (prior) {
+		snprintf(c->status, sizeof(c->status), "unsupported");
+		snprintf(c->reason, sizeof(c->reason), "%s", prior->reason);
+		c->rc = VMM_EXIT_SKIP;
+	} else if (!case_check(c)) {
+		case_repeat(c, &b->cfg, b->log_fd);
+	}
+}
+
+/*
+ * Every case in order, with progress on stderr (case K of N, and from
+ * the cases so far an estimate of what is left), its line of the table,
+ * and DIR/bench.json after each: an interruption or a crash keeps every
+ * case that finished. A signal ends the sweep; the cases not started are
+ * left out.
+ */
+static void bench_sweep(struct bench_run *b)
+{
+	char path[4096];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/bench.json", b->cfg.dir);
+	for (unsigned int i = 0; i < b->n; i++) {
+		struct bench_case *c = &b->cases[i];
+		double spent = (double)(mono_ns() - b->t0) / 1e9;
+
+		if (bench_interrupted) {
+			b->n = i;
+			break;
+		}
+		fprintf(stderr, "vipi bench: case %u of %u", i + 1, b->n);
+		if (i)
+			fprintf(stderr, ", about %.0f s left",
+				spent / i * (b->n - i));
+		fprintf(stderr, "\n");
+		bench_case_run(b, i);
+		fprintf(stderr,
+			"[%u/%u] %s %s %s %s targets %u: %s%s%s (%.1f s)\n",
+			i + 1, b->n, mode_name(c), c->method, c->workload,
+			c->label, c->targets, c->status,
+			strcmp(c->status, "pass") ? ": " : "",
+			strcmp(c->status, "pass") ? c->reason : "", c->wall_s);
+		print_row(c);
+		fflush(stdout);
+		if (!strcmp(c->status, "fail") || !strcmp(c->status, "error"))
+			b->failed++;
+		b->ncmp = comparisons(b->cases, i + 1, b->nr, b->sparse != NULL,
+				      b->cmp);
+		r = write_json(path, b, i + 1, false);
+		if (r)
+			fprintf(stderr, "vipi bench: cannot write %s: %s\n",
+				path, strerror(-r));
+	}
+}
+
+/* The figures the issue asks for, under the table. */
+static void print_comparisons(const struct bench_run *b)
+{
+	if (b->ncmp)
+		printf("\nComparisons (this run):\n");
+	for (unsigned int i = 0; i < b->ncmp; i++) {
+		const struct bench_cmp *c = &b->cmp[i];
+
+		if (c->present)
+			printf("  %-70s %8.3f (goal %s %.2f: %s) %s\n", c->name,
+			       c->value, c->at_most ? "<=" : ">=", c->goal,
+			       cmp_met(c) ? "met" : "NOT met", c->note);
+		else
+			printf("  %-70s %8s %s\n", c->name, "-", c->note);
+	}
+}
+
+/* `vipi bench lib` into DIR/bench-lib.json, unless --no-lib or stopped */
+static void bench_run_lib(struct bench_run *b)
+{
+	int r;
+
+	if (b->cfg.no_lib || bench_interrupted)
+		return;
+	snprintf(b->lib_path, sizeof(b->lib_path), "%s/bench-lib.json",
+		 b->cfg.dir);
+	fprintf(stderr, "vipi bench: library benchmark (bench lib)%s\n",
+		b->cfg.quick ? " --quick" : "");
+	printf("\n");
+	fflush(stdout);
+	r = bench_lib_run(b->lib_path, b->cfg.quick, true);
+	if (r)
+		fprintf(stderr, "vipi bench: cannot write %s: %s\n",
+			b->lib_path, strerror(-r));
+	else
+		b->lib = "bench-lib.json";
+}
+
+/*
+ * The final DIR/bench.json, DIR/bench.svg (the chart `vipi report` draws
+ * of the same file, prog/report-bench.c) and the summary line; the exit
+ * status of the sweep.
+ */
+static int bench_finish(struct bench_run *b)
+{
+	const char *dir = b->cfg.dir;
+	char path[4096], json_path[4096];
+	int r;
+
+	snprintf(json_path, sizeof(json_path), "%s/bench.json", dir);
+	r = write_json(json_path, b, b->n, !bench_interrupted);
+	if (r)
+		return util_fail("bench", "cannot write %s: %s", json_path,
+				 strerror(-r));
+	snprintf(path, sizeof(path), "%s/bench.svg", dir);
+	if (b->kvm_r) {
+		/* no plot of nothing, and none left from an earlier run */
+		unlink(path);
+		printf("\nvipi bench: NO KVM RESULTS: %s; the reason is in %s/bench.json%s%s\n",
+		       b->kvm_why, dir,
+		       b->lib ? ", the library benchmark in " : "",
+		       b->lib ? b->lib_path : "");
+		fprintf(stderr, "vipi bench: KVM cannot be used: %s\n",
+			b->kvm_why);
+		return VMM_EXIT_SKIP;
+	}
+	r = report_bench_svg_file(json_path, path);
+	if (r == -ENODATA)
+		unlink(path); /* no case has a value to draw */
+	else if (r)
+		return util_fail("bench", "cannot write %s: %s", path,
+				 strerror(-r));
+	printf("\nvipi bench: %u cases, %u failed, %.0f s; %s/bench.json%s%s%s%s%s, log %s/bench.log\n",
+	       b->n, b->failed, (double)(mono_ns() - b->t0) / 1e9, dir,
+	       r ? "" : ", ", r ? "" : dir, r ? "" : "/bench.svg",
+	       b->lib ? ", " : "", b->lib ? b->lib_path : "", dir);
+	if (bench_interrupted)
+		return 128 + (int)bench_interrupted;
+	return b->failed ? VIPI_EXIT_FAIL : VIPI_EXIT_OK;
+}
+
+int cmd_bench_kvm(int argc, char **argv)
+{
+	static struct bench_case cases[BENCH_MAX_CASES];
+	static struct bench_run b;
+	int r;
 
 	if (argc > 1 && !strcmp(argv[1], "linux"))
 		return cmd_bench_linux(argc - 1, argv + 1);
@@ -1118,234 +1499,30 @@ int cmd_bench_kvm(int argc, char **argv)
 		fputs(bench_usage, stdout);
 		return VIPI_EXIT_OK;
 	}
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.dir = "vipi-out";
-	cfg.modes[0] = cfg.modes[1] = true;
-	cfg.timeout_s = 120;
-	for (unsigned int i = 0; i < ARRAY_SIZE(def_methods); i++)
-		cfg.methods[cfg.nr_methods++] = def_methods[i];
-	cfg.workloads[0] = "multicast";
-	cfg.workloads[1] = "pingpong";
-	cfg.nr_workloads = 2;
-	r = parse_bench_args(argc, argv, &cfg);
+	memset(&b, 0, sizeof(b));
+	b.t0 = mono_ns();
+	b.cases = cases;
+	bench_defaults(&b.cfg);
+	r = parse_bench_args(argc, argv, &b.cfg);
+	if (!r)
+		r = bench_plan_layout(&b);
+	if (!r)
+		r = bench_probe_kvm(&b);
+	if (!r)
+		r = bench_prepare(&b);
 	if (r)
 		return r;
-
-	/* the dense layout (or the user's), and a sparse one whose APIC-ID
-	 * span makes KVM PV's 128-ID window (KVM_HC_SEND_IPI, Linux
-	 * Documentation/virt/kvm/x86/hypercalls.rst) need several calls */
-	if (cfg.topology)
-		snprintf(dense, sizeof(dense), "%s", cfg.topology);
-	else
-		snprintf(dense, sizeof(dense), "x86:dense:%u", cfg.vcpus);
-	if (vipi_topo_parse(dense, &topo, err, sizeof(err)))
-		return util_usage_error("bench", bench_usage,
-					"--topology '%s': %s", dense, err);
-	nr = vipi_topo_nr_vcpus(topo);
-	max_id = vipi_topo_max_apic_id(topo);
-	r = vipi_topo_arch(topo) == VIPI_ARCH_X86;
-	vipi_topo_destroy(topo);
-	if (!r)
-		return util_usage_error(
-			"bench", bench_usage,
-			"--topology '%s': the VMM runs x86 guests; give an x86 topology",
-			dense);
-	if (nr < 2 || nr > VIPI_GUEST_MAX_CPUS)
-		return util_usage_error(
-			"bench", bench_usage,
-			"--topology '%s': %u vCPUs; the sweep takes 2 to %u",
-			dense, nr, VIPI_GUEST_MAX_CPUS);
-	cfg.vcpus = nr;
-	k = 0;
-	for (unsigned int i = 0; i < cfg.nr_sizes; i++) {
-		/* a set the VM cannot have: misuse when asked for, left out
-		 * of the defaults ("max" is N-1 anyway) */
-		if (cfg.sizes[i] > nr - 1 && cfg.sizes_given)
-			return util_usage_error(
-				"bench", bench_usage,
-				"--sizes: %u targets, but %u vCPUs have at most %u besides the sender",
-				cfg.sizes[i], nr, nr - 1);
-		if (cfg.sizes[i] <= nr - 1)
-			cfg.sizes[k++] = cfg.sizes[i];
-	}
-	cfg.nr_sizes = k;
-	/* KVM: usable by this user, and big enough; the device can be
-	 * overridden (VIPI_KVM_DEVICE) so that tests see a host without */
-	dev = getenv("VIPI_KVM_DEVICE");
-	if (!dev || !*dev)
-		dev = "/dev/kvm";
-	kvm_r = kvm_probe(dev, &max_vcpus, kvm_why, sizeof(kvm_why));
-	if (!kvm_r && max_vcpus > 0 && nr > (uint32_t)max_vcpus)
-		return util_usage_error(
-			"bench", bench_usage,
-			"%u vCPUs: this host's KVM allows at most %d (KVM_CAP_MAX_VCPUS)",
-			nr, max_vcpus);
-	if (!cfg.topology && !cfg.no_sparse) {
-		/* the span stays below 4096: the in-kernel LAPIC's vCPU-id
-		 * limit here (KVM_CAP_MAX_VCPU_ID) */
-		uint32_t stride = 4000 / nr;
-
-		if (stride >= 2) {
-			snprintf(sparse_buf, sizeof(sparse_buf),
-				 "x86:stride:%u:%u", nr, stride);
-			sparse = sparse_buf;
-		}
-	}
-	if (mkdir(cfg.dir, 0755) && errno != EEXIST)
-		return util_fail("bench", "cannot create %s: %s", cfg.dir,
-				 strerror(errno));
-	bench_machine_probe(&m);
-	snprintf(path, sizeof(path), "%s/bench.log", cfg.dir);
-	log_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	n = build_cases(&cfg, cases, dense, sparse, nr, max_id);
-	planned = n;
-	if (kvm_r) {
-		/* no sweep without KVM, said loudly; the library benchmark
-		 * still runs */
-		fprintf(stderr,
-			"vipi bench: KVM cannot be used: %s\n"
-			"vipi bench: the KVM sweep (%u cases) does not run%s\n",
-			kvm_why, n,
-			cfg.no_lib ? "" : "; the library benchmark does");
-		n = 0;
-	} else {
-		print_header(&m, &cfg, dense, sparse);
-	}
-	fflush(stdout);
-	{
-		struct sigaction sa;
-
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = bench_on_signal;
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-	}
-	snprintf(path, sizeof(path), "%s/bench.json", cfg.dir);
-	for (unsigned int i = 0; i < n; i++) {
-		struct bench_case *c = &cases[i];
-		const struct bench_case *prior = NULL;
-		double spent = (double)(mono_ns() - t0) / 1e9;
-
-		if (bench_interrupted) {
-			n = i; /* the cases not started are left out */
-			break;
-		}
-		/* progress: case K of N, and from the cases so far an
-		 * estimate of what is left */
-		fprintf(stderr, "vipi bench: case %u of %u", i + 1, n);
-		if (i)
-			fprintf(stderr, ", about %.0f s left",
-				spent / i * (n - i));
-		fprintf(stderr, "\n");
-		/* a method a mode cannot serve is probed once, then reported
-		 * as unsupported for the rest of the sweep, never faked */
-		for (unsigned int j = 0; j < i; j++)
-			if (cases[j].user == c->user &&
-			    !strcmp(cases[j].method, c->method) &&
-			    !strcmp(cases[j].status, "unsupported"))
-				prior = &cases[j];
-		if (prior) {
-			snprintf(c->status, sizeof(c->status), "unsupported");
-			snprintf(c->reason, sizeof(c->reason), "%s",
-				 prior->reason);
-			c->rc = VMM_EXIT_SKIP;
-		} else if (!case_check(c)) {
-			case_repeat(c, &cfg, log_fd);
-		}
-		fprintf(stderr,
-			"[%u/%u] %s %s %s %s targets %u: %s%s%s (%.1f s)\n",
-			i + 1, n, mode_name(c), c->method, c->workload,
-			c->label, c->targets, c->status,
-			strcmp(c->status, "pass") ? ": " : "",
-			strcmp(c->status, "pass") ? c->reason : "", c->wall_s);
-		print_row(c);
-		fflush(stdout);
-		if (!strcmp(c->status, "fail") || !strcmp(c->status, "error"))
-			failed++;
-		/* DIR/bench.json after every case: an interruption or a
-		 * crash keeps every case that finished */
-		ncmp = comparisons(cases, i + 1, nr, sparse != NULL, cmp);
-		r = write_json(path, &m, &cfg, dense, sparse, cases, i + 1, cmp,
-			       ncmp, (double)(mono_ns() - t0) / 1e9, NULL, dev,
-			       NULL, planned, false);
-		if (r)
-			fprintf(stderr, "vipi bench: cannot write %s: %s\n",
-				path, strerror(-r));
-	}
+	bench_sweep(&b);
 	if (bench_interrupted)
 		fprintf(stderr,
 			"vipi bench: interrupted (signal %d) after %u of %u cases: writing what finished\n",
-			(int)bench_interrupted, n, planned);
-	if (log_fd >= 0)
-		close(log_fd);
-	ncmp = kvm_r ? 0 : comparisons(cases, n, nr, sparse != NULL, cmp);
-	if (ncmp)
-		printf("\nComparisons (this run):\n");
-	for (unsigned int i = 0; i < ncmp; i++) {
-		if (cmp[i].present)
-			printf("  %-70s %8.3f (goal %s %.2f: %s) %s\n",
-			       cmp[i].name, cmp[i].value,
-			       cmp[i].at_most ? "<=" : ">=", cmp[i].goal,
-			       (cmp[i].at_most ? cmp[i].value <= cmp[i].goal :
-						 cmp[i].value >= cmp[i].goal) ?
-				       "met" :
-				       "NOT met",
-			       cmp[i].note);
-		else
-			printf("  %-70s %8s %s\n", cmp[i].name, "-",
-			       cmp[i].note);
-	}
-	if (!cfg.no_lib && !bench_interrupted) {
-		snprintf(lib_path, sizeof(lib_path), "%s/bench-lib.json",
-			 cfg.dir);
-		fprintf(stderr, "vipi bench: library benchmark (bench lib)%s\n",
-			cfg.quick ? " --quick" : "");
-		printf("\n");
-		fflush(stdout);
-		r = bench_lib_run(lib_path, cfg.quick, true);
-		if (r)
-			fprintf(stderr, "vipi bench: cannot write %s: %s\n",
-				lib_path, strerror(-r));
-		else
-			lib = "bench-lib.json";
-	}
-	snprintf(path, sizeof(path), "%s/bench.json", cfg.dir);
-	r = write_json(path, &m, &cfg, dense, sparse, cases, n, cmp, ncmp,
-		       (double)(mono_ns() - t0) / 1e9, lib, dev,
-		       kvm_r ? kvm_why : NULL, planned, !bench_interrupted);
-	if (r)
-		return util_fail("bench", "cannot write %s: %s", path,
-				 strerror(-r));
-	snprintf(path, sizeof(path), "%s/bench.svg", cfg.dir);
-	if (kvm_r) {
-		/* no plot of nothing, and none left from an earlier run */
-		unlink(path);
-		printf("\nvipi bench: NO KVM RESULTS: %s; the reason is in %s/bench.json%s%s\n",
-		       kvm_why, cfg.dir,
-		       lib ? ", the library benchmark in " : "",
-		       lib ? lib_path : "");
-		fprintf(stderr, "vipi bench: KVM cannot be used: %s\n",
-			kvm_why);
-		return VMM_EXIT_SKIP;
-	}
-	/* the chart `vipi report` draws of the same file (prog/report-bench.c) */
-	{
-		char json_path[4096];
-
-		snprintf(json_path, sizeof(json_path), "%s/bench.json",
-			 cfg.dir);
-		r = report_bench_svg_file(json_path, path);
-	}
-	if (r == -ENODATA)
-		unlink(path); /* no case has a value to draw */
-	else if (r)
-		return util_fail("bench", "cannot write %s: %s", path,
-				 strerror(-r));
-	printf("\nvipi bench: %u cases, %u failed, %.0f s; %s/bench.json%s%s%s%s%s, log %s/bench.log\n",
-	       n, failed, (double)(mono_ns() - t0) / 1e9, cfg.dir,
-	       r ? "" : ", ", r ? "" : cfg.dir, r ? "" : "/bench.svg",
-	       lib ? ", " : "", lib ? lib_path : "", cfg.dir);
-	if (bench_interrupted)
-		return 128 + (int)bench_interrupted;
-	return failed ? VIPI_EXIT_FAIL : VIPI_EXIT_OK;
+			(int)bench_interrupted, b.n, b.planned);
+	if (b.log_fd >= 0)
+		close(b.log_fd);
+	b.ncmp = b.kvm_r ? 0 :
+			   comparisons(b.cases, b.n, b.nr, b.sparse != NULL,
+				       b.cmp);
+	print_comparisons(&b);
+	bench_run_lib(&b);
+	return bench_finish(&b);
 }
