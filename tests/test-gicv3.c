@@ -17,6 +17,7 @@
 #include <vipi/gicv3.h>
 #include <vipi/topo.h>
 
+#include "lib/oprec.h"
 #include "lib/tap.h"
 
 #define RS_FEATURES VIPI_HOST_GIC_RSS
@@ -478,41 +479,6 @@ static void test_misuse(void)
 /* ------------------------------------------------------------------ */
 /* Encoders                                                            */
 
-struct rec {
-	struct vipi_op *ops;
-	uint32_t nr, cap;
-	int fail_at; /* op index that fails with -EIO, or -1 */
-};
-
-static int rec_op(void *ctx, const struct vipi_op *op)
-{
-	struct rec *r = ctx;
-
-	if (r->fail_at >= 0 && (int)r->nr == r->fail_at)
-		return -EIO;
-	if (r->nr == r->cap) {
-		r->cap = r->cap ? r->cap * 2 : 64;
-		r->ops = realloc(r->ops, sizeof(*r->ops) * r->cap);
-		if (!r->ops)
-			tap_bail("out of memory");
-	}
-	r->ops[r->nr++] = *op;
-	return 0;
-}
-
-static void rec_reset(struct rec *r)
-{
-	r->nr = 0;
-	r->fail_at = -1;
-}
-
-static struct vipi_emit rec_emit(struct rec *r)
-{
-	struct vipi_emit e = { .op = rec_op, .ctx = r };
-
-	return e;
-}
-
 static struct vipi_send sgi(uint8_t intid, uint32_t self)
 {
 	struct vipi_send s = { .vector = intid,
@@ -529,7 +495,7 @@ static void set_parse(struct vipi_cpuset *s, uint32_t nbits, const char *l)
 }
 
 /* Decode every recorded op and OR the targets; false on any failure. */
-static bool rec_decode(const struct rec *r, const struct vm *vm,
+static bool rec_decode(const struct oprec *r, const struct vm *vm,
 		       uint32_t sender, struct vipi_cpuset *out)
 {
 	struct decoded d;
@@ -538,7 +504,7 @@ static bool rec_decode(const struct rec *r, const struct vm *vm,
 
 	dec_init(&d, vm->nr);
 	vipi_cpuset_clear(out);
-	for (i = 0; i < r->nr && good; i++) {
+	for (i = 0; i < r->n && good; i++) {
 		const struct vipi_op *op = &r->ops[i];
 
 		good = op->kind == VIPI_OP_SYSREG_WRITE &&
@@ -556,34 +522,34 @@ static void test_encode_values(void)
 	struct tap_fields f = TAP_FIELDS_INIT;
 	struct vipi_cpuset s;
 	struct vipi_send snd = sgi(1, 0);
-	struct rec r = { 0 };
-	struct vipi_emit e = rec_emit(&r);
+	struct oprec r = { 0 };
+	struct vipi_emit e = oprec_emit(&r);
 	struct vm vm;
 	int n;
 
 	if (!vm_init_kvm(&vm, 512))
 		tap_bail("kvm topology");
-	rec_reset(&r);
+	oprec_reset(&r);
 	set_parse(&s, 512, "511");
 	n = vipi_encode_gicv3(&vm.gt, &s, &snd, &e);
-	ok(n == 1 && r.nr == 1 && r.ops[0].kind == VIPI_OP_SYSREG_WRITE &&
+	ok(n == 1 && r.n == 1 && r.ops[0].kind == VIPI_OP_SYSREG_WRITE &&
 		   r.ops[0].reg == VIPI_GIC_SGI1R &&
 		   r.ops[0].val == 0x11f8000ull,
 	   "encode vCPU 511 of KVM 512: one SGI1R write 0x11f8000");
 	vipi_cpuset_destroy(&s);
 
-	rec_reset(&r);
+	oprec_reset(&r);
 	set_parse(&s, 512, "0-511");
 	n = vipi_encode_gicv3(&vm.gt, &s, &snd, &e);
-	ok(n == 32 && r.nr == 32 && r.ops[0].val == 0x100ffffull &&
+	ok(n == 32 && r.n == 32 && r.ops[0].val == 0x100ffffull &&
 		   r.ops[31].val == 0x11fffffull,
 	   "encode all 512 (KVM layout): 32 writes, one per Aff1 cluster");
-	rec_reset(&r);
+	oprec_reset(&r);
 	n = vipi_encode_gicv3_grouped(&vm.gt, &s, &snd, &e);
 	is_i64(n, 32, "grouped: the same 32 writes for a monotonic layout");
 	vipi_cpuset_destroy(&s);
 
-	rec_reset(&r);
+	oprec_reset(&r);
 	set_parse(&s, 512, "0,5,15,16,100");
 	n = vipi_encode_gicv3(&vm.gt, &s, &snd, &e);
 	ok(n == 3 && r.ops[0].val == 0x1008021ull &&
@@ -591,18 +557,18 @@ static void test_encode_values(void)
 	   "encode 0,5,15,16,100: runs {0,5,15} {16} {100}");
 	vipi_cpuset_destroy(&s);
 
-	rec_reset(&r);
+	oprec_reset(&r);
 	set_parse(&s, 512, "");
 	is_i64(vipi_encode_gicv3(&vm.gt, &s, &snd, &e), 0,
 	       "empty set: no writes");
-	ok(r.nr == 0, "empty set: no op emitted");
+	ok(r.n == 0, "empty set: no op emitted");
 	vipi_cpuset_destroy(&s);
 	vm_fini(&vm);
 
 	/* Multi-level: Aff3 and Aff2 land in their fields */
 	if (!vm_init_multi(&vm))
 		tap_bail("multi topology");
-	rec_reset(&r);
+	oprec_reset(&r);
 	set_parse(&s, 512, "489");
 	n = vipi_encode_gicv3(&vm.gt, &s, &snd, &e);
 	/* IHI 0069: Aff3 [55:48], Aff2 [39:32], INTID [27:24], Aff1 [23:16] */
@@ -615,7 +581,7 @@ static void test_encode_values(void)
 	/* RSS: 64-wide clusters */
 	if (!vm_init_wide(&vm, 128, 64, true))
 		tap_bail("wide topology");
-	rec_reset(&r);
+	oprec_reset(&r);
 	set_parse(&s, 128, "0-63");
 	n = vipi_encode_gicv3(&vm.gt, &s, &snd, &e);
 	/* RS [47:44] = 3, INTID 1, TargetList 0xffff */
@@ -623,10 +589,10 @@ static void test_encode_values(void)
 	field_u64(&f, r.ops[3].val, 0x000030000100ffffull);
 	fields_ok(&f, "RSS 64-wide cluster: 4 writes, RS 0..3");
 	vm.gt.gic_rss = false;
-	rec_reset(&r);
+	oprec_reset(&r);
 	is_i64(vipi_encode_gicv3(&vm.gt, &s, &snd, &e), -ERANGE,
 	       "Aff0 above 15 without RSS: -ERANGE");
-	ok(r.nr == 0, "-ERANGE: nothing was sent");
+	ok(r.n == 0, "-ERANGE: nothing was sent");
 	is_i64(vipi_encode_gicv3_grouped(&vm.gt, &s, &snd, &e), -ERANGE,
 	       "grouped: Aff0 above 15 without RSS: -ERANGE");
 	vipi_cpuset_destroy(&s);
@@ -635,7 +601,7 @@ static void test_encode_values(void)
 	       "without RSS, Aff0 0..15 still encodes");
 	vipi_cpuset_destroy(&s);
 	vm_fini(&vm);
-	free(r.ops);
+	oprec_free(&r);
 }
 
 /* CPU order alternates clusters: Linux's runs break at every CPU. */
@@ -644,8 +610,8 @@ static void test_encode_interleaved(void)
 	uint64_t m[32];
 	struct vipi_cpuset s, got;
 	struct vipi_send snd = sgi(2, 0);
-	struct rec r = { 0 };
-	struct vipi_emit e = rec_emit(&r);
+	struct oprec r = { 0 };
+	struct vipi_emit e = oprec_emit(&r);
 	struct vm vm;
 	uint32_t i;
 	int n;
@@ -656,29 +622,29 @@ static void test_encode_interleaved(void)
 		tap_bail("interleaved topology");
 	set_parse(&s, 32, "0-31");
 	vipi_cpuset_init(&got, 32);
-	rec_reset(&r);
+	oprec_reset(&r);
 	n = vipi_encode_gicv3(&vm.gt, &s, &snd, &e);
 	ok(n == 32 && rec_decode(&r, &vm, 0, &got) &&
 		   vipi_cpuset_equal(&got, &s),
 	   "interleaved clusters: Linux's runs cost 32 writes");
-	rec_reset(&r);
+	oprec_reset(&r);
 	n = vipi_encode_gicv3_grouped(&vm.gt, &s, &snd, &e);
-	ok(n == 2 && r.nr == 2 && r.ops[0].val == 0x200ffffull &&
+	ok(n == 2 && r.n == 2 && r.ops[0].val == 0x200ffffull &&
 		   r.ops[1].val == 0x201ffffull &&
 		   rec_decode(&r, &vm, 0, &got) && vipi_cpuset_equal(&got, &s),
 	   "interleaved clusters: grouped costs 2 writes");
 	vipi_cpuset_destroy(&s);
 	vipi_cpuset_destroy(&got);
 	vm_fini(&vm);
-	free(r.ops);
+	oprec_free(&r);
 }
 
 static void test_encode_errors(void)
 {
 	struct vipi_cpuset s, big;
 	struct vipi_send snd = sgi(1, 0);
-	struct rec r = { 0 };
-	struct vipi_emit e = rec_emit(&r);
+	struct oprec r = { 0 };
+	struct vipi_emit e = oprec_emit(&r);
 	struct vm vm;
 
 	if (!vm_init_kvm(&vm, 64))
@@ -694,34 +660,34 @@ static void test_encode_errors(void)
 	is_i64(vipi_encode_gicv3(&vm.gt, &s, &snd, &e), -EOPNOTSUPP,
 	       "NMI mode: -EOPNOTSUPP");
 	snd.mode = VIPI_DM_FIXED;
-	rec_reset(&r);
+	oprec_reset(&r);
 	is_i64(vipi_encode_gicv3(&vm.gt, &big, &snd, &e), -EINVAL,
 	       "CPU 100 not in a 64-CPU topology: -EINVAL");
-	ok(r.nr == 0, "nothing sent before the bad CPU");
+	ok(r.n == 0, "nothing sent before the bad CPU");
 	vm.gt.arm64 = false;
 	is_i64(vipi_encode_gicv3(&vm.gt, &s, &snd, &e), -EINVAL,
 	       "x86 guest topology: -EINVAL");
 	vm.gt.arm64 = true;
-	rec_reset(&r);
-	r.fail_at = 1;
+	oprec_reset(&r);
+	oprec_fail_at(&r, 1, -EIO);
 	is_i64(vipi_encode_gicv3(&vm.gt, &s, &snd, &e), -EIO,
 	       "the emitter's error aborts the encoding");
-	rec_reset(&r);
-	r.fail_at = 0;
+	oprec_reset(&r);
+	oprec_fail_at(&r, 0, -EIO);
 	is_i64(vipi_encode_gicv3_grouped(&vm.gt, &s, &snd, &e), -EIO,
 	       "grouped: the emitter's error aborts the encoding");
 	vipi_cpuset_destroy(&s);
 	vipi_cpuset_destroy(&big);
 	vm_fini(&vm);
-	free(r.ops);
+	oprec_free(&r);
 }
 
 static void test_encode_irm(void)
 {
 	struct vipi_cpuset s, big, got;
 	struct vipi_send snd = sgi(7, 5);
-	struct rec r = { 0 };
-	struct vipi_emit e = rec_emit(&r);
+	struct oprec r = { 0 };
+	struct vipi_emit e = oprec_emit(&r);
 	struct vm vm;
 	int n;
 
@@ -729,9 +695,9 @@ static void test_encode_irm(void)
 		tap_bail("kvm topology");
 	set_parse(&s, 100, "0-4,6-99");
 	vipi_cpuset_init(&got, 100);
-	rec_reset(&r);
+	oprec_reset(&r);
 	n = vipi_encode_gicv3_irm(&vm.gt, &s, &snd, &e);
-	ok(n == 1 && r.nr == 1 && r.ops[0].val == ((1ull << 40) | (7u << 24)) &&
+	ok(n == 1 && r.n == 1 && r.ops[0].val == ((1ull << 40) | (7u << 24)) &&
 		   rec_decode(&r, &vm, 5, &got) && vipi_cpuset_equal(&got, &s),
 	   "IRM encoder: all but self is one write IRM|INTID 7");
 	vipi_cpuset_add(&s, 5);
@@ -751,7 +717,7 @@ static void test_encode_irm(void)
 	vipi_cpuset_destroy(&big);
 	vipi_cpuset_destroy(&got);
 	vm_fini(&vm);
-	free(r.ops);
+	oprec_free(&r);
 }
 
 /* ------------------------------------------------------------------ */
@@ -907,8 +873,8 @@ static void test_properties(void)
 
 		for (iter = 0; iter < 40; iter++) {
 			struct vipi_cpuset s, got, ref;
-			struct rec r = { 0 };
-			struct vipi_emit e = rec_emit(&r);
+			struct oprec r = { 0 };
+			struct vipi_emit e = oprec_emit(&r);
 			struct decoded d;
 			struct vm vm;
 			uint32_t groups, runs, sender, j;
@@ -929,16 +895,16 @@ static void test_properties(void)
 
 				random_set(&s, vm.nr, &rs);
 				count_groups(&vm, &s, &groups, &runs);
-				rec_reset(&r);
+				oprec_reset(&r);
 				n = vipi_encode_gicv3(&vm.gt, &s, &snd, &e);
-				bad_exits += n < 0 || (uint32_t)n != r.nr ||
+				bad_exits += n < 0 || (uint32_t)n != r.n ||
 					     (uint32_t)n != runs;
 				bad_rt += !rec_decode(&r, &vm, sender, &got) ||
 					  !vipi_cpuset_equal(&got, &s);
-				rec_reset(&r);
+				oprec_reset(&r);
 				n = vipi_encode_gicv3_grouped(&vm.gt, &s, &snd,
 							      &e);
-				bad_opt += n < 0 || (uint32_t)n != r.nr ||
+				bad_opt += n < 0 || (uint32_t)n != r.n ||
 					   (uint32_t)n != groups ||
 					   !rec_decode(&r, &vm, sender, &got) ||
 					   !vipi_cpuset_equal(&got, &s);
@@ -951,7 +917,7 @@ static void test_properties(void)
 			{
 				struct vipi_send snd = sgi(3, sender);
 
-				rec_reset(&r);
+				oprec_reset(&r);
 				n = vipi_encode_gicv3_irm(&vm.gt, &s, &snd, &e);
 				bad_irm += n != 1 ||
 					   !rec_decode(&r, &vm, sender, &got) ||
@@ -979,7 +945,7 @@ static void test_properties(void)
 			vipi_cpuset_destroy(&ref);
 			vipi_cpuset_destroy(&d.set);
 			vm_fini(&vm);
-			free(r.ops);
+			oprec_free(&r);
 		}
 		ok(bad_rt == 0, "%s: decode(encode(S)) == S over %u sets",
 		   topo_kind_name[kind], sets);
@@ -1004,8 +970,8 @@ static void test_grouped_passes(void)
 	uint32_t i, nr = 16 * 300, groups, runs;
 	struct vipi_cpuset s, got;
 	struct vipi_send snd = sgi(0, 0);
-	struct rec r = { 0 };
-	struct vipi_emit e = rec_emit(&r);
+	struct oprec r = { 0 };
+	struct vipi_emit e = oprec_emit(&r);
 	struct vm vm;
 	uint64_t rs = tap_seed() ^ 0x5eed;
 	int n;
@@ -1027,9 +993,9 @@ static void test_grouped_passes(void)
 		if (tap_rand_below(&rs, 3) == 0)
 			vipi_cpuset_add(&s, i);
 	count_groups(&vm, &s, &groups, &runs);
-	rec_reset(&r);
+	oprec_reset(&r);
 	n = vipi_encode_gicv3_grouped(&vm.gt, &s, &snd, &e);
-	for (i = 1; i < r.nr; i++)
+	for (i = 1; i < r.n; i++)
 		sorted &= (r.ops[i - 1].val & ~0xffffull) <
 			  (r.ops[i].val & ~0xffffull);
 	ok(n >= 0 && (uint32_t)n == groups && groups > 64 &&
@@ -1040,7 +1006,7 @@ static void test_grouped_passes(void)
 	vipi_cpuset_destroy(&s);
 	vipi_cpuset_destroy(&got);
 	vm_fini(&vm);
-	free(r.ops);
+	oprec_free(&r);
 }
 
 int main(void)

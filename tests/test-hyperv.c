@@ -19,6 +19,7 @@
 #include <vipi/topo.h>
 
 #include "lib/hv-ref.h"
+#include "lib/oprec.h"
 #include "lib/tap.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -589,29 +590,21 @@ static void test_bounded_reads(void)
 	env_fini(&e);
 }
 
-/* Encoders: an emitter that records operations */
-struct rec_emit {
-	struct vipi_op ops[4];
-	unsigned int nr;
-	int fail;
-};
+/* Encoders: the emitter records operations (lib/oprec.h) */
 
-static int rec_op(void *ctx, const struct vipi_op *op)
+/* The little-endian word at offset off of the guest's RAM */
+static uint64_t ram_u64(size_t off)
 {
-	struct rec_emit *r = ctx;
+	uint64_t v;
 
-	if (r->fail)
-		return r->fail;
-	if (r->nr < ARRAY_SIZE(r->ops))
-		r->ops[r->nr] = *op;
-	r->nr++;
-	return 0;
+	memcpy(&v, ram + off, sizeof(v));
+	return v;
 }
 
 struct genv {
 	struct vipi_guest_cpu *cpus;
 	struct vipi_guest_topo gt;
-	struct rec_emit rec;
+	struct oprec rec;
 	struct vipi_emit emit;
 	struct vipi_send send;
 };
@@ -630,7 +623,7 @@ static void genv_init(struct genv *g, const struct env *e, uint64_t buf_gpa)
 	}
 	g->gt.cpus = g->cpus;
 	g->gt.nr_cpus = e->nr;
-	g->emit.op = rec_op;
+	g->emit.op = oprec_op;
 	g->emit.ctx = &g->rec;
 	g->emit.buf = ram + (buf_gpa - RAM_GPA);
 	g->emit.buf_gpa = buf_gpa;
@@ -656,11 +649,11 @@ static bool roundtrip(struct env *e, struct genv *g, vipi_encode_fn fn,
 	struct vipi_hv_hc hc;
 	int n;
 
-	g->rec.nr = 0;
+	oprec_reset(&g->rec);
 	n = fn(&g->gt, s, &g->send, &g->emit);
-	if (n < 0 || (unsigned int)n != g->rec.nr) {
+	if (n < 0 || (unsigned int)n != g->rec.n) {
 		snprintf(why, whylen, "encoder returned %d, %u ops", n,
-			 g->rec.nr);
+			 g->rec.n);
 		return false;
 	}
 	if (vipi_cpuset_weight(s) == 0) {
@@ -691,6 +684,7 @@ static bool roundtrip(struct env *e, struct genv *g, vipi_encode_fn fn,
 static void test_encode_shapes(void)
 {
 	const uint64_t buf = RAM_GPA + PAGE;
+	struct tap_fields f = TAP_FIELDS_INIT;
 	const struct vipi_op *op;
 	struct genv g;
 	struct env e;
@@ -699,88 +693,125 @@ static void test_encode_shapes(void)
 
 	env_init(&e, 4096);
 	genv_init(&g, &e, buf);
-	op = &g.rec.ops[0];
 
 	vipi_cpuset_clear(&e.want);
 	vipi_cpuset_parse(&e.want, "2");
 	n = vipi_encode_hv_linux(&g.gt, &e.want, &g.send, &g.emit);
-	ok(n == 1 && op->kind == VIPI_OP_HV_HYPERCALL && op->nr_args == 3 &&
-		   op->args[0] == (CODE_IPI | FAST) && op->args[1] == 0xfe &&
-		   op->args[2] == 4 && !op->xmm_fast && !op->mem,
-	   "hv-linux {2}: fast SEND_IPI, RDX = 0xfe, R8 = 4");
+	op = oprec_at(&g.rec, 0);
+	field_i64(&f, n, 1);
+	field_u64(&f, op->kind, VIPI_OP_HV_HYPERCALL);
+	field_u64(&f, op->nr_args, 3);
+	field_u64(&f, op->args[0], CODE_IPI | FAST);
+	field_u64(&f, op->args[1], 0xfe);
+	field_u64(&f, op->args[2], 4);
+	field_u64(&f, op->xmm_fast, 0);
+	field_u64(&f, op->mem != NULL, 0);
+	fields_ok(&f, "hv-linux {2}: fast SEND_IPI, RDX = 0xfe, R8 = 4");
 
 	vipi_cpuset_clear(&e.want);
 	vipi_cpuset_parse(&e.want, "65");
-	g.rec.nr = 0;
+	oprec_reset(&g.rec);
 	n = vipi_encode_hv_linux(&g.gt, &e.want, &g.send, &g.emit);
-	ok(n == 1 && op->args[0] == (CODE_EX | VAR(2)) && op->args[1] == buf &&
-		   op->args[2] == 0 && op->mem_gpa == buf &&
-		   op->mem_len == 40 && !op->xmm_fast,
-	   "hv-linux {65}: memory EX, 2 banks (dense prefix), 40 bytes");
+	op = oprec_at(&g.rec, 0);
+	field_i64(&f, n, 1);
+	field_u64(&f, op->args[0], CODE_EX | VAR(2));
+	field_u64(&f, op->args[1], buf);
+	field_u64(&f, op->args[2], 0);
+	field_u64(&f, op->mem_gpa, buf);
+	field_u64(&f, op->mem_len, 40);
+	field_u64(&f, op->xmm_fast, 0);
+	fields_ok(&f,
+		  "hv-linux {65}: memory EX, 2 banks (dense prefix), 40 bytes");
 	ok(!memcmp(ram + PAGE, (const uint64_t[]){ 0xfe, 0, 3, 0, 2 }, 40),
 	   "  input: vector, sparse, banks 0-1 valid, bank 0 empty");
 
 	vipi_cpuset_clear(&e.want);
 	vipi_cpuset_parse(&e.want, "4095");
-	g.rec.nr = 0;
+	oprec_reset(&g.rec);
 	n = vipi_encode_hv_linux(&g.gt, &e.want, &g.send, &g.emit);
-	ok(n == 1 && op->args[0] == (CODE_EX | VAR(64)) && op->mem_len == 536,
-	   "hv-linux {4095}: 64 dense banks, 536 bytes");
+	op = oprec_at(&g.rec, 0);
+	field_i64(&f, n, 1);
+	field_u64(&f, op->args[0], CODE_EX | VAR(64));
+	field_u64(&f, op->mem_len, 536);
+	fields_ok(&f, "hv-linux {4095}: 64 dense banks, 536 bytes");
 	ok(roundtrip(&e, &g, vipi_encode_hv_linux, &e.want, why, sizeof(why)),
 	   "  decodes to {4095} %s", why);
 
 	vipi_cpuset_clear(&e.want);
 	vipi_cpuset_add_range(&e.want, 0, 4096);
-	g.rec.nr = 0;
+	oprec_reset(&g.rec);
 	n = vipi_encode_hv_linux(&g.gt, &e.want, &g.send, &g.emit);
-	ok(n == 1 && op->args[0] == CODE_EX && op->mem_len == 24 &&
-		   !memcmp(ram + PAGE, (const uint64_t[]){ 0xfe, 1, 0 }, 24),
-	   "hv-linux all CPUs: memory EX SET_ALL");
-	g.rec.nr = 0;
+	op = oprec_at(&g.rec, 0);
+	field_i64(&f, n, 1);
+	field_u64(&f, op->args[0], CODE_EX);
+	field_u64(&f, op->mem_len, 24);
+	field_u64(&f, ram_u64(PAGE), 0xfe);
+	field_u64(&f, ram_u64(PAGE + 8), 1);
+	field_u64(&f, ram_u64(PAGE + 16), 0);
+	fields_ok(&f, "hv-linux all CPUs: memory EX SET_ALL");
+	oprec_reset(&g.rec);
 	n = vipi_encode_hv(&g.gt, &e.want, &g.send, &g.emit);
-	ok(n == 1 && op->args[0] == (CODE_EX | FAST) && op->args[2] == 1 &&
-		   op->xmm_fast && op->xmm[0] == 0,
-	   "hv all CPUs: XMM fast SET_ALL");
+	op = oprec_at(&g.rec, 0);
+	field_i64(&f, n, 1);
+	field_u64(&f, op->args[0], CODE_EX | FAST);
+	field_u64(&f, op->args[2], 1);
+	field_u64(&f, op->xmm_fast, 1);
+	field_u64(&f, op->xmm[0], 0);
+	fields_ok(&f, "hv all CPUs: XMM fast SET_ALL");
 
 	vipi_cpuset_clear(&e.want);
 	vipi_cpuset_parse(&e.want, "2,65");
-	g.rec.nr = 0;
+	oprec_reset(&g.rec);
 	n = vipi_encode_hv(&g.gt, &e.want, &g.send, &g.emit);
-	ok(n == 1 && op->args[0] == (CODE_EX | FAST | VAR(2)) &&
-		   op->args[1] == 0xfe && op->args[2] == 0 && op->xmm_fast &&
-		   op->xmm[0] == 3 && op->xmm[1] == 4 && op->xmm[2] == 2 &&
-		   !op->mem,
-	   "hv {2,65}: XMM fast EX, banks 0-1");
+	op = oprec_at(&g.rec, 0);
+	field_i64(&f, n, 1);
+	field_u64(&f, op->args[0], CODE_EX | FAST | VAR(2));
+	field_u64(&f, op->args[1], 0xfe);
+	field_u64(&f, op->args[2], 0);
+	field_u64(&f, op->xmm_fast, 1);
+	field_u64(&f, op->xmm[0], 3);
+	field_u64(&f, op->xmm[1], 4);
+	field_u64(&f, op->xmm[2], 2);
+	field_u64(&f, op->mem != NULL, 0);
+	fields_ok(&f, "hv {2,65}: XMM fast EX, banks 0-1");
 
 	vipi_cpuset_clear(&e.want);
 	vipi_cpuset_parse(&e.want, "0-63");
-	g.rec.nr = 0;
+	oprec_reset(&g.rec);
 	n = vipi_encode_hv(&g.gt, &e.want, &g.send, &g.emit);
-	ok(n == 1 && op->args[0] == (CODE_IPI | FAST) && op->args[2] == ~0ull,
-	   "hv {0-63}: fast SEND_IPI");
+	op = oprec_at(&g.rec, 0);
+	field_i64(&f, n, 1);
+	field_u64(&f, op->args[0], CODE_IPI | FAST);
+	field_u64(&f, op->args[2], ~0ull);
+	fields_ok(&f, "hv {0-63}: fast SEND_IPI");
 
 	vipi_cpuset_clear(&e.want);
 	vipi_cpuset_parse(&e.want,
 			  "64,4000,128,192,256,320,384,448,512,576,640");
-	g.rec.nr = 0;
+	oprec_reset(&g.rec);
 	n = vipi_encode_hv(&g.gt, &e.want, &g.send, &g.emit);
-	ok(n == 1 && op->xmm_fast &&
-		   op->args[0] == (CODE_EX | FAST | VAR(11)) &&
-		   op->xmm[0] == ((0x3ffull << 1) | (1ull << 62)),
-	   "hv 11 sparse banks: XMM fast, only non-empty banks");
+	op = oprec_at(&g.rec, 0);
+	field_i64(&f, n, 1);
+	field_u64(&f, op->xmm_fast, 1);
+	field_u64(&f, op->args[0], CODE_EX | FAST | VAR(11));
+	field_u64(&f, op->xmm[0], (0x3ffull << 1) | (1ull << 62));
+	fields_ok(&f, "hv 11 sparse banks: XMM fast, only non-empty banks");
 	vipi_cpuset_add(&e.want, 3000);
-	g.rec.nr = 0;
+	oprec_reset(&g.rec);
 	n = vipi_encode_hv(&g.gt, &e.want, &g.send, &g.emit);
-	ok(n == 1 && !op->xmm_fast && op->args[0] == (CODE_EX | VAR(12)) &&
-		   op->mem_len == 24 + 12 * 8,
-	   "hv 12 sparse banks: memory EX with 12 words");
+	op = oprec_at(&g.rec, 0);
+	field_i64(&f, n, 1);
+	field_u64(&f, op->xmm_fast, 0);
+	field_u64(&f, op->args[0], CODE_EX | VAR(12));
+	field_u64(&f, op->mem_len, 24 + 12 * 8);
+	fields_ok(&f, "hv 12 sparse banks: memory EX with 12 words");
 	ok(roundtrip(&e, &g, vipi_encode_hv, &e.want, why, sizeof(why)),
 	   "  decodes back %s", why);
 
 	/* Errors: nothing is emitted */
 	vipi_cpuset_clear(&e.want);
 	vipi_cpuset_parse(&e.want, "1,70");
-	g.rec.nr = 0;
+	oprec_reset(&g.rec);
 	g.send.mode = VIPI_DM_NMI;
 	is_i64(vipi_encode_hv_linux(&g.gt, &e.want, &g.send, &g.emit),
 	       -EOPNOTSUPP, "hv-linux NMI: -EOPNOTSUPP (Linux uses the APIC)");
@@ -803,7 +834,7 @@ static void test_encode_shapes(void)
 	is_i64(vipi_encode_hv(&g.gt, &e.want, &g.send, &g.emit), -EINVAL,
 	       "hv CPU outside the topology: -EINVAL");
 	g.gt.nr_cpus = 4096;
-	ok(g.rec.nr == 0, "no operation emitted by any error");
+	ok(g.rec.n == 0, "no operation emitted by any error");
 
 	vipi_cpuset_clear(&e.want);
 	is_i64(vipi_encode_hv_linux(&g.gt, &e.want, &g.send, &g.emit), 0,
@@ -823,11 +854,12 @@ static void test_encode_shapes(void)
 	is_i64(vipi_encode_hv_linux(&g.gt, &e.want, &g.send, &g.emit), -EINVAL,
 	       "memory EX: input would cross a page: -EINVAL");
 	g.emit.buf_gpa = buf;
-	g.rec.fail = -EIO;
+	oprec_fail_at(&g.rec, 0, -EIO);
 	is_i64(vipi_encode_hv(&g.gt, &e.want, &g.send, &g.emit), -EIO,
 	       "op() error is returned");
-	g.rec.fail = 0;
+	oprec_fail_at(&g.rec, 0, 0);
 	free(g.cpus);
+	oprec_free(&g.rec);
 	env_fini(&e);
 }
 
@@ -928,7 +960,7 @@ static void test_roundtrip_property(void)
 				       sizeof(why)) &&
 			    !bad[0]++)
 				tap_diag("hv, %u vCPUs: %s", nr, why);
-			if (g.rec.nr == 1)
+			if (g.rec.n == 1)
 				forms[op_form(&g.rec.ops[0])]++;
 			if (!roundtrip(&e, &g, vipi_encode_hv_linux, &s, why,
 				       sizeof(why)) &&
@@ -938,6 +970,7 @@ static void test_roundtrip_property(void)
 		}
 		vipi_cpuset_destroy(&s);
 		free(g.cpus);
+		oprec_free(&g.rec);
 		env_fini(&e);
 	}
 	ok(bad[0] == 0, "property: hv decode(encode(S)) == S, 1 exit (%u sets)",

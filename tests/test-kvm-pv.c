@@ -19,6 +19,7 @@
 #include <vipi/topo.h>
 #include <vipi/x86.h>
 
+#include "lib/oprec.h"
 #include "lib/tap.h"
 #include "lib/x86-harness.h"
 
@@ -368,12 +369,12 @@ static bool op_is(const struct vipi_op *op, uint64_t rbx, uint64_t rcx,
 
 /* Encode the CPUs 0..nr-1 of a topology with IDs ids, in CPU order. */
 static int enc_ids(vipi_encode_fn fn, const uint32_t *ids, uint32_t nr,
-		   struct x86h_rec *rec, uint8_t mode)
+		   struct oprec *rec, uint8_t mode)
 {
 	struct vipi_guest_cpu cpus[64];
 	struct vipi_guest_topo gt = { .cpus = cpus, .nr_cpus = nr };
 	struct vipi_send send = { .vector = 0xf3, .mode = mode };
-	struct vipi_emit emit = { .op = x86h_rec_op, .ctx = rec };
+	struct vipi_emit emit = { .op = oprec_op, .ctx = rec };
 	struct vipi_cpuset s;
 	uint32_t i;
 	int n;
@@ -383,7 +384,7 @@ static int enc_ids(vipi_encode_fn fn, const uint32_t *ids, uint32_t nr,
 		cpus[i].apic_id = ids[i];
 		vipi_cpuset_add(&s, i);
 	}
-	rec->n = 0;
+	oprec_reset(rec);
 	n = fn(&gt, &s, &send, &emit);
 	vipi_cpuset_destroy(&s);
 	return n;
@@ -399,7 +400,7 @@ static void test_encode_linux(void)
 	static const uint32_t top[] = { 0xffffff90u, 0xfffffffeu };
 	static const uint32_t interleaved[] = { 0, 1000, 1, 1001 };
 	uint32_t dense[256], i;
-	struct x86h_rec rec = { 0 };
+	struct oprec rec = { 0 };
 	int n;
 
 	n = enc_ids(vipi_encode_kvm_pv_linux, seq, 3, &rec, VIPI_DM_FIXED);
@@ -424,7 +425,7 @@ static void test_encode_linux(void)
 		struct vipi_guest_cpu cpus[256];
 		struct vipi_guest_topo gt = { .cpus = cpus, .nr_cpus = 256 };
 		struct vipi_send send = { .vector = 0xf3 };
-		struct vipi_emit emit = { .op = x86h_rec_op, .ctx = &rec };
+		struct vipi_emit emit = { .op = oprec_op, .ctx = &rec };
 		struct vipi_cpuset s;
 
 		vipi_cpuset_init(&s, 256);
@@ -432,18 +433,18 @@ static void test_encode_linux(void)
 			cpus[i].apic_id = dense[i];
 			vipi_cpuset_add(&s, i);
 		}
-		rec.n = 0;
+		oprec_reset(&rec);
 		n = vipi_encode_kvm_pv_linux(&gt, &s, &send, &emit);
 		ok(n == 2 && op_is(&rec.ops[0], ~0ull, ~0ull, 0, 0xf3) &&
 			   op_is(&rec.ops[1], ~0ull, ~0ull, 128, 0xf3),
 		   "Linux packing: dense 0..255 is 2 calls");
-		rec.n = 0;
+		oprec_reset(&rec);
 		n = vipi_encode_kvm_pv(&gt, &s, &send, &emit);
 		ok(n == 2 && op_is(&rec.ops[0], ~0ull, ~0ull, 0, 0xf3) &&
 			   op_is(&rec.ops[1], ~0ull, ~0ull, 128, 0xf3),
 		   "optimal packing: dense 0..255 is 2 calls");
 		vipi_cpuset_clear(&s);
-		rec.n = 0;
+		oprec_reset(&rec);
 		is_i64(vipi_encode_kvm_pv_linux(&gt, &s, &send, &emit), 0,
 		       "Linux packing: empty set, no call");
 		is_i64(vipi_encode_kvm_pv(&gt, &s, &send, &emit), 0,
@@ -478,7 +479,7 @@ static void test_encode_linux(void)
 	       -EOPNOTSUPP, "INIT over KVM PV: -EOPNOTSUPP");
 	is_i64(enc_ids(vipi_encode_kvm_pv_linux, seq, 3, &rec, VIPI_DM_LOWEST),
 	       -EOPNOTSUPP, "lowest priority over KVM PV: -EOPNOTSUPP");
-	free(rec.ops);
+	oprec_free(&rec);
 }
 
 /* ------------------------------------------------------------------ */
@@ -526,7 +527,7 @@ again:
 	return ids;
 }
 
-static bool decode_all(const struct x86h_vm *vm, const struct x86h_rec *rec,
+static bool decode_all(const struct x86h_vm *vm, const struct oprec *rec,
 		       struct vipi_cpuset *got, uint8_t mode)
 {
 	struct x86h_decoded d;
@@ -599,10 +600,10 @@ static void test_property(void)
 			uint32_t *ids = random_ids(&rng, l, nr);
 			uint32_t i, p = (uint32_t)tap_rand_below(&rng, 101);
 			struct vipi_send send = { 0 };
-			struct x86h_rec rl = { 0 }, ro = { 0 }, rb = { 0 };
-			struct vipi_emit el = { .op = x86h_rec_op, .ctx = &rl };
-			struct vipi_emit eo = { .op = x86h_rec_op, .ctx = &ro };
-			struct vipi_emit eb = { .op = x86h_rec_op,
+			struct oprec rl = { 0 }, ro = { 0 }, rb = { 0 };
+			struct vipi_emit el = { .op = oprec_op, .ctx = &rl };
+			struct vipi_emit eo = { .op = oprec_op, .ctx = &ro };
+			struct vipi_emit eb = { .op = oprec_op,
 						.ctx = &rb,
 						.buf = scratch,
 						.buf_size = sizeof(scratch) };
@@ -648,9 +649,9 @@ static void test_property(void)
 			calls_opt += no > 0 ? (unsigned int)no : 0;
 			vipi_cpuset_destroy(&s);
 			vipi_cpuset_destroy(&got);
-			free(rl.ops);
-			free(ro.ops);
-			free(rb.ops);
+			oprec_free(&rl);
+			oprec_free(&ro);
+			oprec_free(&rb);
 			free(ids);
 			x86h_vm_fini(&vm);
 		}

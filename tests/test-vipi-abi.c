@@ -15,6 +15,7 @@
 
 #include <vipi/vipi.h>
 
+#include "lib/oprec.h"
 #include "lib/tap.h"
 #include "lib/vipi-abi-ref.h"
 
@@ -686,32 +687,12 @@ static void test_max(void)
 
 /* ---- encoder ---- */
 
-struct rec {
-	struct vipi_op op;
-	uint8_t mem[VIPI_DESC_MAX_BYTES];
-	unsigned int n;
-	int fail;
-};
-
-static int rec_op(void *ctx, const struct vipi_op *op)
-{
-	struct rec *r = ctx;
-
-	if (r->fail)
-		return r->fail;
-	r->op = *op;
-	if (op->mem_len && op->mem_len <= sizeof(r->mem))
-		memcpy(r->mem, op->mem, op->mem_len);
-	r->n++;
-	return 0;
-}
-
 struct enc {
 	struct vipi_guest_cpu *cpus;
 	struct vipi_guest_topo gt;
 	uint8_t *buf;
 	struct vipi_emit emit;
-	struct rec rec;
+	struct oprec rec; /* lib/oprec.h */
 };
 
 static void enc_init(struct enc *x, struct env *e, uint32_t buf_off,
@@ -722,13 +703,19 @@ static void enc_init(struct enc *x, struct env *e, uint32_t buf_off,
 	if (!x->cpus)
 		tap_bail("out of memory");
 	vipi_guest_topo_from_topo(e->topo, x->cpus, &x->gt);
-	x->emit.op = rec_op;
+	x->emit.op = oprec_op;
 	x->emit.ctx = &x->rec;
 	if (buf_size) {
 		x->emit.buf = e->ram + buf_off;
 		x->emit.buf_gpa = RAM_GPA + buf_off;
 		x->emit.buf_size = buf_size;
 	}
+}
+
+/* The operation the last enc_run() emitted (all-zero when none) */
+static const struct vipi_op *enc_op(const struct enc *x)
+{
+	return oprec_at(&x->rec, x->rec.n - 1);
 }
 
 /* Encode set, decode what came out; returns the encoder's result. */
@@ -741,18 +728,18 @@ static int enc_run(struct enc *x, struct env *e, const struct vipi_cpuset *s,
 	struct vipi_op_state st = { 0 };
 	int r;
 
-	x->rec.n = 0;
+	oprec_reset(&x->rec);
 	r = vipi_encode_vipi(&x->gt, s, &send, &x->emit);
 	vipi_cpuset_clear(&e->targets);
 	if (r == 1 && x->rec.n == 1)
-		vipi_decode_op(&e->h, x->cpus[self].vp_index, &st, &x->rec.op,
+		vipi_decode_op(&e->h, x->cpus[self].vp_index, &st, enc_op(x),
 			       &e->ipi);
 	return r;
 }
 
 static unsigned int op_form(const struct enc *x)
 {
-	return (x->rec.op.args[1] & VIPI_CTL_FORM_MASK) >> VIPI_CTL_FORM_SHIFT;
+	return (enc_op(x)->args[1] & VIPI_CTL_FORM_MASK) >> VIPI_CTL_FORM_SHIFT;
 }
 
 /* The image of s under vp_index, for comparisons */
@@ -784,12 +771,12 @@ static void test_encode(void)
 	is_u64(x.rec.n, 0, "encode: empty set emits nothing");
 	vipi_cpuset_add(&s, 7);
 	r = enc_run(&x, &e, &s, 0, 0x40, VIPI_DM_FIXED, 0);
-	ok(r == 1 && op_form(&x) == VIPI_FORM_RANGE && x.rec.op.args[2] == 7 &&
-		   x.rec.op.args[3] == 1,
+	ok(r == 1 && op_form(&x) == VIPI_FORM_RANGE &&
+		   enc_op(&x)->args[2] == 7 && enc_op(&x)->args[3] == 1,
 	   "encode: one target is RANGE(7, 1)");
-	ok(x.rec.op.kind == VIPI_OP_VIPI_CALL &&
-		   x.rec.op.args[0] == VIPI_FN_SEND_IPI &&
-		   x.rec.op.nr_args == 6,
+	ok(enc_op(&x)->kind == VIPI_OP_VIPI_CALL &&
+		   enc_op(&x)->args[0] == VIPI_FN_SEND_IPI &&
+		   enc_op(&x)->nr_args == 6,
 	   "encode: one VIPI_OP_VIPI_CALL to SEND_IPI");
 	vipi_cpuset_add_range(&s, 0, 1000);
 	enc_run(&x, &e, &s, 3, 0x40, VIPI_DM_FIXED, 0);
@@ -814,19 +801,19 @@ static void test_encode(void)
 	vipi_cpuset_add(&s, 960);
 	enc_run(&x, &e, &s, 0, 0x40, VIPI_DM_FIXED, 0);
 	ok(op_form(&x) == VIPI_FORM_BLOCKS && e.ipi.ret == 4 &&
-		   x.rec.op.args[2] == lanes(0, 7, 15),
+		   enc_op(&x)->args[2] == lanes(0, 7, 15),
 	   "encode: three blocks are BLOCKS, lanes ascending");
 	vipi_cpuset_add(&s, 200);
 	enc_run(&x, &e, &s, 0, 0x40, VIPI_DM_FIXED, 0);
 	ok(op_form(&x) == VIPI_FORM_DESC && e.ipi.ret == 5 &&
-		   x.rec.op.mem_len == 8 * (1 + 1 + 4) &&
-		   x.rec.op.args[2] == RAM_GPA + 0x100,
+		   enc_op(&x)->mem_len == 8 * (1 + 1 + 4) &&
+		   enc_op(&x)->args[2] == RAM_GPA + 0x100,
 	   "encode: four blocks are a 48-byte DESC in the buffer");
 	ok(vipi_cpuset_equal(&e.targets, &s), "encode: DESC decodes back");
 
 	/* modes and flags */
 	enc_run(&x, &e, &s, 0, 0x99, VIPI_DM_NMI, 0);
-	ok(e.ipi.mode == VIPI_DM_NMI && (x.rec.op.args[1] & 0xff) == 0,
+	ok(e.ipi.mode == VIPI_DM_NMI && (enc_op(&x)->args[1] & 0xff) == 0,
 	   "encode: NMI, vector 0");
 	enc_run(&x, &e, &s, 0, 0x40, VIPI_DM_FIXED, VIPI_SEND_TLB_FLUSH);
 	ok(e.ipi.flags & VIPI_IPI_TLB_FLUSH, "encode: TLB flush flag");
@@ -850,10 +837,10 @@ static void test_encode(void)
 	is_i64(enc_run(&x, &e, &s, 0, 0x40, VIPI_DM_FIXED, 0), -ERANGE,
 	       "encode: VP index 2^18 is out of reach");
 	x.cpus[999].vp_index = 999;
-	x.rec.fail = -EIO;
+	oprec_fail_at(&x.rec, 0, -EIO);
 	is_i64(enc_run(&x, &e, &s, 0, 0x40, VIPI_DM_FIXED, 0), -EIO,
 	       "encode: op()'s error is returned");
-	x.rec.fail = 0;
+	oprec_fail_at(&x.rec, 0, 0);
 
 	/* buffer */
 	x.emit.buf_size = 47;
@@ -863,7 +850,7 @@ static void test_encode(void)
 	x.emit.buf_gpa = RAM_GPA + 0x203;
 	x.emit.buf_size = 53;
 	ok(enc_run(&x, &e, &s, 0, 0x40, VIPI_DM_FIXED, 0) == 1 &&
-		   x.rec.op.args[2] == RAM_GPA + 0x208 &&
+		   enc_op(&x)->args[2] == RAM_GPA + 0x208 &&
 		   vipi_cpuset_equal(&e.targets, &s),
 	   "encode: unaligned buffer, DESC at the next 8-byte boundary");
 	x.emit.buf_size = 52;
@@ -922,6 +909,7 @@ static void test_encode(void)
 	vipi_cpuset_destroy(&s);
 	vipi_cpuset_destroy(&want);
 	free(x.cpus);
+	oprec_free(&x.rec);
 	env_fini(&e);
 }
 
@@ -946,6 +934,7 @@ static void test_encode_arm64(void)
 	       "encode arm64: NMI");
 	vipi_cpuset_destroy(&s);
 	free(x.cpus);
+	oprec_free(&x.rec);
 	env_fini(&e);
 }
 
@@ -1062,6 +1051,7 @@ static void test_property(void)
 		vipi_cpuset_destroy(&s);
 		vipi_cpuset_destroy(&want);
 		free(x.cpus);
+		oprec_free(&x.rec);
 		env_fini(&e);
 	}
 	is_u64(bad_exit, 0,

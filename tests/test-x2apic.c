@@ -18,6 +18,7 @@
 #include <vipi/topo.h>
 #include <vipi/x86.h>
 
+#include "lib/oprec.h"
 #include "lib/tap.h"
 #include "lib/x86-harness.h"
 
@@ -360,8 +361,8 @@ static void test_encode_exact(void)
 	static const uint32_t ids[] = { 16, 0, 17, 1, 0x35, 0xffff0 };
 	static uint64_t scratch[4096];
 	struct vipi_send send = { .vector = 0xfd, .mode = VIPI_DM_FIXED };
-	struct x86h_rec rec = { 0 };
-	struct vipi_emit emit = { .op = x86h_rec_op, .ctx = &rec };
+	struct oprec rec = { 0 };
+	struct vipi_emit emit = { .op = oprec_op, .ctx = &rec };
 	struct vipi_cpuset s;
 	struct x86h_vm vm;
 	int n;
@@ -379,14 +380,14 @@ static void test_encode_exact(void)
 		   rec.ops[4].val == (0xffff0ull << 32 | 0xfd),
 	   "x2apic-phys: one WRMSR 0x830 per target, dest << 32 | vector");
 
-	x86h_rec_reset(&rec);
+	oprec_reset(&rec);
 	n = vipi_encode_x2apic_cluster(&vm.gt, &s, &send, &emit);
 	ok(n == 3 && rec.n == 3 &&
 		   rec.ops[0].val == ((0x10003ull << 32) | 0x800 | 0xfd) &&
 		   rec.ops[1].val == ((0x00003ull << 32) | 0x800 | 0xfd) &&
 		   rec.ops[2].val == ((0xffff0001ull << 32) | 0x800 | 0xfd),
 	   "x2apic-cluster: one logical write per cluster, first-CPU order");
-	x86h_rec_reset(&rec);
+	oprec_reset(&rec);
 	emit.buf = scratch;
 	emit.buf_size = sizeof(scratch);
 	n = vipi_encode_x2apic_cluster(&vm.gt, &s, &send, &emit);
@@ -400,24 +401,24 @@ static void test_encode_exact(void)
 	vipi_cpuset_clear(&s);
 	vipi_cpuset_add(&s, 4);
 	send.mode = VIPI_DM_NMI;
-	x86h_rec_reset(&rec);
+	oprec_reset(&rec);
 	n = vipi_encode_x2apic_phys(&vm.gt, &s, &send, &emit);
 	ok(n == 1 && rec.ops[0].val == (0x35ull << 32 | 0x400),
 	   "x2apic-phys: NMI is delivery mode 100b, vector 0");
 	send.mode = VIPI_DM_INIT;
-	x86h_rec_reset(&rec);
+	oprec_reset(&rec);
 	n = vipi_encode_x2apic_phys(&vm.gt, &s, &send, &emit);
 	ok(n == 1 && rec.ops[0].val == (0x35ull << 32 | 0x4500),
 	   "x2apic-phys: INIT is level assert, edge");
 	send.mode = VIPI_DM_SIPI;
 	send.vector = 0x9a;
-	x86h_rec_reset(&rec);
+	oprec_reset(&rec);
 	n = vipi_encode_x2apic_phys(&vm.gt, &s, &send, &emit);
 	ok(n == 1 && rec.ops[0].val == (0x35ull << 32 | 0x69a),
 	   "x2apic-phys: SIPI carries the start page as vector");
 	send.mode = VIPI_DM_LOWEST;
 	send.vector = 0x40;
-	x86h_rec_reset(&rec);
+	oprec_reset(&rec);
 	n = vipi_encode_x2apic_cluster(&vm.gt, &s, &send, &emit);
 	ok(n == 1 && rec.ops[0].val == (0x30020ull << 32 | 0x940),
 	   "x2apic-cluster: lowest priority, logical");
@@ -430,7 +431,7 @@ static void test_encode_exact(void)
 	       "x2apic-phys: fixed vector 15: -EINVAL");
 	send.vector = 0x30;
 	vipi_cpuset_add(&s, 6);
-	x86h_rec_reset(&rec);
+	oprec_reset(&rec);
 	is_i64(vipi_encode_x2apic_phys(&vm.gt, &s, &send, &emit), -EINVAL,
 	       "x2apic-phys: a CPU beyond the topology: -EINVAL");
 	is_u64(rec.n, 0, "x2apic-phys: nothing emitted before the error");
@@ -439,15 +440,15 @@ static void test_encode_exact(void)
 
 	vipi_cpuset_destroy(&s);
 	x86h_vm_fini(&vm);
-	free(rec.ops);
+	oprec_free(&rec);
 }
 
 static void test_encode_cluster_range(void)
 {
 	static const uint32_t ids[] = { 0, 0xfffff, 0x100000 };
 	struct vipi_send send = { .vector = 0x30 };
-	struct x86h_rec rec = { 0 };
-	struct vipi_emit emit = { .op = x86h_rec_op, .ctx = &rec };
+	struct oprec rec = { 0 };
+	struct vipi_emit emit = { .op = oprec_op, .ctx = &rec };
 	struct vipi_cpuset s;
 	struct x86h_vm vm;
 
@@ -463,22 +464,22 @@ static void test_encode_cluster_range(void)
 		tap_bail("topology");
 	vipi_cpuset_clear(&s);
 	vipi_cpuset_add(&s, 0);
-	rec.n = 0;
+	oprec_reset(&rec);
 	is_i64(vipi_encode_x2apic_cluster(&vm.gt, &s, &send, &emit), -ERANGE,
 	       "x2apic-cluster: ID 0 shares its logical ID with 0x100000 in "
 	       "this guest: -ERANGE");
 	is_u64(rec.n, 0, "x2apic-cluster: nothing emitted before -ERANGE");
 	vipi_cpuset_destroy(&s);
 	x86h_vm_fini(&vm);
-	free(rec.ops);
+	oprec_free(&rec);
 }
 
 static void test_encode_shorthands(void)
 {
 	static const uint32_t ids[] = { 0, 2, 4, 6 };
 	struct vipi_send send = { .vector = 0x30, .self = 2 };
-	struct x86h_rec rec = { 0 };
-	struct vipi_emit emit = { .op = x86h_rec_op, .ctx = &rec };
+	struct oprec rec = { 0 };
+	struct vipi_emit emit = { .op = oprec_op, .ctx = &rec };
 	struct vipi_cpuset s;
 	struct x86h_vm vm;
 
@@ -491,7 +492,7 @@ static void test_encode_shorthands(void)
 		   rec.ops[0].val == (0xc0000 | 0x30),
 	   "x2apic-allbutself: one write, shorthand 11b");
 	send.mode = VIPI_DM_NMI;
-	x86h_rec_reset(&rec);
+	oprec_reset(&rec);
 	ok(vipi_encode_x2apic_allbutself(&vm.gt, &s, &send, &emit) == 1 &&
 		   rec.ops[0].val == (0xc0000 | 0x400),
 	   "x2apic-allbutself: NMI");
@@ -501,7 +502,7 @@ static void test_encode_shorthands(void)
 	vipi_cpuset_add(&s, 2);
 	is_i64(vipi_encode_x2apic_allbutself(&vm.gt, &s, &send, &emit), -EINVAL,
 	       "x2apic-allbutself: a set with self: -EINVAL");
-	x86h_rec_reset(&rec);
+	oprec_reset(&rec);
 	ok(vipi_encode_x2apic_all(&vm.gt, &s, &send, &emit) == 1 &&
 		   rec.ops[0].val == (0x80000 | 0x30),
 	   "x2apic-all: one write, shorthand 10b");
@@ -511,7 +512,7 @@ static void test_encode_shorthands(void)
 	send.mode = VIPI_DM_FIXED;
 	vipi_cpuset_clear(&s);
 	vipi_cpuset_add(&s, 2);
-	x86h_rec_reset(&rec);
+	oprec_reset(&rec);
 	ok(vipi_encode_x2apic_self(&vm.gt, &s, &send, &emit) == 1 &&
 		   rec.ops[0].reg == 0x83f && rec.ops[0].val == 0x30,
 	   "x2apic-self: SELF IPI MSR with the vector");
@@ -523,7 +524,7 @@ static void test_encode_shorthands(void)
 	       "x2apic-allbutself: self out of the topology: -EINVAL");
 	vipi_cpuset_destroy(&s);
 	x86h_vm_fini(&vm);
-	free(rec.ops);
+	oprec_free(&rec);
 }
 
 /* ------------------------------------------------------------------ */
@@ -590,7 +591,7 @@ static void random_set(uint64_t *rng, struct vipi_cpuset *s, uint32_t nr)
 
 /* Decode every recorded op; union into got, fail on any non-OK. */
 static bool decode_all(const struct x86h_vm *vm, uint32_t sender,
-		       const struct x86h_rec *rec, struct vipi_cpuset *got,
+		       const struct oprec *rec, struct vipi_cpuset *got,
 		       uint8_t mode)
 {
 	struct x86h_decoded d;
@@ -635,10 +636,9 @@ static void test_property(void)
 			uint32_t nr = 1 + (uint32_t)tap_rand_below(&rng, 300);
 			uint32_t *ids = random_ids(&rng, l, nr);
 			struct vipi_send send = { 0 };
-			struct x86h_rec rec = { 0 }, rec2 = { 0 };
-			struct vipi_emit emit = { .op = x86h_rec_op,
-						  .ctx = &rec };
-			struct vipi_emit emit2 = { .op = x86h_rec_op,
+			struct oprec rec = { 0 }, rec2 = { 0 };
+			struct vipi_emit emit = { .op = oprec_op, .ctx = &rec };
+			struct vipi_emit emit2 = { .op = oprec_op,
 						   .ctx = &rec2,
 						   .buf = scratch,
 						   .buf_size =
@@ -674,7 +674,7 @@ static void test_property(void)
 				fails[0]++;
 
 			/* cluster, without and with scratch: same writes */
-			x86h_rec_reset(&rec);
+			oprec_reset(&rec);
 			runs[1]++;
 			n = vipi_encode_x2apic_cluster(&vm.gt, &s, &send,
 						       &emit);
@@ -702,7 +702,7 @@ static void test_property(void)
 			for (i = 0; i < nr; i++)
 				if (i != send.self)
 					vipi_cpuset_add(&s, i);
-			x86h_rec_reset(&rec);
+			oprec_reset(&rec);
 			runs[2]++;
 			n = vipi_encode_x2apic_allbutself(&vm.gt, &s, &send,
 							  &emit);
@@ -716,7 +716,7 @@ static void test_property(void)
 			send.mode = VIPI_DM_FIXED;
 			send.vector = 0x30;
 			vipi_cpuset_add(&s, send.self);
-			x86h_rec_reset(&rec);
+			oprec_reset(&rec);
 			runs[3]++;
 			n = vipi_encode_x2apic_all(&vm.gt, &s, &send, &emit);
 			if (n != 1 ||
@@ -725,7 +725,7 @@ static void test_property(void)
 				fails[3]++;
 			vipi_cpuset_clear(&s);
 			vipi_cpuset_add(&s, send.self);
-			x86h_rec_reset(&rec);
+			oprec_reset(&rec);
 			n = vipi_encode_x2apic_self(&vm.gt, &s, &send, &emit);
 			if (n != 1 ||
 			    !decode_all(&vm, send.self, &rec, &got, 0) ||
@@ -734,8 +734,8 @@ static void test_property(void)
 
 			vipi_cpuset_destroy(&s);
 			vipi_cpuset_destroy(&got);
-			free(rec.ops);
-			free(rec2.ops);
+			oprec_free(&rec);
+			oprec_free(&rec2);
 			free(ids);
 			x86h_vm_fini(&vm);
 		}

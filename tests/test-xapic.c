@@ -18,6 +18,7 @@
 #include <vipi/topo.h>
 #include <vipi/x86.h>
 
+#include "lib/oprec.h"
 #include "lib/tap.h"
 #include "lib/x86-harness.h"
 
@@ -399,8 +400,8 @@ static void test_encode(void)
 {
 	static const uint32_t ids[] = { 7, 0xfe, 0xff, 0x100 };
 	struct vipi_send send = { .vector = 0x31, .mode = VIPI_DM_FIXED };
-	struct x86h_rec rec = { 0 };
-	struct vipi_emit emit = { .op = x86h_rec_op, .ctx = &rec };
+	struct oprec rec = { 0 };
+	struct vipi_emit emit = { .op = oprec_op, .ctx = &rec };
 	struct vipi_cpuset s;
 	struct x86h_vm vm;
 	int n;
@@ -416,7 +417,7 @@ static void test_encode(void)
 		   rec.ops[2].val == 0xfe000000 && rec.ops[3].val == 0x31,
 	   "xapic-phys: ICR_HI (dest << 24) then ICR_LO per target, 2 exits");
 	vipi_cpuset_add(&s, 2);
-	rec.n = 0;
+	oprec_reset(&rec);
 	is_i64(vipi_encode_xapic_phys(&vm.gt, &s, &send, &emit), -ERANGE,
 	       "xapic-phys: APIC ID 0xff is not addressable: -ERANGE");
 	is_u64(rec.n, 0, "xapic-phys: nothing emitted before -ERANGE");
@@ -430,7 +431,7 @@ static void test_encode(void)
 	       "xapic-phys: SMI: -EOPNOTSUPP");
 	vipi_cpuset_destroy(&s);
 	x86h_vm_fini(&vm);
-	free(rec.ops);
+	oprec_free(&rec);
 }
 
 static void test_roundtrip(void)
@@ -446,8 +447,8 @@ static void test_roundtrip(void)
 		uint32_t *ids = malloc(nr * sizeof(*ids));
 		uint32_t v, j, p = (uint32_t)tap_rand_below(&rng, 101);
 		struct vipi_send send = { 0 };
-		struct x86h_rec rec = { 0 };
-		struct vipi_emit emit = { .op = x86h_rec_op, .ctx = &rec };
+		struct oprec rec = { 0 };
+		struct vipi_emit emit = { .op = oprec_op, .ctx = &rec };
 		struct vipi_cpuset s, got;
 		struct x86h_decoded d;
 		uint32_t hi = 0;
@@ -495,7 +496,7 @@ again:
 		vipi_cpuset_destroy(&s);
 		vipi_cpuset_destroy(&got);
 		vipi_cpuset_destroy(&d.set);
-		free(rec.ops);
+		oprec_free(&rec);
 		free(ids);
 		x86h_vm_fini(&vm);
 	}

@@ -60,22 +60,3 @@ const char *x86h_set_list(const struct vipi_cpuset *s)
 	vipi_cpuset_format(s, buf, sizeof(buf));
 	return buf;
 }
-
-int x86h_rec_op(void *ctx, const struct vipi_op *op)
-{
-	struct x86h_rec *r = ctx;
-
-	if (r->n == r->cap) {
-		r->cap = r->cap ? 2 * r->cap : 64;
-		r->ops = realloc(r->ops, r->cap * sizeof(*r->ops));
-		if (!r->ops)
-			tap_bail("out of memory");
-	}
-	r->ops[r->n++] = *op;
-	return 0;
-}
-
-void x86h_rec_reset(struct x86h_rec *r)
-{
-	r->n = 0;
-}

@@ -2,8 +2,8 @@
 /*
  * Scaffolding shared by the x86 decoder tests (x2APIC, xAPIC, KVM PV): a
  * VM built from a list of APIC IDs (host topology, guest topology, host
- * state), a decode result with its own target set, and an emitter that
- * records every operation an encoder emits.
+ * state) and a decode result with its own target set. The operation
+ * recorder for the encoders is oprec.h.
  */
 #ifndef VIPI_TESTS_X86_HARNESS_H
 #define VIPI_TESTS_X86_HARNESS_H
@@ -49,16 +49,5 @@ void x86h_dec_init(struct x86h_decoded *d, uint32_t nbits);
 
 /* The set as a CPU list ("0-3,7"), in a static buffer. */
 const char *x86h_set_list(const struct vipi_cpuset *s);
-
-/* A recording emitter: ctx is a struct x86h_rec. */
-struct x86h_rec {
-	struct vipi_op *ops;
-	uint32_t n, cap;
-};
-
-int x86h_rec_op(void *ctx, const struct vipi_op *op);
-
-/* Forget the recorded ops (the buffer is kept). */
-void x86h_rec_reset(struct x86h_rec *r);
 
 #endif /* VIPI_TESTS_X86_HARNESS_H */
