@@ -16,7 +16,7 @@ my $vipi = $ENV{VIPI} // "$src/vipi";
 my $d = "$src/tests/data/bench-linux";
 my ($n, $failed) = (0, 0);
 
-print "1..73\n";
+print "1..79\n";
 
 sub ok {
 	my ($c, $name) = @_;
@@ -190,6 +190,27 @@ is($c->{driver}{allbutself}, 0, 'vipi.forms=desc: no ALL_BUT_SELF');
 is($c->{sender_exits_per_op}, 1, 'vipi.forms=desc: one exit per op');
 $c = rcase(0, 'tlbcheck', 'halt');
 is($c->{status}, 'pass', 'vipi.forms=desc: the halting stale-translation check passes');
+
+# vipi_bench_tlbplant=1 (patch 0003) plants a missing remote flush: the
+# same kernel under QEMU's TCG, whose vCPUs keep translations until
+# flushed, read the freed page (docs/linux.md "Showing that it can fail").
+# The run is not a vipi run (no JSON, xAPIC flat), so only the check's
+# cases matter here.
+$out = `"$vipi" bench linux --parse $d/qemu-tcg-4-plant.log`;
+$doc = eval { decode_json($out) } // { runs => [], cases => [] };
+$c = rcase(0, 'tlbcheck', 'busy');
+is($c->{status}, 'fail', 'planted missing flush, busy readers: fail');
+is($c->{tlbcheck}{stale}, 8873587, 'and stale=8873587 from its line');
+is($c->{tlbcheck}{planted} ? 1 : 0, 1, '"plant=1" is read as planted');
+$c = rcase(0, 'tlbcheck', 'halt');
+is($c->{status}, 'fail', 'planted missing flush, halting readers: fail');
+ok(scalar(($c->{reason} // '') =~ /stale=595 /), 'and the reason says stale=595');
+# the checks of the second series had no plant= key
+$out = `"$vipi" bench linux --parse $d/vipi-user-4-stride4.log`;
+$doc = eval { decode_json($out) } // { runs => [], cases => [] };
+$c = rcase(0, 'tlbcheck', 'halt');
+is(defined $c->{tlbcheck}{planted} && !$c->{tlbcheck}{planted} ? 1 : 0, 1,
+    'a line without plant= is not planted');
 
 system(qq{"$vipi" bench linux --paths x2apic-flat >/dev/null 2>&1});
 is($? >> 8, 2, 'an unknown path is a usage error (exit 2)');

@@ -113,6 +113,7 @@ struct bl_case {
 	bool tlbcheck;
 	uint64_t tc_readers, tc_rounds, tc_of, tc_reads, tc_stale, tc_faults,
 		tc_stalled, tc_flushes;
+	uint64_t tc_plant; /* plant=1: the planted missing flush */
 	bool have_sender;
 	double sender;
 	char sender_how[200]; /* how derived, or why null */
@@ -351,6 +352,7 @@ static void bl_parse_console(const char *text, unsigned int ri)
 			bl_kv_u64(b, "faults", &c->tc_faults);
 			bl_kv_u64(b, "stalled", &c->tc_stalled);
 			bl_kv_u64(b, "tlb_flushes", &c->tc_flushes);
+			bl_kv_u64(b, "plant", &c->tc_plant);
 			bl_kv_u64(b, "interrupted", &c->interrupted);
 			bl_kv_u64(b, "deferred", &c->deferred);
 			bl_kv_u64(b, "tlb_resends", &c->resends);
@@ -1250,6 +1252,7 @@ static void bl_write_json(FILE *f, const struct bl_cfg *cfg, bool parse,
 			json_kv_u64(&j, "faults", c->tc_faults);
 			json_kv_bool(&j, "stalled", c->tc_stalled);
 			json_kv_u64(&j, "flush_calls", c->tc_flushes);
+			json_kv_bool(&j, "planted", c->tc_plant);
 			json_object_end(&j);
 		}
 		if (r->vipi_on && c->test[0]) {
