@@ -242,7 +242,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_in in = { data, size };
-	struct vipi_abi_call call = { 0 };
+	struct vipi_abi_call call = { .op_64_bit = true };
 	struct vipi_ipi ipi = { .targets = &targets };
 	struct vipi_flat_mem mem;
 	struct vipi_host h = { 0 };

@@ -23,6 +23,7 @@
  * LAPIC the x2APIC rows and KVM's own answer to a CPL 3 hypercall run.
  */
 #include <vipi/abi.h>
+#include <vipi/decode.h>
 #include <vipi/hyperv.h>
 #include <vipi/x86.h>
 
@@ -210,7 +211,7 @@ static int64_t vipi_fn(uint64_t fn, uint64_t a0, uint64_t a1, uint64_t a2,
 static int64_t vipi_desc(uint64_t gpa, uint64_t len)
 {
 	return vipi_fn(VIPI_FN_SEND_IPI,
-		       vipi_abi_ctl(CANARY_VECTOR, VIPI_MODE_FIXED, false,
+		       vipi_abi_ctl(CANARY_VECTOR, VIPI_DM_FIXED, false,
 				    VIPI_FORM_DESC),
 		       gpa, len, 0, 0);
 }
@@ -229,14 +230,14 @@ static void vipi_rows(uint64_t *res)
 	       vipi_fn(VIPI_FN_FEATURES, 1, 0, 0, 0, 0), -22);
 	row_eq(res, "vipi SEND_IPI reserved control bit 11: -EINVAL",
 	       vipi_fn(VIPI_FN_SEND_IPI,
-		       vipi_abi_ctl(CANARY_VECTOR, VIPI_MODE_FIXED, false,
+		       vipi_abi_ctl(CANARY_VECTOR, VIPI_DM_FIXED, false,
 				    VIPI_FORM_ALL_BUT_SELF) |
 			       1u << 11,
 		       0, 0, 0, 0),
 	       -22);
 	row_eq(res, "vipi RANGE first + count past 2^64: -EINVAL",
 	       vipi_fn(VIPI_FN_SEND_IPI,
-		       vipi_abi_ctl(CANARY_VECTOR, VIPI_MODE_FIXED, false,
+		       vipi_abi_ctl(CANARY_VECTOR, VIPI_DM_FIXED, false,
 				    VIPI_FORM_RANGE),
 		       1, ~0ull, 0, 0),
 	       -22);
@@ -348,7 +349,7 @@ static uint64_t user_calls(void *arg)
 		return 0x5afe;
 	u->kvm_unknown = kvm_hypercall(unknown);
 	u->vipi = vipi_fn(VIPI_FN_SEND_IPI,
-			  vipi_abi_ctl(CANARY_VECTOR, VIPI_MODE_FIXED, false,
+			  vipi_abi_ctl(CANARY_VECTOR, VIPI_DM_FIXED, false,
 				       VIPI_FORM_ALL_BUT_SELF),
 			  0, 0, 0, 0);
 	u->vipi_features = vipi_fn(VIPI_FN_FEATURES, 0, 0, 0, 0, 0);

@@ -154,7 +154,8 @@ int vipi_decode_op(const struct vipi_host *h, uint32_t sender,
 					  op->val, ipi);
 		break;
 	case VIPI_OP_VIPI_CALL: {
-		struct vipi_abi_call call = { .fn = op->args[0] };
+		struct vipi_abi_call call = { .fn = op->args[0],
+					      .op_64_bit = true };
 		unsigned int i;
 
 		for (i = 0; i < VIPI_ARRAY_SIZE(call.a); i++)

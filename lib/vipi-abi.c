@@ -97,14 +97,14 @@ static enum vipi_status abi_check_ctl(uint64_t ctl, bool arm64)
 		return VIPI_ERR_VIPI_EINVAL;
 	if (arm64) {
 		/* An SGI INTID (GIC IHI 0069 2.2.1); no NMI in 1.0 */
-		if (mode != VIPI_MODE_FIXED || vector > VIPI_ARM64_SGI_MAX)
+		if (mode != VIPI_DM_FIXED || vector > VIPI_ARM64_SGI_MAX)
 			return VIPI_ERR_VIPI_EINVAL;
 		return VIPI_OK;
 	}
-	if (mode == VIPI_MODE_FIXED)
+	if (mode == VIPI_DM_FIXED)
 		return vector < VIPI_X86_VECTOR_MIN ? VIPI_ERR_VIPI_EINVAL :
 						      VIPI_OK;
-	if (mode != VIPI_MODE_NMI)
+	if (mode != VIPI_DM_NMI)
 		return VIPI_ERR_VIPI_EINVAL;
 	/* An NMI has no vector, and cannot be deferred like a flush */
 	if (vector || (ctl & VIPI_CTL_TLB_FLUSH))
@@ -345,7 +345,7 @@ static enum vipi_status abi_dispatch(const struct vipi_host *h, uint32_t sender,
 	if (call->cpl)
 		return VIPI_ERR_VIPI_EPERM;
 	/* the x86 ABI is 64-bit only: from other modes no function exists */
-	if (!arm64 && call->not_64bit)
+	if (!arm64 && !call->op_64_bit)
 		return VIPI_ERR_VIPI_ENOSYS;
 	switch (abi_fn_of(arm64, call->fn)) {
 	case ABI_FN_SEND_IPI:

@@ -207,7 +207,8 @@ static int64_t call(struct env *e, uint64_t fn, uint64_t a0, uint64_t a1,
 {
 	struct vipi_abi_call c = { .fn = fn,
 				   .a = { a0, a1, a2, 0, a4 },
-				   .cpl = cpl };
+				   .cpl = cpl,
+				   .op_64_bit = true };
 	uint64_t r[VIPI_ABI_NR_RESULTS];
 
 	if (vipi_decode_vipi(&e->h, 1, &c, &e->ipi))

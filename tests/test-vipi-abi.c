@@ -72,7 +72,7 @@ static void env_fini(struct env *e)
 static enum vipi_status env_call(struct env *e, uint32_t sender, uint64_t fn,
 				 const uint64_t a[5], uint8_t cpl)
 {
-	struct vipi_abi_call call = { .fn = fn, .cpl = cpl };
+	struct vipi_abi_call call = { .fn = fn, .cpl = cpl, .op_64_bit = true };
 	int r;
 
 	memcpy(call.a, a, sizeof(call.a));
@@ -104,7 +104,7 @@ static void put_desc(struct env *e, uint32_t off, const uint64_t *q, uint32_t n)
 
 static uint64_t ctl(unsigned int vector, enum vipi_abi_form form)
 {
-	return vipi_abi_ctl((uint8_t)vector, VIPI_MODE_FIXED, false, form);
+	return vipi_abi_ctl((uint8_t)vector, VIPI_DM_FIXED, false, form);
 }
 
 /*
@@ -157,7 +157,8 @@ static void test_dispatch(void)
 {
 	uint64_t z[5] = { 0 }, a[5] = { ctl(0x40, VIPI_FORM_ALL) };
 	uint64_t r[VIPI_ABI_NR_RESULTS];
-	struct vipi_abi_call call = { .fn = VIPI_FN_FEATURES };
+	struct vipi_abi_call call = { .fn = VIPI_FN_FEATURES,
+				      .op_64_bit = true };
 	struct tap_fields f = TAP_FIELDS_INIT;
 	struct env e, m;
 
@@ -185,7 +186,7 @@ static void test_dispatch(void)
 		   "unknown function (KVM_HC_SEND_IPI's number)");
 	{
 		struct vipi_abi_call c32 = { .fn = VIPI_FN_SEND_IPI,
-					     .not_64bit = 1 };
+					     .op_64_bit = false };
 
 		memcpy(c32.a, a, sizeof(c32.a));
 		vipi_decode_vipi(&e.h, 0, &c32, &e.ipi);
@@ -201,7 +202,7 @@ static void test_dispatch(void)
 		c32.a[0] = ctl(3, VIPI_FORM_ALL);
 		vipi_decode_vipi(&m.h, 0, &c32, &m.ipi);
 		expect_ok(&m, m.ipi.status, 8,
-			  "arm64: not_64bit is an x86 flag, ignored");
+			  "arm64: op_64_bit is an x86 flag, ignored");
 	}
 	expect_err(&e, env_call(&e, 0, VIPI_FN_SEND_IPI | 1ull << 32, a, 0),
 		   VIPI_ERR_VIPI_ENOSYS, "x86: RAX bits 63:32 set");
@@ -254,7 +255,8 @@ static void test_dispatch(void)
 static void test_result_and_cpuid(void)
 {
 	uint64_t r[VIPI_ABI_NR_RESULTS];
-	struct vipi_abi_call call = { .fn = VIPI_FN_SEND_IPI };
+	struct vipi_abi_call call = { .fn = VIPI_FN_SEND_IPI,
+				      .op_64_bit = true };
 	uint32_t c[4];
 	struct env e;
 
@@ -268,7 +270,7 @@ static void test_result_and_cpuid(void)
 	is_i64(vipi_abi_result(&e.h, 0, &call, &e.ipi, 11, 0, r), -EINVAL,
 	       "more interrupted than targets is the VMM's bug");
 	env_send(&e, 0,
-		 vipi_abi_ctl(0x30, VIPI_MODE_FIXED, true, VIPI_FORM_RANGE), 0,
+		 vipi_abi_ctl(0x30, VIPI_DM_FIXED, true, VIPI_FORM_RANGE), 0,
 		 10, 0, 0);
 	ok(e.ipi.flags & VIPI_IPI_TLB_FLUSH, "CTL_TLB_FLUSH sets the flag");
 	vipi_abi_result(&e.h, 0, &call, &e.ipi, 7, 3, r);
@@ -348,19 +350,18 @@ static void test_control(void)
 	fields_ok(&f, "fixed: vector, mode, source, edge, no flags");
 	expect_ok(&e,
 		  env_send(&e, 0,
-			   vipi_abi_ctl(0, VIPI_MODE_NMI, false, VIPI_FORM_ALL),
+			   vipi_abi_ctl(0, VIPI_DM_NMI, false, VIPI_FORM_ALL),
 			   0, 0, 0, 0),
 		  8, "NMI");
 	ok(e.ipi.mode == VIPI_DM_NMI, "NMI: mode NMI");
-	expect_err(
-		&e,
-		env_send(&e, 0,
-			 vipi_abi_ctl(2, VIPI_MODE_NMI, false, VIPI_FORM_ALL),
-			 0, 0, 0, 0),
-		VIPI_ERR_VIPI_EINVAL, "NMI with a vector");
 	expect_err(&e,
 		   env_send(&e, 0,
-			    vipi_abi_ctl(0, VIPI_MODE_NMI, true, VIPI_FORM_ALL),
+			    vipi_abi_ctl(2, VIPI_DM_NMI, false, VIPI_FORM_ALL),
+			    0, 0, 0, 0),
+		   VIPI_ERR_VIPI_EINVAL, "NMI with a vector");
+	expect_err(&e,
+		   env_send(&e, 0,
+			    vipi_abi_ctl(0, VIPI_DM_NMI, true, VIPI_FORM_ALL),
 			    0, 0, 0, 0),
 		   VIPI_ERR_VIPI_EINVAL, "NMI with CTL_TLB_FLUSH");
 	for (i = VIPI_FORM_COUNT; i < 16; i++) {
@@ -379,12 +380,11 @@ static void test_control(void)
 		  "arm64: SGI 15");
 	expect_err(&m, env_send(&m, 0, ctl(16, VIPI_FORM_ALL), 0, 0, 0, 0),
 		   VIPI_ERR_VIPI_EINVAL, "arm64: INTID 16 is no SGI");
-	expect_err(
-		&m,
-		env_send(&m, 0,
-			 vipi_abi_ctl(0, VIPI_MODE_NMI, false, VIPI_FORM_ALL),
-			 0, 0, 0, 0),
-		VIPI_ERR_VIPI_EINVAL, "arm64: no NMI in 1.0");
+	expect_err(&m,
+		   env_send(&m, 0,
+			    vipi_abi_ctl(0, VIPI_DM_NMI, false, VIPI_FORM_ALL),
+			    0, 0, 0, 0),
+		   VIPI_ERR_VIPI_EINVAL, "arm64: no NMI in 1.0");
 	env_fini(&e);
 	env_fini(&m);
 }
@@ -1178,7 +1178,8 @@ static void test_differential(void)
 /* Embedder misuse is an errno, not a guest status */
 static void test_misuse(void)
 {
-	struct vipi_abi_call call = { .fn = VIPI_FN_SEND_IPI };
+	struct vipi_abi_call call = { .fn = VIPI_FN_SEND_IPI,
+				      .op_64_bit = true };
 	struct vipi_cpuset small;
 	struct vipi_ipi ipi = { 0 };
 	struct env e;

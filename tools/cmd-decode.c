@@ -331,7 +331,9 @@ static int run_gicv3(struct decode_ctx *c, const char *word, const uint64_t *v,
 static int run_vipi(struct decode_ctx *c, const char *word, const uint64_t *v,
 		    unsigned int n)
 {
-	struct vipi_abi_call call = { .fn = v[0], .cpl = c->o.cpl };
+	struct vipi_abi_call call = { .fn = v[0],
+				      .cpl = c->o.cpl,
+				      .op_64_bit = true };
 	unsigned int i;
 
 	for (i = 1; i < n; i++)

@@ -1124,7 +1124,7 @@ int engine_doorbell(struct vcpu *v, uint16_t port)
 			.a = { regs->rbx, regs->rcx, regs->rdx, regs->rsi,
 			       regs->rdi },
 			.cpl = cpl,
-			.not_64bit = !long64,
+			.op_64_bit = long64,
 		};
 		r = vipi_decode_vipi(&vm->host, v->idx, &c, &v->ipi);
 		if (c.fn == VIPI_FN_PV_EOI)

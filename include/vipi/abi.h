@@ -112,8 +112,10 @@
 	(~(VIPI_CTL_VECTOR_MASK | VIPI_CTL_MODE_MASK | VIPI_CTL_TLB_FLUSH | \
 	   VIPI_CTL_FORM_MASK))
 
-#define VIPI_MODE_FIXED 0u
-#define VIPI_MODE_NMI 4u
+/*
+ * The mode field holds an enum vipi_dm value (<vipi/decode.h>, the ICR's
+ * delivery-mode encoding): VIPI_DM_FIXED (0) or, x86 only, VIPI_DM_NMI (4).
+ */
 /* x86 fixed vectors 0..15 are reserved by the architecture (SDM 6.2) */
 #define VIPI_X86_VECTOR_MIN 16u
 /* arm64: the vector is an SGI INTID (GIC IHI 0069, 2.2.1) */
@@ -128,6 +130,7 @@ enum vipi_abi_form {
 	VIPI_FORM_COUNT
 };
 
+/* A0 of SEND_IPI; mode is an enum vipi_dm (VIPI_DM_FIXED, VIPI_DM_NMI). */
 static inline uint64_t vipi_abi_ctl(uint8_t vector, unsigned int mode,
 				    bool tlb_flush, enum vipi_abi_form form)
 {

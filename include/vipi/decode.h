@@ -273,8 +273,13 @@ struct vipi_abi_call {
 	uint64_t fn;
 	uint64_t a[5];
 	uint8_t cpl; /* 0: guest kernel (x86 CPL0, arm64 EL1); else user mode */
-	/* x86: the caller is not in 64-bit mode (-ENOSYS, docs/abi.md 3.1) */
-	uint8_t not_64bit;
+	/*
+	 * x86: the caller is in 64-bit mode; false: any other mode, where no
+	 * function exists (-ENOSYS, docs/abi.md 3.1). As in struct
+	 * vipi_kvm_hc, a zeroed field is the 32-bit caller: set it to true
+	 * for a 64-bit guest. arm64 ignores it.
+	 */
+	bool op_64_bit;
 };
 int vipi_decode_vipi(const struct vipi_host *h, uint32_t sender,
 		     const struct vipi_abi_call *call, struct vipi_ipi *ipi);
