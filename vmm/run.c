@@ -182,36 +182,29 @@ static bool workload_takes_targets(enum vipi_workload w)
 	       w == VIPI_WL_SHOOTDOWN || w == VIPI_WL_STORM;
 }
 
-int run_check(const struct vm_options *o, const struct vipi_topo *t, char *why,
-	      size_t len)
+/* --method: one of the x86 methods of vipi_methods[] */
+static int run_check_method(const char *m, char *why, size_t len)
 {
-	const char *wl = workload_names[o->workload];
+	char names[256] = "";
+	size_t n = 0;
+
+	if (guest_method(m))
+		return 0;
+	for (const struct vipi_method *const *p = vipi_methods; *p; p++)
+		if (((*p)->arch & VIPI_ARCH_X86) && n < sizeof(names))
+			n += (size_t)snprintf(names + n, sizeof(names) - n,
+					      "%s%s", n ? " " : "", (*p)->name);
+	snprintf(why, len, "--method '%s': not one of %s", m, names);
+	return -EINVAL;
+}
+
+/* The method against the guest's APIC mode and the CPUID leaves. */
+static int run_check_apic_mode(const struct vm_options *o,
+			       const struct vipi_topo *t, char *why, size_t len)
+{
 	const char *m = o->method;
-	uint32_t nr = vipi_topo_nr_vcpus(t);
 	bool xapic_m = !strcmp(m, "xapic-phys");
-	bool user = o->irqchip == VIPI_IRQCHIP_USER;
 
-	if (o->kernel)
-		return 0; /* the kernel runs what it runs */
-	if (!guest_method(m)) {
-		char names[256] = "";
-		size_t n = 0;
-
-		for (const struct vipi_method *const *p = vipi_methods; *p; p++)
-			if (((*p)->arch & VIPI_ARCH_X86) && n < sizeof(names))
-				n += (size_t)snprintf(names + n,
-						      sizeof(names) - n, "%s%s",
-						      n ? " " : "", (*p)->name);
-		snprintf(why, len, "--method '%s': not one of %s", m, names);
-		return -EINVAL;
-	}
-	if (nr > VIPI_GUEST_MAX_CPUS) {
-		snprintf(
-			why, len,
-			"%u vCPUs: vipi's guest runs at most %u (--kernel: the host's limit)",
-			nr, VIPI_GUEST_MAX_CPUS);
-		return -EINVAL;
-	}
 	if (xapic_m && !o->xapic) {
 		snprintf(
 			why, len,
@@ -239,36 +232,48 @@ int run_check(const struct vm_options *o, const struct vipi_topo *t, char *why,
 			m);
 		return -EINVAL;
 	}
-	if (o->targets && !workload_takes_targets(o->workload)) {
+	return 0;
+}
+
+/* --targets: a workload that takes a set, a CPU list, not vCPU 0 alone */
+static int run_check_targets(const struct vm_options *o, uint32_t nr, char *why,
+			     size_t len)
+{
+	struct vipi_cpuset s;
+	int r;
+
+	if (!o->targets)
+		return 0;
+	if (!workload_takes_targets(o->workload)) {
 		snprintf(
 			why, len,
 			"--targets: --workload %s does not take a set (pingpong, multicast, shootdown, storm do)",
-			wl);
+			workload_names[o->workload]);
 		return -EINVAL;
 	}
-	if (o->targets) {
-		struct vipi_cpuset s;
-		int r = vipi_cpuset_init(&s, nr);
-
-		if (r) {
-			snprintf(why, len, "--targets: %s", strerror(-r));
-			return r;
-		}
-		r = vipi_cpuset_parse(&s, o->targets);
-		if (r)
-			snprintf(why, len,
-				 "--targets '%s': not a CPU list within 0-%u",
-				 o->targets, nr - 1);
-		else if (o->workload != VIPI_WL_STORM &&
-			 vipi_cpuset_next(&s, 0) < 0)
-			snprintf(
-				why, len,
-				"--targets '%s': vCPU 0 sends; name another vCPU",
-				o->targets);
-		vipi_cpuset_destroy(&s);
-		if (why[0])
-			return -EINVAL;
+	r = vipi_cpuset_init(&s, nr);
+	if (r) {
+		snprintf(why, len, "--targets: %s", strerror(-r));
+		return r;
 	}
+	r = vipi_cpuset_parse(&s, o->targets);
+	if (r)
+		snprintf(why, len, "--targets '%s': not a CPU list within 0-%u",
+			 o->targets, nr - 1);
+	else if (o->workload != VIPI_WL_STORM && vipi_cpuset_next(&s, 0) < 0)
+		snprintf(why, len,
+			 "--targets '%s': vCPU 0 sends; name another vCPU",
+			 o->targets);
+	vipi_cpuset_destroy(&s);
+	return why[0] ? -EINVAL : 0;
+}
+
+/* --ops, and the vCPUs and devices the workload needs */
+static int run_check_workload(const struct vm_options *o, uint32_t nr,
+			      char *why, size_t len)
+{
+	const char *wl = workload_names[o->workload];
+
 	if (o->ops &&
 	    (o->workload == VIPI_WL_BOOT || o->workload == VIPI_WL_BADINPUT ||
 	     o->workload == VIPI_WL_LAPIC)) {
@@ -308,14 +313,27 @@ int run_check(const struct vm_options *o, const struct vipi_topo *t, char *why,
 	default:
 		break;
 	}
-	if (o->pv_eoi && !user) {
+	return 0;
+}
+
+/*
+ * What the in-kernel LAPIC cannot serve (-EOPNOTSUPP: a skip, not
+ * misuse): vipi's PV EOI, and the methods the guest would skip at once,
+ * decided here, no VM needed.
+ */
+static int run_check_irqchip(const struct vm_options *o, char *why, size_t len)
+{
+	const char *m = o->method;
+
+	if (o->irqchip == VIPI_IRQCHIP_USER)
+		return 0;
+	if (o->pv_eoi) {
 		snprintf(
 			why, len,
 			"--pv-eoi: the in-kernel LAPIC mode has no vipi ABI; use --irqchip user");
 		return -EOPNOTSUPP;
 	}
-	/* what the guest would skip at once: decided here, no VM needed */
-	if (!user && (!strncmp(m, "hv", 2) || !strcmp(m, "vipi"))) {
+	if (!strncmp(m, "hv", 2) || !strcmp(m, "vipi")) {
 		snprintf(
 			why, len,
 			"%s: the in-kernel LAPIC mode has no %s; use --irqchip user",
@@ -326,6 +344,34 @@ int run_check(const struct vm_options *o, const struct vipi_topo *t, char *why,
 		return -EOPNOTSUPP;
 	}
 	return 0;
+}
+
+int run_check(const struct vm_options *o, const struct vipi_topo *t, char *why,
+	      size_t len)
+{
+	uint32_t nr = vipi_topo_nr_vcpus(t);
+	int r;
+
+	if (o->kernel)
+		return 0; /* the kernel runs what it runs */
+	r = run_check_method(o->method, why, len);
+	if (r)
+		return r;
+	if (nr > VIPI_GUEST_MAX_CPUS) {
+		snprintf(
+			why, len,
+			"%u vCPUs: vipi's guest runs at most %u (--kernel: the host's limit)",
+			nr, VIPI_GUEST_MAX_CPUS);
+		return -EINVAL;
+	}
+	r = run_check_apic_mode(o, t, why, len);
+	if (!r)
+		r = run_check_targets(o, nr, why, len);
+	if (!r)
+		r = run_check_workload(o, nr, why, len);
+	if (!r)
+		r = run_check_irqchip(o, why, len);
+	return r;
 }
 
 /*
@@ -460,116 +506,150 @@ static void report_targets(struct vm *vm, struct json *j)
 		json_kv_u64(j, "lazy_eois", vm->res.cnt[VMM_CNT_LAZY_EOI]);
 }
 
-static void report(struct vm *vm)
+/* What report() prints, from the guest's results and the VMM's counts. */
+struct run_figures {
+	bool user;
+	const char *status; /* pass, exit (--kernel), skip, fail */
+	uint64_t ops, sends, total;
+	double send_ns; /* the sender's time in the encoder and its exits */
+};
+
+static void run_figures(struct vm *vm, struct run_figures *f)
 {
 	const uint64_t *a = vm->res.args;
-	uint64_t ops = a[VIPI_RES_OPS];
-	bool user = vm->opt.irqchip == VIPI_IRQCHIP_USER;
 	bool storm = vm->opt.workload == VIPI_WL_STORM;
+
+	f->user = vm->opt.irqchip == VIPI_IRQCHIP_USER;
+	f->ops = a[VIPI_RES_OPS];
 	/*
 	 * Sender exits: with the engine, the VMM counted the exits that sent
 	 * an IPI; in-kernel, every trapping operation the guest's encoder
 	 * emitted is one exit handled by KVM, so the guest's count is it.
 	 */
-	uint64_t sends =
-		user ? (storm ? vm->res.all_send_exits : vm->res.sender_exits) :
-		       a[VIPI_RES_SENDS];
-	uint64_t total = user ? vm->res.total_exits : vm->res.kernel_exits;
+	f->sends = f->user ? (storm ? vm->res.all_send_exits :
+				      vm->res.sender_exits) :
+			     a[VIPI_RES_SENDS];
+	f->total = f->user ? vm->res.total_exits : vm->res.kernel_exits;
 	/* --kernel: the guest's own exit status is the verdict (e.g.
 	 * isa-debug-exit), not vipi's pass/fail convention */
-	const char *status = vm->status == VIPI_EXIT_OK	 ? "pass" :
-			     vm->opt.kernel		 ? "exit" :
-			     vm->status == VMM_EXIT_SKIP ? "skip" :
-							   "fail";
-	char topo[256], errs[512];
-	/* the sender's time inside the encoder and its exits, in ns by the
-	 * TSC rate measured against the host clock over the whole loop */
-	double send_ns = a[VIPI_RES_CYCLES] ?
-				 (double)a[VIPI_RES_SEND_CYCLES] *
-					 (double)a[VIPI_RES_NS] /
-					 (double)a[VIPI_RES_CYCLES] :
-				 0.0;
+	f->status = vm->status == VIPI_EXIT_OK	? "pass" :
+		    vm->opt.kernel		? "exit" :
+		    vm->status == VMM_EXIT_SKIP ? "skip" :
+						  "fail";
+	/* in ns by the TSC rate measured against the host clock over the
+	 * whole loop */
+	f->send_ns = a[VIPI_RES_CYCLES] ? (double)a[VIPI_RES_SEND_CYCLES] *
+						  (double)a[VIPI_RES_NS] /
+						  (double)a[VIPI_RES_CYCLES] :
+					  0.0;
+}
+
+/* The per-operation figures of the JSON, sender exits to TLB flushes. */
+static void report_per_op(struct vm *vm, const struct run_figures *f,
+			  struct json *j)
+{
+	const uint64_t *a = vm->res.args, *c = vm->res.cnt;
+	uint64_t ops = f->ops;
+
+	json_kv_double(j, "sender_exits_per_op", per_op(f->sends, ops), 3);
+	json_kv_double(j, "exits_per_op", per_op(f->total, ops), 3);
+	json_kv_str(j, "exits_source", f->user ? "vmm" : "kvm-binary-stats");
+	report_targets(vm, j);
+	json_kv_double(j, "guest_sends_per_op", per_op(a[VIPI_RES_SENDS], ops),
+		       3);
+	json_kv_double(j, "guest_ns_per_op", per_op(a[VIPI_RES_NS], ops), 1);
+	json_kv_double(j, "guest_cycles_per_op",
+		       per_op(a[VIPI_RES_CYCLES], ops), 1);
+	json_kv_double(j, "sender_ns_per_op", f->send_ns / (ops ? ops : 1), 1);
+	json_kv_double(j, "host_cpu_ns_per_op",
+		       per_op(vm->res.host_cpu_ns, ops), 1);
+	if (!f->user)
+		return;
+	json_kv_double(j, "kicks_per_op", per_op(c[VMM_CNT_KICK], ops), 3);
+	json_kv_double(j, "wakes_per_op", per_op(c[VMM_CNT_WAKE], ops), 3);
+	json_kv_double(j, "fanned_per_op", per_op(c[VMM_CNT_FANNED], ops), 3);
+	json_kv_u64(j, "coalesced", c[VMM_CNT_COALESCED]);
+	json_kv_u64(j, "deferred", c[VMM_CNT_DEFERRED]);
+	json_kv_u64(j, "tlb_flushes", c[VMM_CNT_FLUSH]);
+}
+
+/* "guest_errors": the architectural errors the guest was answered, by name */
+static void report_guest_errors(struct vm *vm, struct json *j)
+{
+	json_key(j, "guest_errors");
+	json_object_begin(j);
+	for (unsigned int st = 0; st < VIPI_STATUS_COUNT; st++)
+		if (atomic_load(&vm->guest_errors[st]))
+			json_kv_u64(j, vipi_status_name((enum vipi_status)st),
+				    atomic_load(&vm->guest_errors[st]));
+	json_object_end(j);
+	json_kv_u64(j, "guest_error_lines_suppressed", vm->errlog_suppressed);
+}
+
+/* --json: the run as one object on stdout (docs/vmm.md has the keys) */
+static void report_json(struct vm *vm, const struct run_figures *f)
+{
+	const uint64_t *a = vm->res.args;
+	char topo[256];
+	struct json j;
 
 	vipi_topo_format(vm->topo, topo, sizeof(topo));
-	if (vm->opt.json) {
-		struct json j;
+	json_init(&j, stdout, false);
+	json_object_begin(&j);
+	json_kv_str(&j, "status", f->status);
+	json_kv_str(&j, "reason", vm->why);
+	json_kv_str(&j, "irqchip", f->user ? "user" : "kernel");
+	json_kv_str(&j, "method", vm->opt.method);
+	json_kv_str(&j, "workload", workload_names[vm->opt.workload]);
+	json_kv_u64(&j, "vcpus", vm->nr);
+	json_kv_str(&j, "topology", topo);
+	json_kv_u64(&j, "ops", f->ops);
+	report_per_op(vm, f, &j);
+	json_kv_u64(&j, "delivered", a[VIPI_RES_DELIVERED]);
+	json_kv_u64(&j, "expected", a[VIPI_RES_EXPECTED]);
+	json_kv_u64(&j, "lost", a[VIPI_RES_LOST]);
+	json_kv_u64(&j, "duplicated", a[VIPI_RES_DUPLICATED]);
+	report_guest_errors(vm, &j);
+	json_key(&j, "emulation_fixups");
+	emul_report_json(vm, &j);
+	report_counters(vm, &j);
+	json_kv_double(&j, "wall_s", (double)(now_ns() - vm->start_ns) / 1e9,
+		       3);
+	json_object_end(&j);
+	json_finish(&j);
+}
 
-		json_init(&j, stdout, false);
-		json_object_begin(&j);
-		json_kv_str(&j, "status", status);
-		json_kv_str(&j, "reason", vm->why);
-		json_kv_str(&j, "irqchip", user ? "user" : "kernel");
-		json_kv_str(&j, "method", vm->opt.method);
-		json_kv_str(&j, "workload", workload_names[vm->opt.workload]);
-		json_kv_u64(&j, "vcpus", vm->nr);
-		json_kv_str(&j, "topology", topo);
-		json_kv_u64(&j, "ops", ops);
-		json_kv_double(&j, "sender_exits_per_op", per_op(sends, ops),
-			       3);
-		json_kv_double(&j, "exits_per_op", per_op(total, ops), 3);
-		json_kv_str(&j, "exits_source",
-			    user ? "vmm" : "kvm-binary-stats");
-		report_targets(vm, &j);
-		json_kv_double(&j, "guest_sends_per_op",
-			       per_op(a[VIPI_RES_SENDS], ops), 3);
-		json_kv_double(&j, "guest_ns_per_op",
-			       per_op(a[VIPI_RES_NS], ops), 1);
-		json_kv_double(&j, "guest_cycles_per_op",
-			       per_op(a[VIPI_RES_CYCLES], ops), 1);
-		json_kv_double(&j, "sender_ns_per_op",
-			       send_ns / (ops ? ops : 1), 1);
-		json_kv_double(&j, "host_cpu_ns_per_op",
-			       per_op(vm->res.host_cpu_ns, ops), 1);
-		if (user) {
-			const uint64_t *c = vm->res.cnt;
+/* Without --json: one line of figures, when the guest sent results. */
+static void report_line(struct vm *vm, const struct run_figures *f)
+{
+	const uint64_t *a = vm->res.args;
+	uint64_t ops = f->ops;
 
-			json_kv_double(&j, "kicks_per_op",
-				       per_op(c[VMM_CNT_KICK], ops), 3);
-			json_kv_double(&j, "wakes_per_op",
-				       per_op(c[VMM_CNT_WAKE], ops), 3);
-			json_kv_double(&j, "fanned_per_op",
-				       per_op(c[VMM_CNT_FANNED], ops), 3);
-			json_kv_u64(&j, "coalesced", c[VMM_CNT_COALESCED]);
-			json_kv_u64(&j, "deferred", c[VMM_CNT_DEFERRED]);
-			json_kv_u64(&j, "tlb_flushes", c[VMM_CNT_FLUSH]);
-		}
-		json_kv_u64(&j, "delivered", a[VIPI_RES_DELIVERED]);
-		json_kv_u64(&j, "expected", a[VIPI_RES_EXPECTED]);
-		json_kv_u64(&j, "lost", a[VIPI_RES_LOST]);
-		json_kv_u64(&j, "duplicated", a[VIPI_RES_DUPLICATED]);
-		json_key(&j, "guest_errors");
-		json_object_begin(&j);
-		for (unsigned int st = 0; st < VIPI_STATUS_COUNT; st++)
-			if (atomic_load(&vm->guest_errors[st]))
-				json_kv_u64(
-					&j,
-					vipi_status_name((enum vipi_status)st),
-					atomic_load(&vm->guest_errors[st]));
-		json_object_end(&j);
-		json_kv_u64(&j, "guest_error_lines_suppressed",
-			    vm->errlog_suppressed);
-		json_key(&j, "emulation_fixups");
-		emul_report_json(vm, &j);
-		report_counters(vm, &j);
-		json_kv_double(&j, "wall_s",
-			       (double)(now_ns() - vm->start_ns) / 1e9, 3);
-		json_object_end(&j);
-		json_finish(&j);
-	} else if (vm->res.have) {
-		printf("vipi run: %s %s %s, %u vCPUs: %llu ops, %.2f sender exits/op, %.2f exits/op (%s), %.0f ns/op (send %.0f ns), delivered %llu/%llu, lost %llu, duplicated %llu\n",
-		       user ? "user" : "kernel", vm->opt.method,
-		       workload_names[vm->opt.workload], vm->nr,
-		       (unsigned long long)ops, per_op(sends, ops),
-		       per_op(total, ops), user ? "vmm" : "kvm stats",
-		       per_op(a[VIPI_RES_NS], ops), send_ns / (ops ? ops : 1),
-		       (unsigned long long)a[VIPI_RES_DELIVERED],
-		       (unsigned long long)a[VIPI_RES_EXPECTED],
-		       (unsigned long long)a[VIPI_RES_LOST],
-		       (unsigned long long)a[VIPI_RES_DUPLICATED]);
-	}
+	printf("vipi run: %s %s %s, %u vCPUs: %llu ops, %.2f sender exits/op, %.2f exits/op (%s), %.0f ns/op (send %.0f ns), delivered %llu/%llu, lost %llu, duplicated %llu\n",
+	       f->user ? "user" : "kernel", vm->opt.method,
+	       workload_names[vm->opt.workload], vm->nr,
+	       (unsigned long long)ops, per_op(f->sends, ops),
+	       per_op(f->total, ops), f->user ? "vmm" : "kvm stats",
+	       per_op(a[VIPI_RES_NS], ops), f->send_ns / (ops ? ops : 1),
+	       (unsigned long long)a[VIPI_RES_DELIVERED],
+	       (unsigned long long)a[VIPI_RES_EXPECTED],
+	       (unsigned long long)a[VIPI_RES_LOST],
+	       (unsigned long long)a[VIPI_RES_DUPLICATED]);
+}
+
+static void report(struct vm *vm)
+{
+	struct run_figures f;
+	char errs[512];
+
+	run_figures(vm, &f);
+	if (vm->opt.json)
+		report_json(vm, &f);
+	else if (vm->res.have)
+		report_line(vm, &f);
 	if (vm->status != VIPI_EXIT_OK || !vm->opt.json)
 		fprintf(vm->status == VIPI_EXIT_OK ? stdout : stderr,
-			"vipi run: %s: %s\n", status, vm->why);
+			"vipi run: %s: %s\n", f.status, vm->why);
 	vm_guest_error_summary(vm, errs, sizeof(errs));
 	if (errs[0])
 		fprintf(stderr,
@@ -965,12 +1045,69 @@ static int parse_args(struct vm *vm, int argc, char **argv, struct run_args *ra)
 	return run_args_finish(o, ra);
 }
 
+/*
+ * Build the VM the options ask for, run it and report: the exit status.
+ * The KVM objects are released here whatever happened.
+ */
+static int run_vm(struct vm *vm)
+{
+	int r, status = VIPI_EXIT_FAIL;
+
+	engine_kick_signal_init();
+	r = kvm_open(vm);
+	if (r)
+		goto out; /* kvm_open said why, in one line */
+	if (run_check_host(vm)) {
+		status = VIPI_EXIT_USAGE;
+		goto out;
+	}
+	r = kvm_create_vm(vm);
+	if (!r)
+		r = vm->opt.kernel ? kernel_setup_memory(vm) :
+				     x86_setup_memory(vm);
+	if (!r)
+		r = kvm_create_vcpus(vm);
+	if (!r)
+		r = vm->opt.kernel ? kernel_setup_bsp(vm, &vm->vcpus[0]) :
+				     x86_setup_bsp(vm, &vm->vcpus[0]);
+	if (!r)
+		r = engine_init(vm);
+	if (!r)
+		r = pc_init(vm);
+	if (r) {
+		fprintf(stderr, "vipi run: cannot set up the VM: %s\n",
+			strerror(-r));
+		goto out;
+	}
+	if (vm->opt.verbose)
+		fprintf(stderr, "vipi run: VM ready in %.1f ms\n",
+			(double)(now_ns() - vm->start_ns) / 1e6);
+	r = vcpu_start_all(vm);
+	if (!r) {
+		r = engine_start(vm);
+		if (r)
+			vm_finish(vm, VIPI_EXIT_FAIL,
+				  "cannot start the kicker thread: %s",
+				  strerror(-r));
+	}
+	status = wait_done(vm);
+	report(vm);
+out:
+	pc_stop(vm);
+	engine_stop(vm);
+	kvm_destroy(vm);
+	kernel_free(vm);
+	if (vm->topo)
+		vipi_topo_destroy(vm->topo);
+	return status;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct vm vm;
 	struct run_args ra;
 	char why[256] = "";
-	int r, status;
+	int r;
 
 	if (util_wants_help(argc, argv)) {
 		run_help();
@@ -1012,53 +1149,5 @@ int cmd_run(int argc, char **argv)
 			return r == -ENOEXEC ? VIPI_EXIT_USAGE : VIPI_EXIT_FAIL;
 		}
 	}
-
-	engine_kick_signal_init();
-	status = VIPI_EXIT_FAIL;
-	r = kvm_open(&vm);
-	if (r)
-		goto out; /* kvm_open said why, in one line */
-	if (run_check_host(&vm)) {
-		status = VIPI_EXIT_USAGE;
-		goto out;
-	}
-	r = kvm_create_vm(&vm);
-	if (!r)
-		r = vm.opt.kernel ? kernel_setup_memory(&vm) :
-				    x86_setup_memory(&vm);
-	if (!r)
-		r = kvm_create_vcpus(&vm);
-	if (!r)
-		r = vm.opt.kernel ? kernel_setup_bsp(&vm, &vm.vcpus[0]) :
-				    x86_setup_bsp(&vm, &vm.vcpus[0]);
-	if (!r)
-		r = engine_init(&vm);
-	if (!r)
-		r = pc_init(&vm);
-	if (r) {
-		fprintf(stderr, "vipi run: cannot set up the VM: %s\n",
-			strerror(-r));
-		goto out;
-	}
-	if (vm.opt.verbose)
-		fprintf(stderr, "vipi run: VM ready in %.1f ms\n",
-			(double)(now_ns() - vm.start_ns) / 1e6);
-	r = vcpu_start_all(&vm);
-	if (!r) {
-		r = engine_start(&vm);
-		if (r)
-			vm_finish(&vm, VIPI_EXIT_FAIL,
-				  "cannot start the kicker thread: %s",
-				  strerror(-r));
-	}
-	status = wait_done(&vm);
-	report(&vm);
-out:
-	pc_stop(&vm);
-	engine_stop(&vm);
-	kvm_destroy(&vm);
-	kernel_free(&vm);
-	if (vm.topo)
-		vipi_topo_destroy(vm.topo);
-	return status;
+	return run_vm(&vm);
 }
