@@ -22,16 +22,9 @@
 #include "hyperv.h"
 #include "vmm.h"
 
-/* CPUID leaves (TLFS "Microsoft Hypervisor CPUID Leaves") */
-#define HV_LEAF_VENDOR 0x40000000u
-#define HV_LEAF_INTERFACE 0x40000001u
-#define HV_LEAF_VERSION 0x40000002u
-#define HV_LEAF_FEATURES 0x40000003u
-#define HV_LEAF_HINTS 0x40000004u
-#define HV_LEAF_LIMITS 0x40000005u
-#define HV_LEAF_HW_FEATURES 0x40000006u
-#define HV_LEAF_MAX HV_LEAF_HW_FEATURES
-#define HV_NR_LEAVES (HV_LEAF_MAX - HV_LEAF_VENDOR + 1)
+/* the highest CPUID leaf offered (include/vipi/hyperv.h has the leaves) */
+#define HV_LEAF_MAX VIPI_HV_CPUID_HW_FEATURES
+#define HV_NR_LEAVES (HV_LEAF_MAX - VIPI_HV_CPUID_VENDOR + 1)
 #define HV_INTERFACE_HV1 0x31237648u /* "Hv#1" */
 
 /* 0x40000003 EAX: HV_PARTITION_PRIVILEGE_MASK bits 31:0 */
@@ -133,21 +126,21 @@ static void hv_fill_leaf(const struct hv_vm *hv, uint32_t leaf,
 {
 	*e = (struct kvm_cpuid_entry2){ .function = leaf };
 	switch (leaf) {
-	case HV_LEAF_VENDOR:
+	case VIPI_HV_CPUID_VENDOR:
 		/* TLFS: EAX the highest leaf, at least 0x40000005 */
 		e->eax = HV_LEAF_MAX;
 		memcpy(&e->ebx, "Micr", 4);
 		memcpy(&e->ecx, "osof", 4);
 		memcpy(&e->edx, "t Hv", 4);
 		break;
-	case HV_LEAF_INTERFACE:
+	case VIPI_HV_CPUID_INTERFACE:
 		e->eax = HV_INTERFACE_HV1;
 		break;
-	case HV_LEAF_VERSION:
+	case VIPI_HV_CPUID_VERSION:
 		e->eax = 1; /* build number */
 		e->ebx = 1u << 16; /* version 1.0 */
 		break;
-	case HV_LEAF_FEATURES:
+	case VIPI_HV_CPUID_FEATURES:
 		/*
 		 * Linux refuses Hyper-V without HYPERCALL and VP_INDEX
 		 * (ms_hyperv_platform()). TSC_INVARIANT: the guest TSC is
@@ -163,14 +156,14 @@ static void hv_fill_leaf(const struct hv_vm *hv, uint32_t leaf,
 			e->edx |= HV_FEAT_FREQUENCY_MSRS;
 		}
 		break;
-	case HV_LEAF_HINTS:
+	case VIPI_HV_CPUID_HINTS:
 		/* what Linux's hv_apic_init() and hyperv_setup_mmu_ops()
 		 * test; no APIC-access hint: the x2APIC MSRs serve it */
 		e->eax = HV_HINT_REMOTE_TLB_FLUSH | HV_HINT_CLUSTER_IPI |
 			 HV_HINT_EX_PROCESSOR_MASKS;
 		e->ebx = HV_SPINLOCK_NEVER_NOTIFY;
 		break;
-	case HV_LEAF_LIMITS:
+	case VIPI_HV_CPUID_LIMITS:
 		e->eax = VIPI_HV_MAX_VPS; /* what an HV_VP_SET can name */
 		break;
 	default:
@@ -198,12 +191,13 @@ int hv_cpuid_patch(struct vm *vm, struct vcpu *v, struct kvm_cpuid2 **cp)
 	for (i = 0; i < c->nent; i++) {
 		uint32_t f = c->entries[i].function;
 
-		if (f >= HV_LEAF_VENDOR && f <= 0x400000ffu)
+		if (f >= VIPI_HV_CPUID_VENDOR && f <= 0x400000ffu)
 			continue;
 		n->entries[out++] = c->entries[i];
 	}
 	for (i = 0; i < HV_NR_LEAVES; i++)
-		hv_fill_leaf(vm->hv, HV_LEAF_VENDOR + i, &n->entries[out++]);
+		hv_fill_leaf(vm->hv, VIPI_HV_CPUID_VENDOR + i,
+			     &n->entries[out++]);
 	n->nent = out;
 	free(c);
 	*cp = n;
@@ -218,15 +212,15 @@ uint32_t hv_host_features(const struct vm *vm)
 bool hv_msr_owned(const struct vm *vm, uint32_t msr)
 {
 	switch (msr) {
-	case HV_MSR_GUEST_OS_ID:
-	case HV_MSR_HYPERCALL:
-	case HV_MSR_VP_INDEX:
+	case VIPI_HV_MSR_GUEST_OS_ID:
+	case VIPI_HV_MSR_HYPERCALL:
+	case VIPI_HV_MSR_VP_INDEX:
 		return true;
-	case HV_MSR_TIME_REF_COUNT:
-	case HV_MSR_TSC_FREQUENCY:
-	case HV_MSR_APIC_FREQUENCY:
-	case HV_MSR_VP_ASSIST_PAGE:
-	case HV_MSR_TSC_INVARIANT_CONTROL:
+	case VIPI_HV_MSR_TIME_REF_COUNT:
+	case VIPI_HV_MSR_TSC_FREQUENCY:
+	case VIPI_HV_MSR_APIC_FREQUENCY:
+	case VIPI_HV_MSR_VP_ASSIST_PAGE:
+	case VIPI_HV_MSR_TSC_INVARIANT_CONTROL:
 		return vm->opt.hyperv;
 	default:
 		return false;
@@ -298,22 +292,22 @@ int hv_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
 		return -EPERM;
 	pthread_mutex_lock(&hv->lock);
 	switch (msr) {
-	case HV_MSR_GUEST_OS_ID:
+	case VIPI_HV_MSR_GUEST_OS_ID:
 		hv->guest_os_id = val;
 		/* clearing the ID disables the hypercall page (as KVM) */
 		if (!val)
 			hv->hypercall &= ~HV_HYPERCALL_ENABLE;
 		break;
-	case HV_MSR_HYPERCALL:
+	case VIPI_HV_MSR_HYPERCALL:
 		r = hv_wr_hypercall(v, hv, val);
 		break;
-	case HV_MSR_VP_ASSIST_PAGE:
+	case VIPI_HV_MSR_VP_ASSIST_PAGE:
 		/* accepted and kept: nothing is offered that uses it, but
 		 * Linux's hv_cpu_init() writes it on every CPU */
 		hv->vcpu[v->idx].vp_assist =
 			val & (HV_HYPERCALL_GPA_MASK | HV_VP_ASSIST_ENABLE);
 		break;
-	case HV_MSR_TSC_INVARIANT_CONTROL:
+	case VIPI_HV_MSR_TSC_INVARIANT_CONTROL:
 		if (val & ~HV_TSC_INVARIANT_EXPOSE)
 			r = -EPERM;
 		else
@@ -337,31 +331,31 @@ int hv_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
 		return -EPERM;
 	pthread_mutex_lock(&hv->lock);
 	switch (msr) {
-	case HV_MSR_GUEST_OS_ID:
+	case VIPI_HV_MSR_GUEST_OS_ID:
 		*val = hv->guest_os_id;
 		break;
-	case HV_MSR_HYPERCALL:
+	case VIPI_HV_MSR_HYPERCALL:
 		*val = hv->hypercall;
 		break;
-	case HV_MSR_VP_INDEX:
+	case VIPI_HV_MSR_VP_INDEX:
 		*val = v->idx; /* VP index = vCPU index (docs/hyperv.md) */
 		break;
-	case HV_MSR_TIME_REF_COUNT:
+	case VIPI_HV_MSR_TIME_REF_COUNT:
 		/* TLFS: 100 ns units since the partition was created */
 		*val = (hv_now_ns() - hv->ref_base_ns) / 100;
 		break;
-	case HV_MSR_TSC_FREQUENCY:
+	case VIPI_HV_MSR_TSC_FREQUENCY:
 		*val = hv->tsc_hz;
 		r = hv->tsc_hz ? 0 : -EPERM;
 		break;
-	case HV_MSR_APIC_FREQUENCY:
+	case VIPI_HV_MSR_APIC_FREQUENCY:
 		*val = HV_APIC_TIMER_HZ;
 		r = hv->tsc_hz ? 0 : -EPERM;
 		break;
-	case HV_MSR_VP_ASSIST_PAGE:
+	case VIPI_HV_MSR_VP_ASSIST_PAGE:
 		*val = hv->vcpu[v->idx].vp_assist;
 		break;
-	case HV_MSR_TSC_INVARIANT_CONTROL:
+	case VIPI_HV_MSR_TSC_INVARIANT_CONTROL:
 		*val = hv->tsc_invariant;
 		break;
 	default:

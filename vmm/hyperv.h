@@ -17,22 +17,14 @@
 
 #include <vipi/decode.h>
 #include <vipi/deliver.h>
+#include <vipi/hyperv.h>
 
 struct vm;
 struct vcpu;
 
-/* Synthetic MSRs (TLFS "Synthetic MSRs", Linux hyperv-tlfs.h names) */
-#define HV_MSR_GUEST_OS_ID 0x40000000u
-#define HV_MSR_HYPERCALL 0x40000001u
-#define HV_MSR_VP_INDEX 0x40000002u
-#define HV_MSR_TIME_REF_COUNT 0x40000020u
-#define HV_MSR_TSC_FREQUENCY 0x40000022u
-#define HV_MSR_APIC_FREQUENCY 0x40000023u
-#define HV_MSR_VP_ASSIST_PAGE 0x40000073u
-#define HV_MSR_TSC_INVARIANT_CONTROL 0x40000118u
-
-/* The MSR range the KVM MSR filter sends to user space with --hyperv */
-#define HV_MSR_FILTER_BASE 0x40000000u
+/* The MSR range the KVM MSR filter sends to user space with --hyperv:
+ * from the first synthetic MSR (include/vipi/hyperv.h) */
+#define HV_MSR_FILTER_BASE VIPI_HV_MSR_GUEST_OS_ID
 #define HV_MSR_FILTER_COUNT 0x120u
 
 /*

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include <vipi/abi.h>
+#include <vipi/x86.h>
 
 #include "kernel.h"
 #include "vmm.h"
@@ -841,11 +842,6 @@ int kernel_setup_bsp(struct vm *vm, struct vcpu *vcpu)
 
 /* ---- CPUID -------------------------------------------------------- */
 
-#define KVM_CPUID_FEATURES 0x40000001u
-#define KVM_FEATURE_NOP_IO_DELAY 1
-#define KVM_FEATURE_CLOCKSOURCE2 3
-#define KVM_FEATURE_CLOCKSOURCE_STABLE_BIT 24
-#define KVM_FEATURE_MSI_EXT_DEST_ID 15
 #define CPUID_1_EDX_HTT (1u << 28)
 /*
  * vipi's own PV IPI ABI (docs/abi.md 2.1) one base above KVM's leaves (and
@@ -948,12 +944,12 @@ void kernel_cpuid(struct vm *vm, struct vcpu *vcpu, struct kvm_cpuid2 *c,
 	 * remapping brings up CPUs with APIC IDs up to 255 otherwise, up to
 	 * 32767 with it (try_to_enable_x2apic()).
 	 */
-	if ((e = find_leaf(c, KVM_CPUID_FEATURES))) {
-		e->eax = 1u << KVM_FEATURE_NOP_IO_DELAY |
-			 1u << KVM_FEATURE_CLOCKSOURCE2 |
-			 1u << KVM_FEATURE_CLOCKSOURCE_STABLE_BIT;
+	if ((e = find_leaf(c, VIPI_CPUID_KVM_FEATURES))) {
+		e->eax = 1u << VIPI_KVM_FEATURE_NOP_IO_DELAY |
+			 1u << VIPI_KVM_FEATURE_CLOCKSOURCE2 |
+			 1u << VIPI_KVM_FEATURE_CLOCKSOURCE_STABLE_BIT;
 		if (vm->opt.irqchip == VIPI_IRQCHIP_USER)
-			e->eax |= 1u << KVM_FEATURE_MSI_EXT_DEST_ID;
+			e->eax |= 1u << VIPI_KVM_FEATURE_MSI_EXT_DEST_ID;
 		e->ebx = e->ecx = e->edx = 0;
 	}
 	/*

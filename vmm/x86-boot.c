@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include <vipi/x86.h>
+
 #include "hyperv.h"
 #include "kernel.h"
 #include "vmm.h"
@@ -41,9 +43,6 @@ extern const uint8_t vipi_guest_image_end[];
 
 #define CPUID_1_ECX_X2APIC (1u << 21)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
-#define KVM_CPUID_SIGNATURE_LEAF 0x40000000u
-#define KVM_CPUID_FEATURES_LEAF 0x40000001u
-#define KVM_FEATURE_PV_SEND_IPI_BIT 11
 
 /*
  * RAM is [0, mem_low) and, when mem_size is larger, [4 GiB, 4 GiB +
@@ -207,13 +206,13 @@ int x86_setup_cpuid(struct vm *vm, struct vcpu *vcpu)
 			/* extended topology: the 32-bit x2APIC ID in EDX */
 			e->edx = vcpu->apic_id;
 			break;
-		case KVM_CPUID_SIGNATURE_LEAF:
+		case VIPI_CPUID_KVM_SIGNATURE:
 			have_kvm = true;
 			break;
-		case KVM_CPUID_FEATURES_LEAF:
+		case VIPI_CPUID_KVM_FEATURES:
 			have_kvm_feat = true;
 			/* hypercalls.rst: PV_SEND_IPI, and nothing else */
-			e->eax = 1u << KVM_FEATURE_PV_SEND_IPI_BIT;
+			e->eax = 1u << VIPI_KVM_FEATURE_PV_SEND_IPI;
 			e->edx = 0;
 			break;
 		}
@@ -222,25 +221,25 @@ int x86_setup_cpuid(struct vm *vm, struct vcpu *vcpu)
 		struct kvm_cpuid_entry2 *e = &c->entries[c->nent++];
 
 		*e = (struct kvm_cpuid_entry2){
-			.function = KVM_CPUID_SIGNATURE_LEAF
+			.function = VIPI_CPUID_KVM_SIGNATURE
 		};
 	}
 	if (!have_kvm_feat) {
 		struct kvm_cpuid_entry2 *e = &c->entries[c->nent++];
 
 		*e = (struct kvm_cpuid_entry2){
-			.function = KVM_CPUID_FEATURES_LEAF,
-			.eax = 1u << KVM_FEATURE_PV_SEND_IPI_BIT
+			.function = VIPI_CPUID_KVM_FEATURES,
+			.eax = 1u << VIPI_KVM_FEATURE_PV_SEND_IPI
 		};
 	}
 	for (i = 0; i < c->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &c->entries[i];
 
-		if (e->function == KVM_CPUID_SIGNATURE_LEAF) {
-			e->eax = KVM_CPUID_FEATURES_LEAF;
-			memcpy(&e->ebx, "KVMK", 4);
-			memcpy(&e->ecx, "VMKV", 4);
-			memcpy(&e->edx, "M\0\0\0", 4);
+		if (e->function == VIPI_CPUID_KVM_SIGNATURE) {
+			e->eax = VIPI_CPUID_KVM_FEATURES;
+			memcpy(&e->ebx, VIPI_KVM_SIGNATURE, 4);
+			memcpy(&e->ecx, VIPI_KVM_SIGNATURE + 4, 4);
+			memcpy(&e->edx, VIPI_KVM_SIGNATURE + 8, 4);
 		}
 	}
 	if (vm->opt.kernel)

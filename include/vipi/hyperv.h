@@ -14,6 +14,33 @@
 
 #include <stdint.h>
 
+/*
+ * CPUID leaves (TLFS "Feature and Interface Discovery", the hypervisor
+ * CPUID leaves): vendor and highest leaf, interface "Hv#1", version,
+ * features (partition privileges), recommendations, limits, hardware
+ * features.
+ */
+#define VIPI_HV_CPUID_VENDOR 0x40000000u
+#define VIPI_HV_CPUID_INTERFACE 0x40000001u
+#define VIPI_HV_CPUID_VERSION 0x40000002u
+#define VIPI_HV_CPUID_FEATURES 0x40000003u
+#define VIPI_HV_CPUID_HINTS 0x40000004u
+#define VIPI_HV_CPUID_LIMITS 0x40000005u
+#define VIPI_HV_CPUID_HW_FEATURES 0x40000006u
+
+/*
+ * Synthetic MSRs (TLFS "Synthetic MSRs"; the guest OS ID and hypercall
+ * page: "Hypercall Interface"; Linux hyperv-tlfs.h HV_X64_MSR_* names)
+ */
+#define VIPI_HV_MSR_GUEST_OS_ID 0x40000000u
+#define VIPI_HV_MSR_HYPERCALL 0x40000001u
+#define VIPI_HV_MSR_VP_INDEX 0x40000002u
+#define VIPI_HV_MSR_TIME_REF_COUNT 0x40000020u
+#define VIPI_HV_MSR_TSC_FREQUENCY 0x40000022u
+#define VIPI_HV_MSR_APIC_FREQUENCY 0x40000023u
+#define VIPI_HV_MSR_VP_ASSIST_PAGE 0x40000073u
+#define VIPI_HV_MSR_TSC_INVARIANT_CONTROL 0x40000118u
+
 /* Call codes (TLFS appendix "Hypercall Code Reference") */
 #define VIPI_HV_CALL_SEND_IPI 0x000bu /* HvCallSendSyntheticClusterIpi */
 #define VIPI_HV_CALL_SEND_IPI_EX 0x0015u /* ...SyntheticClusterIpiEx */
