@@ -9,46 +9,37 @@
  * free.
  */
 #include <vipi/abi.h>
+#include <vipi/x86.h>
 
 #include "guest.h"
 
-#define MSR_APIC_BASE 0x1b
-#define APIC_BASE_EN (1ull << 11)
-#define APIC_BASE_EXTD (1ull << 10)
-#define SVR_ENABLE 0x100
-
-#define X2APIC_MSR(off) (0x800u + ((off) >> 4))
-#define APIC_ID 0x20
-#define APIC_TPR 0x80
-#define APIC_EOI 0xb0
-#define APIC_SVR 0xf0
-#define APIC_ICR_LO 0x300
-#define APIC_ICR_HI 0x310
-
 static void x2apic_enable(void)
 {
-	uint64_t base = rdmsr(MSR_APIC_BASE);
+	uint64_t base = rdmsr(VIPI_MSR_IA32_APIC_BASE);
 
 	/* xAPIC first, then x2APIC: the legal order (SDM 10.12.5) */
-	wrmsr(MSR_APIC_BASE, base | APIC_BASE_EN);
-	wrmsr(MSR_APIC_BASE, base | APIC_BASE_EN | APIC_BASE_EXTD);
-	wrmsr(X2APIC_MSR(APIC_TPR), 0);
-	wrmsr(X2APIC_MSR(APIC_SVR), SVR_ENABLE | SPURIOUS_VECTOR);
+	wrmsr(VIPI_MSR_IA32_APIC_BASE, base | VIPI_APIC_BASE_EN);
+	wrmsr(VIPI_MSR_IA32_APIC_BASE,
+	      base | VIPI_APIC_BASE_EN | VIPI_APIC_BASE_EXTD);
+	wrmsr(VIPI_X2APIC_MSR(VIPI_APIC_TPR), 0);
+	wrmsr(VIPI_X2APIC_MSR(VIPI_APIC_SVR),
+	      VIPI_APIC_SVR_ENABLE | SPURIOUS_VECTOR);
 }
 
 static uint32_t x2apic_id(void)
 {
-	return (uint32_t)rdmsr(X2APIC_MSR(APIC_ID));
+	return (uint32_t)rdmsr(VIPI_X2APIC_MSR(VIPI_APIC_ID));
 }
 
 static void x2apic_eoi(void)
 {
-	wrmsr(X2APIC_MSR(APIC_EOI), 0);
+	wrmsr(VIPI_X2APIC_MSR(VIPI_APIC_EOI), 0);
 }
 
 static void x2apic_icr_write(uint32_t dest, uint32_t lo)
 {
-	wrmsr(X2APIC_MSR(APIC_ICR_LO), ((uint64_t)dest << 32) | lo);
+	wrmsr(VIPI_MSR_X2APIC_ICR,
+	      ((uint64_t)dest << VIPI_X2APIC_ICR_DEST_SHIFT) | lo);
 }
 
 static const struct apic_ops x2apic_ops = {
@@ -61,28 +52,31 @@ static const struct apic_ops x2apic_ops = {
 
 static void xapic_enable(void)
 {
-	uint64_t base = rdmsr(MSR_APIC_BASE);
+	uint64_t base = rdmsr(VIPI_MSR_IA32_APIC_BASE);
 
-	wrmsr(MSR_APIC_BASE, (base & ~APIC_BASE_EXTD) | APIC_BASE_EN);
-	mmio_write32(VIPI_APIC_MMIO_GPA + APIC_TPR, 0);
-	mmio_write32(VIPI_APIC_MMIO_GPA + APIC_SVR,
-		     SVR_ENABLE | SPURIOUS_VECTOR);
+	wrmsr(VIPI_MSR_IA32_APIC_BASE,
+	      (base & ~VIPI_APIC_BASE_EXTD) | VIPI_APIC_BASE_EN);
+	mmio_write32(VIPI_APIC_MMIO_GPA + VIPI_APIC_TPR, 0);
+	mmio_write32(VIPI_APIC_MMIO_GPA + VIPI_APIC_SVR,
+		     VIPI_APIC_SVR_ENABLE | SPURIOUS_VECTOR);
 }
 
 static uint32_t xapic_id(void)
 {
-	return mmio_read32(VIPI_APIC_MMIO_GPA + APIC_ID) >> 24;
+	return mmio_read32(VIPI_APIC_MMIO_GPA + VIPI_APIC_ID) >>
+	       VIPI_XAPIC_ID_SHIFT;
 }
 
 static void xapic_eoi(void)
 {
-	mmio_write32(VIPI_APIC_MMIO_GPA + APIC_EOI, 0);
+	mmio_write32(VIPI_APIC_MMIO_GPA + VIPI_APIC_EOI, 0);
 }
 
 static void xapic_icr_write(uint32_t dest, uint32_t lo)
 {
-	mmio_write32(VIPI_APIC_MMIO_GPA + APIC_ICR_HI, dest << 24);
-	mmio_write32(VIPI_APIC_MMIO_GPA + APIC_ICR_LO, lo);
+	mmio_write32(VIPI_APIC_MMIO_GPA + VIPI_APIC_ICR_HI,
+		     dest << VIPI_XAPIC_ICR_HI_DEST_SHIFT);
+	mmio_write32(VIPI_APIC_MMIO_GPA + VIPI_APIC_ICR_LO, lo);
 }
 
 static const struct apic_ops xapic_ops = {

@@ -18,34 +18,19 @@
  * Every interrupt is counted per vector per CPU and compared with what
  * was sent: none lost, none duplicated.
  */
+#include <vipi/x86.h>
+
 #include "guest.h"
 
 #define LAPIC_CPUS 8 /* xAPIC flat logical mode: 8 CPUs */
 
-/* registers (MMIO offsets; the x2APIC MSR is 0x800 + offset / 16) */
-#define APIC_TPR 0x80
-#define APIC_PPR 0xa0
-#define APIC_EOI 0xb0
-#define APIC_LDR 0xd0
-#define APIC_DFR 0xe0
-#define APIC_ISR 0x100
-#define APIC_TMR 0x180
-#define APIC_IRR 0x200
-#define APIC_ICR_LO 0x300
-#define APIC_ICR_HI 0x310
-#define APIC_LVT_TIMER 0x320
-#define APIC_LVT_LINT0 0x350
-#define APIC_TMICT 0x380
-#define APIC_TMCCT 0x390
-#define APIC_TDCR 0x3e0
-#define MSR_X2APIC_SELF_IPI 0x83f
-#define MSR_TSC_DEADLINE 0x6e0
-
-#define LVT_MASKED (1u << 16)
-#define LVT_PERIODIC (1u << 17)
-#define LVT_TSC_DEADLINE (2u << 17)
-#define TDCR_DIV_1 0xbu
-#define ICR_SELF 0x40000u /* destination shorthand 01b, fixed, edge */
+#define LVT_MASKED VIPI_APIC_LVT_MASKED
+#define LVT_PERIODIC (VIPI_APIC_LVT_TIMER_PERIODIC << VIPI_APIC_LVT_TIMER_SHIFT)
+#define LVT_TSC_DEADLINE \
+	(VIPI_APIC_LVT_TIMER_TSC_DEADLINE << VIPI_APIC_LVT_TIMER_SHIFT)
+#define TDCR_DIV_1 0xbu /* 1011b: divide by 1 (SDM 10.5.4, Figure 10-10) */
+/* destination shorthand self, fixed, edge */
+#define ICR_SELF ((uint32_t)VIPI_ICR_SH_SELF << VIPI_ICR_SH_SHIFT)
 #define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 
 /* I/O APIC (82093AA 3.0, 3.2.4) */
@@ -155,7 +140,7 @@ static uint32_t apic_read(uint32_t reg)
 {
 	if (xmode)
 		return mmio_read32(VIPI_APIC_MMIO_GPA + reg);
-	return (uint32_t)rdmsr(0x800u + (reg >> 4));
+	return (uint32_t)rdmsr(VIPI_X2APIC_MSR(reg));
 }
 
 static void apic_write(uint32_t reg, uint32_t v)
@@ -163,7 +148,7 @@ static void apic_write(uint32_t reg, uint32_t v)
 	if (xmode)
 		mmio_write32(VIPI_APIC_MMIO_GPA + reg, v);
 	else
-		wrmsr(0x800u + (reg >> 4), v);
+		wrmsr(VIPI_X2APIC_MSR(reg), v);
 }
 
 /* bit vec of the 256-bit register at base (ISR, TMR, IRR) */
@@ -175,15 +160,15 @@ static uint32_t vec_bit(uint32_t base, uint8_t vec)
 static void eoi(void)
 {
 	eois++;
-	apic_write(APIC_EOI, 0);
+	apic_write(VIPI_APIC_EOI, 0);
 }
 
 static void self_ipi(uint8_t vec)
 {
 	if (xmode)
-		apic_write(APIC_ICR_LO, ICR_SELF | vec);
+		apic_write(VIPI_APIC_ICR_LO, ICR_SELF | vec);
 	else
-		wrmsr(MSR_X2APIC_SELF_IPI, vec);
+		wrmsr(VIPI_MSR_X2APIC_SELF_IPI, vec);
 }
 
 static void ioapic_write(uint32_t idx, uint32_t v)
@@ -274,7 +259,7 @@ static void lapic_irq(uint8_t vec)
 	hit_tsc[c][vec] = rdtsc();
 	/* before the count: CPU 0 reads it once it sees the count */
 	if (vec >= V_LEVEL && vec <= V_BCAST)
-		tmr_seen[c][vec] = vec_bit(APIC_TMR, vec);
+		tmr_seen[c][vec] = vec_bit(VIPI_APIC_TMR, vec);
 	__atomic_fetch_add(&hits[c][vec], 1, __ATOMIC_RELEASE);
 	switch (vec) {
 	case V_OUTER:
@@ -285,18 +270,18 @@ static void lapic_irq(uint8_t vec)
 		return;
 	case V_TPR_LOW:
 	case V_TPR_HIGH:
-		ppr_in[vec] = apic_read(APIC_PPR);
-		isr_in[vec] = vec_bit(APIC_ISR, vec);
+		ppr_in[vec] = apic_read(VIPI_APIC_PPR);
+		isr_in[vec] = vec_bit(VIPI_APIC_ISR, vec);
 		break;
 	case V_HIGHER:
 		/* both in service, PPR the higher class */
-		ppr_in[vec] = apic_read(APIC_PPR);
-		isr_in[vec] = vec_bit(APIC_ISR, V_HIGHER) |
-			      vec_bit(APIC_ISR, V_OUTER) << 1;
+		ppr_in[vec] = apic_read(VIPI_APIC_PPR);
+		isr_in[vec] = vec_bit(VIPI_APIC_ISR, V_HIGHER) |
+			      vec_bit(VIPI_APIC_ISR, V_OUTER) << 1;
 		eoi();
 		/* the EOI cleared the highest bit only (10.8.5) */
-		isr_after[vec] = vec_bit(APIC_ISR, V_HIGHER) |
-				 vec_bit(APIC_ISR, V_OUTER) << 1;
+		isr_after[vec] = vec_bit(VIPI_APIC_ISR, V_HIGHER) |
+				 vec_bit(VIPI_APIC_ISR, V_OUTER) << 1;
 		return;
 	case V_STORM_GO:
 		eoi();
@@ -304,8 +289,8 @@ static void lapic_irq(uint8_t vec)
 		return;
 	case V_SAME:
 		/* taken after the outer one's EOI: 0x40 no longer in service */
-		isr_in[vec] = vec_bit(APIC_ISR, V_SAME) |
-			      vec_bit(APIC_ISR, V_OUTER) << 1;
+		isr_in[vec] = vec_bit(VIPI_APIC_ISR, V_SAME) |
+			      vec_bit(VIPI_APIC_ISR, V_OUTER) << 1;
 		break;
 	}
 	eoi();
@@ -363,19 +348,19 @@ static void calibrate(void)
 	tsc_hz = (c1 - c0) * 1000000000ull / (n1 - n0);
 	CHECK_TRUE("TSC rate from the host clock", tsc_hz > 1000000, tsc_hz, 0);
 	/* the timer against the TSC: masked, divide by 1, over 20 ms */
-	apic_write(APIC_LVT_TIMER, LVT_MASKED | V_TIMER);
-	apic_write(APIC_TDCR, TDCR_DIV_1);
-	apic_write(APIC_TMICT, 0xffffffffu);
+	apic_write(VIPI_APIC_LVT_TIMER, LVT_MASKED | V_TIMER);
+	apic_write(VIPI_APIC_TDCR, TDCR_DIV_1);
+	apic_write(VIPI_APIC_TMICT, 0xffffffffu);
 	/* each read is an exit, which a loaded host may stretch: take the
 	 * TSC on both sides of it and use the middle */
 	c0 = rdtsc();
-	m0 = apic_read(APIC_TMCCT);
+	m0 = apic_read(VIPI_APIC_TMCCT);
 	c0 = (c0 + rdtsc()) / 2;
 	spin_cycles(ms_cycles(20));
 	c1 = rdtsc();
-	m1 = apic_read(APIC_TMCCT);
+	m1 = apic_read(VIPI_APIC_TMCCT);
 	c1 = (c1 + rdtsc()) / 2;
-	apic_write(APIC_TMICT, 0);
+	apic_write(VIPI_APIC_TMICT, 0);
 	CHECK_TRUE("TMCCT counts down while calibrating", m1 < m0, m0, m1);
 	cal_ticks = m0 - m1;
 	cal_cycles = c1 - c0;
@@ -395,17 +380,17 @@ static void timer_oneshot(void)
 	uint64_t c0, t0;
 	uint32_t r1, r2, base = hits[0][V_TIMER];
 
-	apic_write(APIC_LVT_TIMER, V_TIMER); /* one-shot, unmasked */
-	apic_write(APIC_TDCR, TDCR_DIV_1);
+	apic_write(VIPI_APIC_LVT_TIMER, V_TIMER); /* one-shot, unmasked */
+	apic_write(VIPI_APIC_TDCR, TDCR_DIV_1);
 	irq_enable();
 	want[0][V_TIMER]++;
 	c0 = rdtsc();
-	apic_write(APIC_TMICT, n);
-	r1 = apic_read(APIC_TMCCT);
-	r2 = apic_read(APIC_TMCCT);
+	apic_write(VIPI_APIC_TMICT, n);
+	r1 = apic_read(VIPI_APIC_TMCCT);
+	r2 = apic_read(VIPI_APIC_TMCCT);
 	CHECK_TRUE("one-shot: TMCCT 0 < second read < first read <= TMICT",
 		   r2 > 0 && r2 < r1 && r1 <= n, r1, r2);
-	CHECK("one-shot: TMICT reads back", apic_read(APIC_TMICT), n);
+	CHECK("one-shot: TMICT reads back", apic_read(VIPI_APIC_TMICT), n);
 	WAIT_HIT(0, V_TIMER, base + 1);
 	/* not before n ticks (3% for the calibration's error) */
 	t0 = ticks_to_cycles(n);
@@ -414,20 +399,23 @@ static void timer_oneshot(void)
 		   hit_tsc[0][V_TIMER] - c0, t0);
 	spin_cycles(3 * t0);
 	CHECK("one-shot: exactly one interrupt", hits[0][V_TIMER], base + 1);
-	CHECK("one-shot: TMCCT reads 0 after expiry", apic_read(APIC_TMCCT), 0);
+	CHECK("one-shot: TMCCT reads 0 after expiry",
+	      apic_read(VIPI_APIC_TMCCT), 0);
 
 	/* masked: no interrupt, but the count still runs down to 0 */
-	apic_write(APIC_LVT_TIMER, LVT_MASKED | V_TIMER);
+	apic_write(VIPI_APIC_LVT_TIMER, LVT_MASKED | V_TIMER);
 	c0 = rdtsc();
-	apic_write(APIC_TMICT, n);
-	while (apic_read(APIC_TMCCT) && rdtsc() - c0 < ms_cycles(1000))
+	apic_write(VIPI_APIC_TMICT, n);
+	while (apic_read(VIPI_APIC_TMCCT) && rdtsc() - c0 < ms_cycles(1000))
 		spin_cycles(ms_cycles(1) / 4);
-	CHECK("masked one-shot: TMCCT reaches 0", apic_read(APIC_TMCCT), 0);
+	CHECK("masked one-shot: TMCCT reaches 0", apic_read(VIPI_APIC_TMCCT),
+	      0);
 	CHECK_TRUE("masked one-shot: not 0 before TMICT ticks",
 		   rdtsc() - c0 >= t0 - t0 / 32, rdtsc() - c0, t0);
 	spin_cycles(ms_cycles(2));
 	CHECK("masked one-shot: no interrupt", hits[0][V_TIMER], base + 1);
-	CHECK("masked one-shot: nothing in IRR", vec_bit(APIC_IRR, V_TIMER), 0);
+	CHECK("masked one-shot: nothing in IRR",
+	      vec_bit(VIPI_APIC_IRR, V_TIMER), 0);
 	irq_disable();
 }
 
@@ -441,11 +429,11 @@ static void timer_periodic(void)
 	uint32_t samples = 0, over = 0;
 	uint64_t elapsed;
 
-	apic_write(APIC_TDCR, TDCR_DIV_1);
-	apic_write(APIC_LVT_TIMER, LVT_PERIODIC | V_TIMER);
+	apic_write(VIPI_APIC_TDCR, TDCR_DIV_1);
+	apic_write(VIPI_APIC_LVT_TIMER, LVT_PERIODIC | V_TIMER);
 	irq_enable();
 	c0 = rdtsc();
-	apic_write(APIC_TMICT, p);
+	apic_write(VIPI_APIC_TMICT, p);
 	/*
 	 * halted between interrupts: a spinning vCPU at CPL 0 takes them
 	 * only at the end of an emulation batch on this host's KVM; each
@@ -460,9 +448,9 @@ static void timer_periodic(void)
 
 		safe_halt();
 		/* just after a period's interrupt, then a quarter later */
-		a = apic_read(APIC_TMCCT);
+		a = apic_read(VIPI_APIC_TMCCT);
 		spin_cycles(period / 4);
-		b = apic_read(APIC_TMCCT);
+		b = apic_read(VIPI_APIC_TMCCT);
 		over += (a > p) + (b > p);
 		/* above the last read of the previous wake: reloaded */
 		if (samples++ && a > prev)
@@ -480,17 +468,17 @@ static void timer_periodic(void)
 	CHECK("periodic: TMCCT never above TMICT", over, 0);
 	CHECK_TRUE("periodic: TMCCT reloads (a later read above an earlier)",
 		   reloads >= 1, reloads, samples);
-	CHECK("periodic: TMICT reads back", apic_read(APIC_TMICT), p);
-	apic_write(APIC_TMICT, 0);
+	CHECK("periodic: TMICT reads back", apic_read(VIPI_APIC_TMICT), p);
+	apic_write(VIPI_APIC_TMICT, 0);
 	CHECK("periodic: TMICT 0 stops it: TMCCT reads 0",
-	      apic_read(APIC_TMCCT), 0);
+	      apic_read(VIPI_APIC_TMCCT), 0);
 	/* one may have been pending when it stopped; then none */
 	spin_cycles(2 * period);
 	got = hits[0][V_TIMER];
 	spin_cycles(3 * period);
 	CHECK("periodic: no interrupt after TMICT = 0", hits[0][V_TIMER], got);
 	want[0][V_TIMER] += got - base;
-	apic_write(APIC_LVT_TIMER, LVT_MASKED | V_TIMER);
+	apic_write(VIPI_APIC_LVT_TIMER, LVT_MASKED | V_TIMER);
 	irq_disable();
 }
 
@@ -515,32 +503,33 @@ static void timer_tsc_deadline(void)
 			mode);
 		return;
 	}
-	apic_write(APIC_LVT_TIMER, LVT_TSC_DEADLINE | V_TIMER);
-	CHECK("TSC-deadline: LVT mode reads back", apic_read(APIC_LVT_TIMER),
-	      LVT_TSC_DEADLINE | V_TIMER);
+	apic_write(VIPI_APIC_LVT_TIMER, LVT_TSC_DEADLINE | V_TIMER);
+	CHECK("TSC-deadline: LVT mode reads back",
+	      apic_read(VIPI_APIC_LVT_TIMER), LVT_TSC_DEADLINE | V_TIMER);
 	irq_enable();
 	want[0][V_TIMER]++;
 	dl = rdtsc() + ms_cycles(2);
-	wrmsr(MSR_TSC_DEADLINE, dl);
+	wrmsr(VIPI_MSR_IA32_TSC_DEADLINE, dl);
 	CHECK("TSC-deadline: the armed deadline reads back",
-	      rdmsr(MSR_TSC_DEADLINE), dl);
+	      rdmsr(VIPI_MSR_IA32_TSC_DEADLINE), dl);
 	WAIT_HIT(0, V_TIMER, base + 1);
 	t = hit_tsc[0][V_TIMER];
 	CHECK_TRUE("TSC-deadline: not before the deadline", t >= dl, t, dl);
 	spin_cycles(ms_cycles(4));
 	CHECK("TSC-deadline: exactly one interrupt", hits[0][V_TIMER],
 	      base + 1);
-	CHECK("TSC-deadline: reads 0 after it fired", rdmsr(MSR_TSC_DEADLINE),
-	      0);
+	CHECK("TSC-deadline: reads 0 after it fired",
+	      rdmsr(VIPI_MSR_IA32_TSC_DEADLINE), 0);
 	/* a write of 0 disarms: 30 ms away, so that a vCPU thread that
 	 * loses its host core between the two writes does not see it fire */
-	wrmsr(MSR_TSC_DEADLINE, rdtsc() + ms_cycles(30));
-	wrmsr(MSR_TSC_DEADLINE, 0);
+	wrmsr(VIPI_MSR_IA32_TSC_DEADLINE, rdtsc() + ms_cycles(30));
+	wrmsr(VIPI_MSR_IA32_TSC_DEADLINE, 0);
 	spin_cycles(ms_cycles(35));
 	CHECK("TSC-deadline: a write of 0 disarms", hits[0][V_TIMER], base + 1);
-	CHECK("TSC-deadline: disarmed reads 0", rdmsr(MSR_TSC_DEADLINE), 0);
+	CHECK("TSC-deadline: disarmed reads 0",
+	      rdmsr(VIPI_MSR_IA32_TSC_DEADLINE), 0);
 	irq_disable();
-	apic_write(APIC_LVT_TIMER, LVT_MASKED | V_TIMER);
+	apic_write(VIPI_APIC_LVT_TIMER, LVT_MASKED | V_TIMER);
 }
 
 /* ----------------------------------------------------------------- */
@@ -554,14 +543,15 @@ static void write_cr8(uint64_t v)
 static void tpr(void)
 {
 	irq_enable();
-	apic_write(APIC_TPR, 0x50);
-	CHECK("TPR reads back", apic_read(APIC_TPR), 0x50);
-	CHECK("PPR = TPR with nothing in service", apic_read(APIC_PPR), 0x50);
+	apic_write(VIPI_APIC_TPR, 0x50);
+	CHECK("TPR reads back", apic_read(VIPI_APIC_TPR), 0x50);
+	CHECK("PPR = TPR with nothing in service", apic_read(VIPI_APIC_PPR),
+	      0x50);
 	self_ipi(V_TPR_LOW);
 	spin_cycles(ms_cycles(3));
 	CHECK("TPR 0x50: vector 0x45 not delivered", hits[0][V_TPR_LOW], 0);
 	CHECK("TPR 0x50: vector 0x45 pending in IRR",
-	      vec_bit(APIC_IRR, V_TPR_LOW), 1);
+	      vec_bit(VIPI_APIC_IRR, V_TPR_LOW), 1);
 	want[0][V_TPR_HIGH]++;
 	self_ipi(V_TPR_HIGH);
 	WAIT_HIT(0, V_TPR_HIGH, 1);
@@ -569,25 +559,26 @@ static void tpr(void)
 	CHECK("in 0x65's handler, TPR 0x50: PPR = ISRV & 0xf0",
 	      ppr_in[V_TPR_HIGH], 0x60);
 	CHECK("after 0x65: 0x45 still not delivered", hits[0][V_TPR_LOW], 0);
-	CHECK("after 0x65: 0x45 still in IRR", vec_bit(APIC_IRR, V_TPR_LOW), 1);
+	CHECK("after 0x65: 0x45 still in IRR",
+	      vec_bit(VIPI_APIC_IRR, V_TPR_LOW), 1);
 	want[0][V_TPR_LOW]++;
-	apic_write(APIC_TPR, 0);
+	apic_write(VIPI_APIC_TPR, 0);
 	WAIT_HIT(0, V_TPR_LOW, 1);
 	CHECK("in 0x45's handler, TPR 0: PPR = 0x40", ppr_in[V_TPR_LOW], 0x40);
 	CHECK("in 0x45's handler: ISR bit 0x45", isr_in[V_TPR_LOW], 1);
-	CHECK("IRR bit 0x45 clear after delivery", vec_bit(APIC_IRR, V_TPR_LOW),
-	      0);
-	CHECK("PPR 0 after the EOI", apic_read(APIC_PPR), 0);
+	CHECK("IRR bit 0x45 clear after delivery",
+	      vec_bit(VIPI_APIC_IRR, V_TPR_LOW), 0);
+	CHECK("PPR 0 after the EOI", apic_read(VIPI_APIC_PPR), 0);
 	irq_disable();
 	/* PPR keeps TPR's low nibble when TPR's class wins */
-	apic_write(APIC_TPR, 0x5a);
-	CHECK("TPR 0x5a: PPR 0x5a", apic_read(APIC_PPR), 0x5a);
+	apic_write(VIPI_APIC_TPR, 0x5a);
+	CHECK("TPR 0x5a: PPR 0x5a", apic_read(VIPI_APIC_PPR), 0x5a);
 	/* CR8 is TPR[7:4] */
 	write_cr8(3);
-	CHECK("CR8 3: TPR reads 0x30", apic_read(APIC_TPR), 0x30);
+	CHECK("CR8 3: TPR reads 0x30", apic_read(VIPI_APIC_TPR), 0x30);
 	write_cr8(0);
-	CHECK("CR8 0: TPR reads 0", apic_read(APIC_TPR), 0);
-	apic_write(APIC_TPR, 0);
+	CHECK("CR8 0: TPR reads 0", apic_read(VIPI_APIC_TPR), 0);
+	apic_write(VIPI_APIC_TPR, 0);
 }
 
 /* ----------------------------------------------------------------- */
@@ -599,20 +590,20 @@ static volatile uint32_t same_pending, same_isr_before, outer_after_higher;
 /* in 0x40's handler, not yet EOI'd, IF set */
 static void nest_outer(void)
 {
-	outer_isr = vec_bit(APIC_ISR, V_OUTER);
-	outer_ppr = apic_read(APIC_PPR);
+	outer_isr = vec_bit(VIPI_APIC_ISR, V_OUTER);
+	outer_ppr = apic_read(VIPI_APIC_PPR);
 	irq_enable();
 	want[0][V_HIGHER]++;
 	self_ipi(V_HIGHER); /* a higher class: taken at once */
 	higher_seen = wait_hits(&hits[0][V_HIGHER], 1);
-	outer_after_higher = vec_bit(APIC_ISR, V_OUTER) |
-			     vec_bit(APIC_ISR, V_HIGHER) << 1;
+	outer_after_higher = vec_bit(VIPI_APIC_ISR, V_OUTER) |
+			     vec_bit(VIPI_APIC_ISR, V_HIGHER) << 1;
 	want[0][V_SAME]++;
 	self_ipi(V_SAME); /* the same class: waits for 0x40's EOI */
 	spin_cycles(ms_cycles(3));
 	same_seen = hits[0][V_SAME];
-	same_pending = vec_bit(APIC_IRR, V_SAME);
-	same_isr_before = vec_bit(APIC_ISR, V_SAME);
+	same_pending = vec_bit(VIPI_APIC_IRR, V_SAME);
+	same_isr_before = vec_bit(VIPI_APIC_ISR, V_SAME);
 	eoi();
 	wait_hits(&hits[0][V_SAME], 1);
 	irq_disable();
@@ -643,9 +634,9 @@ static void nested(void)
 	      isr_in[V_SAME], 1);
 	for (uint32_t w = 0; w < 8; w++) {
 		CHECK("ISR empty after the nesting",
-		      apic_read(APIC_ISR + w * 0x10), 0);
+		      apic_read(VIPI_APIC_ISR + w * 0x10), 0);
 		CHECK("IRR empty after the nesting",
-		      apic_read(APIC_IRR + w * 0x10), 0);
+		      apic_read(VIPI_APIC_IRR + w * 0x10), 0);
 	}
 }
 
@@ -838,10 +829,12 @@ static void ipi_to(uint32_t cpu, uint8_t vec)
 	uint32_t id = guest_cpus[cpu].apic_id;
 
 	if (xmode) {
-		apic_write(APIC_ICR_HI, id << 24);
-		apic_write(APIC_ICR_LO, vec);
+		apic_write(VIPI_APIC_ICR_HI,
+			   id << VIPI_XAPIC_ICR_HI_DEST_SHIFT);
+		apic_write(VIPI_APIC_ICR_LO, vec);
 	} else {
-		wrmsr(0x830, (uint64_t)id << 32 | vec);
+		wrmsr(VIPI_MSR_X2APIC_ICR,
+		      (uint64_t)id << VIPI_X2APIC_ICR_DEST_SHIFT | vec);
 	}
 }
 
@@ -880,9 +873,9 @@ static void timer_under_storm(void)
 	uint32_t base = hits[0][V_TIMER], before, after;
 
 	storm_done = 0;
-	apic_write(APIC_TDCR, TDCR_DIV_1);
-	apic_write(APIC_LVT_TIMER, LVT_PERIODIC | V_TIMER);
-	apic_write(APIC_TMICT, p);
+	apic_write(VIPI_APIC_TDCR, TDCR_DIV_1);
+	apic_write(VIPI_APIC_LVT_TIMER, LVT_PERIODIC | V_TIMER);
+	apic_write(VIPI_APIC_TMICT, p);
 	irq_enable();
 	ipi_to(1, V_STORM_GO);
 	want[1][V_STORM_GO]++;
@@ -902,15 +895,16 @@ static void timer_under_storm(void)
 	CHECK_TRUE("storm: the periodic timer still interrupts afterwards",
 		   wait_hits(&hits[0][V_TIMER], before + 3), hits[0][V_TIMER],
 		   before + 3);
-	apic_write(APIC_TMICT, 0);
+	apic_write(VIPI_APIC_TMICT, 0);
 	spin_cycles(ms_cycles(3));
 	irq_disable();
 	after = hits[0][V_TIMER];
 	CHECK("storm: no vector left in service on CPU 0 (ISR 0xd0-0xff)",
-	      apic_read(APIC_ISR + 0x60) | apic_read(APIC_ISR + 0x70), 0);
+	      apic_read(VIPI_APIC_ISR + 0x60) | apic_read(VIPI_APIC_ISR + 0x70),
+	      0);
 	want[0][V_STORM] = hits[0][V_STORM]; /* coalescing is allowed */
 	want[0][V_TIMER] += after - base;
-	apic_write(APIC_LVT_TIMER, LVT_MASKED | V_TIMER);
+	apic_write(VIPI_APIC_LVT_TIMER, LVT_MASKED | V_TIMER);
 }
 
 /* ----------------------------------------------------------------- */
@@ -920,10 +914,10 @@ static void timer_under_storm(void)
 static void lapic_cpu_setup(uint32_t cpu)
 {
 	if (xmode) {
-		apic_write(APIC_DFR, 0xffffffffu);
-		apic_write(APIC_LDR, (1u << cpu) << 24);
+		apic_write(VIPI_APIC_DFR, 0xffffffffu);
+		apic_write(VIPI_APIC_LDR, (1u << cpu) << 24);
 	}
-	apic_write(APIC_LVT_LINT0, LVT_MASKED);
+	apic_write(VIPI_APIC_LVT_LINT0, LVT_MASKED);
 }
 
 static void lapic_mode_init(void)

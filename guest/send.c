@@ -14,9 +14,6 @@
 
 #include "guest.h"
 
-#define MSR_HV_GUEST_OS_ID 0x40000000u
-#define MSR_HV_HYPERCALL 0x40000001u
-
 /* vipi's ABI encoder may not be in every build: a weak reference. */
 int vipi_encode_vipi(const struct vipi_guest_topo *gt,
 		     const struct vipi_cpuset *set,
@@ -226,8 +223,8 @@ int send_ipi(struct percpu *pc, const struct vipi_cpuset *set, uint8_t vector,
 void hv_enable_page(void)
 {
 	/* TLFS 3.13: a guest OS ID first, then the page's GPA | enable */
-	wrmsr(MSR_HV_GUEST_OS_ID, 0x8100000000000000ull | 0x76697069ull);
-	wrmsr(MSR_HV_HYPERCALL, VIPI_HV_HYPERCALL_GPA | 1);
+	wrmsr(VIPI_HV_MSR_GUEST_OS_ID, 0x8100000000000000ull | 0x76697069ull);
+	wrmsr(VIPI_HV_MSR_HYPERCALL, VIPI_HV_HYPERCALL_GPA | 1);
 }
 
 /*
