@@ -29,9 +29,6 @@
 
 #include "guest.h"
 
-#define X2APIC_ESR 0x828u
-#define X2APIC_ICR 0x830u
-#define ESR_SEND_ILLEGAL_VECTOR (1u << 5)
 #define UD_VECTOR 6
 #define GP_VECTOR 13
 
@@ -76,29 +73,35 @@ static void x2apic_rows(uint64_t *res, bool user)
 {
 	uint64_t dest = (uint64_t)guest_cpus[nr_cpus - 1].apic_id << 32;
 
-	expect_gp(res, X2APIC_ICR, dest | (1ull << 13) | CANARY_VECTOR,
+	expect_gp(res, VIPI_MSR_X2APIC_ICR, dest | (1ull << 13) | CANARY_VECTOR,
 		  "x2APIC ICR with reserved bit 13: #GP");
-	expect_gp(res, X2APIC_ICR, dest | (0xfffull << 20) | CANARY_VECTOR,
+	expect_gp(res, VIPI_MSR_X2APIC_ICR,
+		  dest | (0xfffull << 20) | CANARY_VECTOR,
 		  "x2APIC ICR with reserved bits 31:20: #GP");
-	expect_gp(res, 0x803, 0, "write to the read-only version MSR: #GP");
-	expect_gp(res, 0x8ff, 0, "write to reserved x2APIC MSR 0x8ff: #GP");
+	expect_gp(res, VIPI_X2APIC_MSR(VIPI_APIC_VERSION), 0,
+		  "write to the read-only version MSR: #GP");
+	expect_gp(res, VIPI_MSR_X2APIC_LAST, 0,
+		  "write to reserved x2APIC MSR 0x8ff: #GP");
 	if (!user)
 		return;
 	/* vipi's engine: every refused write above was logged; a burst
 	 * more must be rate-limited (the VMM prints at most 10 a second) */
 	for (int i = 0; i < 40; i++)
-		expect_gp(res, X2APIC_ICR, dest | (1ull << 13) | CANARY_VECTOR,
+		expect_gp(res, VIPI_MSR_X2APIC_ICR,
+			  dest | (1ull << 13) | CANARY_VECTOR,
 			  "x2APIC ICR burst: #GP");
 	/* SDM 10.5.3: an illegal vector is an APIC error, not a fault */
-	wrmsr(X2APIC_ESR, 0);
+	wrmsr(VIPI_X2APIC_MSR(VIPI_APIC_ESR), 0);
 	row_eq(res, "x2APIC ICR with vector 3: no fault",
-	       wrmsr_fault(X2APIC_ICR, dest | 3), 0);
-	wrmsr(X2APIC_ESR, 0);
+	       wrmsr_fault(VIPI_MSR_X2APIC_ICR, dest | 3), 0);
+	wrmsr(VIPI_X2APIC_MSR(VIPI_APIC_ESR), 0);
 	row_eq(res, "x2APIC ICR with vector 3: ESR bit 5 (send illegal vector)",
-	       rdmsr(X2APIC_ESR) & ESR_SEND_ILLEGAL_VECTOR,
-	       ESR_SEND_ILLEGAL_VECTOR);
-	wrmsr(X2APIC_ESR, 0);
-	row_eq(res, "ESR write clears it", rdmsr(X2APIC_ESR), 0);
+	       rdmsr(VIPI_X2APIC_MSR(VIPI_APIC_ESR)) &
+		       VIPI_APIC_ESR_SEND_ILLEGAL_VECTOR,
+	       VIPI_APIC_ESR_SEND_ILLEGAL_VECTOR);
+	wrmsr(VIPI_X2APIC_MSR(VIPI_APIC_ESR), 0);
+	row_eq(res, "ESR write clears it",
+	       rdmsr(VIPI_X2APIC_MSR(VIPI_APIC_ESR)), 0);
 	/* (had vector 3 been delivered, the target's #BP handler would have
 	 * failed the run) */
 }
