@@ -118,28 +118,30 @@ static void test_static_pools(void)
 
 static void test_accumulator(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct vipi_cpuset_acc acc;
 	struct vipi_cpuset s;
 	char buf[64];
 
 	vipi_cpuset_init(&s, 1000);
 	vipi_cpuset_acc_init(&acc, &s);
-	ok(!vipi_cpuset_acc_add(&acc, 5) && !vipi_cpuset_acc_add(&acc, 6) &&
-		   !vipi_cpuset_acc_add(&acc, 700) &&
-		   !vipi_cpuset_acc_add(&acc, 5) &&
-		   !vipi_cpuset_acc_add(&acc, 999),
-	   "accumulated adds across blocks");
+	field_i64(&f, vipi_cpuset_acc_add(&acc, 5), 0);
+	field_i64(&f, vipi_cpuset_acc_add(&acc, 6), 0);
+	field_i64(&f, vipi_cpuset_acc_add(&acc, 700), 0);
+	field_i64(&f, vipi_cpuset_acc_add(&acc, 5), 0);
+	field_i64(&f, vipi_cpuset_acc_add(&acc, 999), 0);
+	fields_ok(&f, "accumulated adds across blocks");
 	ok(!vipi_cpuset_acc_flush(&acc), "flush");
 	vipi_cpuset_format(&s, buf, sizeof(buf));
 	is_str(buf, "5-6,700,999", "accumulated members");
 	is_u64(vipi_cpuset_weight(&s), 4, "weight counts each member once");
-	ok(!vipi_cpuset_acc_add(&acc, 1000) &&
-		   vipi_cpuset_acc_flush(&acc) == -ERANGE,
-	   "a tail index is refused when flushed");
-	ok(!vipi_cpuset_acc_add(&acc, 3) &&
-		   vipi_cpuset_acc_add(&acc, 0xffffffffu) == 0 &&
-		   vipi_cpuset_acc_flush(&acc) == -ERANGE,
-	   "a far index is refused when flushed");
+	field_i64(&f, vipi_cpuset_acc_add(&acc, 1000), 0);
+	field_i64(&f, vipi_cpuset_acc_flush(&acc), -ERANGE);
+	fields_ok(&f, "a tail index is refused when flushed");
+	field_i64(&f, vipi_cpuset_acc_add(&acc, 3), 0);
+	field_i64(&f, vipi_cpuset_acc_add(&acc, 0xffffffffu), 0);
+	field_i64(&f, vipi_cpuset_acc_flush(&acc), -ERANGE);
+	fields_ok(&f, "a far index is refused when flushed");
 	is_u64(vipi_cpuset_weight(&s), 5, "members before it were kept");
 	vipi_cpuset_destroy(&s);
 }
@@ -249,6 +251,7 @@ static void test_property(void)
 
 static void test_or_group(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	static const uint64_t w3[] = { 1, 0x10, 1ull << 63 };
 	static const uint64_t w0[] = { 1, 1, 1, 1ull << 63 };
 	struct vipi_cpuset_node nodes[2];
@@ -259,59 +262,88 @@ static void test_or_group(void)
 	uint32_t round, bad = 0;
 
 	vipi_cpuset_init(&s, VIPI_CPUSET_MAX_BITS);
-	ok(vipi_cpuset_or_group(&s, 3, 1ull | 1ull << 5 | 1ull << 63, w3) ==
-			   0 &&
-		   vipi_cpuset_format(&s, buf, sizeof(buf)) &&
-		   !strcmp(buf, "12288,12612,16383") &&
-		   vipi_cpuset_weight(&s) == 3,
-	   "or_group: group 3, blocks 0, 5, 63: vCPUs 12288, 12612, 16383");
-	ok(vipi_cpuset_or_group(&s, 3, 1ull << 1 | 1ull << 2,
-				(const uint64_t[]){ 0, 2 }) == 0 &&
-		   vipi_cpuset_weight(&s) == 4 &&
-		   vipi_cpuset_nr_blocks(&s) == 4 &&
-		   vipi_cpuset_test(&s, 12417),
-	   "or_group: a zero word adds no block, the next one lands in block 2");
-	ok(vipi_cpuset_or_group(&s, 3, 1, (const uint64_t[]){ 3 }) == 0 &&
-		   vipi_cpuset_weight(&s) == 5,
-	   "or_group: into an existing word, only the new bit counts");
-	ok(vipi_cpuset_or_group(&s, 64, 1, w3) == -ERANGE &&
-		   vipi_cpuset_weight(&s) == 5,
-	   "or_group: group 64 refused, nothing changed");
+	field_i64(&f,
+		  vipi_cpuset_or_group(&s, 3, 1ull | 1ull << 5 | 1ull << 63,
+				       w3),
+		  0);
+	field_u64(&f, vipi_cpuset_format(&s, buf, sizeof(buf)) != 0, 1);
+	field_str(&f, buf, "12288,12612,16383");
+	field_u64(&f, vipi_cpuset_weight(&s), 3);
+	fields_ok(
+		&f,
+		"or_group: group 3, blocks 0, 5, 63: vCPUs 12288, 12612, 16383");
+	field_i64(&f,
+		  vipi_cpuset_or_group(&s, 3, 1ull << 1 | 1ull << 2,
+				       (const uint64_t[]){ 0, 2 }),
+		  0);
+	field_u64(&f, vipi_cpuset_weight(&s), 4);
+	field_u64(&f, vipi_cpuset_nr_blocks(&s), 4);
+	field_u64(&f, vipi_cpuset_test(&s, 12417), 1);
+	fields_ok(
+		&f,
+		"or_group: a zero word adds no block, the next one lands in block 2");
+	field_i64(&f, vipi_cpuset_or_group(&s, 3, 1, (const uint64_t[]){ 3 }),
+		  0);
+	field_u64(&f, vipi_cpuset_weight(&s), 5);
+	fields_ok(&f,
+		  "or_group: into an existing word, only the new bit counts");
+	field_i64(&f, vipi_cpuset_or_group(&s, 64, 1, w3), -ERANGE);
+	field_u64(&f, vipi_cpuset_weight(&s), 5);
+	fields_ok(&f, "or_group: group 64 refused, nothing changed");
 	vipi_cpuset_clear(&s);
-	ok(vipi_cpuset_or_group(
-		   &s, 0, 1ull | 1ull << 7 | 1ull << 8 | 1ull << 63, w0) == 0 &&
-		   vipi_cpuset_format(&s, buf, sizeof(buf)) &&
-		   !strcmp(buf, "0,448,512,4095"),
-	   "or_group: group 0, inline words and tree: vCPUs 0, 448, 512, 4095");
+	field_i64(&f,
+		  vipi_cpuset_or_group(
+			  &s, 0, 1ull | 1ull << 7 | 1ull << 8 | 1ull << 63, w0),
+		  0);
+	field_u64(&f, vipi_cpuset_format(&s, buf, sizeof(buf)) != 0, 1);
+	field_str(&f, buf, "0,448,512,4095");
+	fields_ok(
+		&f,
+		"or_group: group 0, inline words and tree: vCPUs 0, 448, 512, 4095");
 	vipi_cpuset_destroy(&s);
 
 	vipi_cpuset_init(&s, 5000);
-	ok(vipi_cpuset_or_group(&s, 1, 1ull | 1ull << 14,
-				(const uint64_t[]){ 1, 1ull << 8 }) ==
-			   -ERANGE &&
-		   vipi_cpuset_weight(&s) == 0 &&
-		   vipi_cpuset_nr_blocks(&s) == 0,
-	   "or_group: vCPU 5000 of 5000 refused before anything changed");
-	ok(vipi_cpuset_or_group(&s, 1, 1ull | 1ull << 14,
-				(const uint64_t[]){ 1, 0x80 }) == 0 &&
-		   vipi_cpuset_test(&s, 4096) && vipi_cpuset_test(&s, 4999),
-	   "or_group: vCPU 4999 of 5000, the last, accepted");
+	field_i64(&f,
+		  vipi_cpuset_or_group(&s, 1, 1ull | 1ull << 14,
+				       (const uint64_t[]){ 1, 1ull << 8 }),
+		  -ERANGE);
+	field_u64(&f, vipi_cpuset_weight(&s), 0);
+	field_u64(&f, vipi_cpuset_nr_blocks(&s), 0);
+	fields_ok(
+		&f,
+		"or_group: vCPU 5000 of 5000 refused before anything changed");
+	field_i64(&f,
+		  vipi_cpuset_or_group(&s, 1, 1ull | 1ull << 14,
+				       (const uint64_t[]){ 1, 0x80 }),
+		  0);
+	field_u64(&f, vipi_cpuset_test(&s, 4096), 1);
+	field_u64(&f, vipi_cpuset_test(&s, 4999), 1);
+	fields_ok(&f, "or_group: vCPU 4999 of 5000, the last, accepted");
 	vipi_cpuset_destroy(&s);
 
 	vipi_cpuset_init_static(&s, 100, NULL, 0, NULL, 0);
-	ok(vipi_cpuset_or_group(&s, 0, 1ull << 1 | 1ull << 9,
-				(const uint64_t[]){ 1, 0 }) == 0 &&
-		   vipi_cpuset_weight(&s) == 1 && s.top == 0,
-	   "or_group: a zero word above nbits needs no node (no pools: 0)");
+	field_i64(&f,
+		  vipi_cpuset_or_group(&s, 0, 1ull << 1 | 1ull << 9,
+				       (const uint64_t[]){ 1, 0 }),
+		  0);
+	field_u64(&f, vipi_cpuset_weight(&s), 1);
+	field_u64(&f, s.top, 0);
+	fields_ok(
+		&f,
+		"or_group: a zero word above nbits needs no node (no pools: 0)");
 
 	vipi_cpuset_init_static(&s, 100000, nodes, 2, pool, 2);
-	ok(vipi_cpuset_or_group(&s, 2, 7, ws) == -ENOSPC &&
-		   vipi_cpuset_weight(&s) == 0,
-	   "or_group: three new words in a pool of two: -ENOSPC, no member");
-	ok(vipi_cpuset_or_group(&s, 2, 3, ws) == 0 &&
-		   vipi_cpuset_or_group(&s, 2, 3, ws) == 0 &&
-		   vipi_cpuset_weight(&s) == 2,
-	   "or_group: two words fit the pool, and fit again (no new word)");
+	field_i64(&f, vipi_cpuset_or_group(&s, 2, 7, ws), -ENOSPC);
+	field_u64(&f, vipi_cpuset_weight(&s), 0);
+	fields_ok(
+		&f,
+		"or_group: three new words in a pool of two: -ENOSPC, no member");
+	field_i64(&f, vipi_cpuset_or_group(&s, 2, 3, ws), 0);
+	field_i64(&f, vipi_cpuset_or_group(&s, 2, 3, ws), 0);
+	field_u64(&f, vipi_cpuset_weight(&s), 2);
+	fields_ok(
+		&f,
+		"or_group: two words fit the pool, and fit again (no new word)");
 
 	/* the reference: the same words one block at a time */
 	for (round = 0; round < 200; round++) {
@@ -375,6 +407,7 @@ static uint32_t iter_collect(const struct vipi_cpuset *s, uint32_t *bases,
 
 static void test_iter(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	static const uint32_t across[] = {
 		511, 512, 4095, 4096, 258048, 262143
 	};
@@ -391,24 +424,32 @@ static void test_iter(void)
 
 	vipi_cpuset_init(&s, VIPI_CPUSET_MAX_BITS);
 	vipi_cpuset_iter_init(&it, &s);
-	ok(!vipi_cpuset_iter_next(&it, &w, &base) &&
-		   !vipi_cpuset_iter_next(&it, &w, &base),
-	   "iter: empty set: no block, and still none when asked again");
+	field_u64(&f, vipi_cpuset_iter_next(&it, &w, &base), 0);
+	field_u64(&f, vipi_cpuset_iter_next(&it, &w, &base), 0);
+	fields_ok(&f,
+		  "iter: empty set: no block, and still none when asked again");
 
 	vipi_cpuset_add(&s, 0);
 	n = iter_collect(&s, bases, words, 8);
-	ok(n == 1 && bases[0] == 0 && words[0] == 1,
-	   "iter: one bit, vCPU 0: block 0, word 1");
+	field_i64(&f, n, 1);
+	field_u64(&f, bases[0], 0);
+	field_u64(&f, words[0], 1);
+	fields_ok(&f, "iter: one bit, vCPU 0: block 0, word 1");
 	vipi_cpuset_clear(&s);
 	vipi_cpuset_add(&s, 100000);
 	n = iter_collect(&s, bases, words, 8);
-	ok(n == 1 && bases[0] == 99968 && words[0] == 1ull << 32,
-	   "iter: one bit in the tree, vCPU 100000: base 99968, bit 32");
+	field_i64(&f, n, 1);
+	field_u64(&f, bases[0], 99968);
+	field_u64(&f, words[0], 1ull << 32);
+	fields_ok(&f,
+		  "iter: one bit in the tree, vCPU 100000: base 99968, bit 32");
 	vipi_cpuset_clear(&s);
 	vipi_cpuset_add(&s, VIPI_CPUSET_MAX_BITS - 1);
 	n = iter_collect(&s, bases, words, 8);
-	ok(n == 1 && bases[0] == 262080 && words[0] == 1ull << 63,
-	   "iter: last vCPU of 2^18: base 262080, bit 63");
+	field_i64(&f, n, 1);
+	field_u64(&f, bases[0], 262080);
+	field_u64(&f, words[0], 1ull << 63);
+	fields_ok(&f, "iter: last vCPU of 2^18: base 262080, bit 63");
 
 	vipi_cpuset_clear(&s);
 	for (i = 0; i < 6; i++)
@@ -425,8 +466,10 @@ static void test_iter(void)
 	vipi_cpuset_add(&s, 700);
 	vipi_cpuset_del(&s, 600);
 	n = iter_collect(&s, bases, words, 8);
-	ok(n == 1 && bases[0] == 640 && words[0] == 1ull << 60,
-	   "iter: a tree word emptied by del is skipped");
+	field_i64(&f, n, 1);
+	field_u64(&f, bases[0], 640);
+	field_u64(&f, words[0], 1ull << 60);
+	fields_ok(&f, "iter: a tree word emptied by del is skipped");
 	vipi_cpuset_clear(&s);
 	n = iter_collect(&s, bases, words, 8);
 	ok(n == 0, "iter: cleared set: no block");
@@ -436,9 +479,12 @@ static void test_iter(void)
 	vipi_cpuset_add(&s, 99);
 	vipi_cpuset_add(&s, 3);
 	n = iter_collect(&s, bases, words, 8);
-	ok(n == 2 && bases[0] == 0 && words[0] == 8 && bases[1] == 64 &&
-		   words[1] == 1ull << 35,
-	   "iter: last vCPU of a 100-vCPU set: base 64, bit 35");
+	field_i64(&f, n, 2);
+	field_u64(&f, bases[0], 0);
+	field_u64(&f, words[0], 8);
+	field_u64(&f, bases[1], 64);
+	field_u64(&f, words[1], 1ull << 35);
+	fields_ok(&f, "iter: last vCPU of a 100-vCPU set: base 64, bit 35");
 	vipi_cpuset_destroy(&s);
 
 	vipi_cpuset_init_static(&s, 10000, nodes, 2, pool, 4);
@@ -446,10 +492,15 @@ static void test_iter(void)
 	vipi_cpuset_add(&s, 1000);
 	vipi_cpuset_add(&s, 64);
 	n = iter_collect(&s, bases, words, 8);
-	ok(n == 3 && bases[0] == 64 && words[0] == 1 && bases[1] == 960 &&
-		   words[1] == 1ull << 40 && bases[2] == 8960 &&
-		   words[2] == 1ull << 40,
-	   "iter: static pools, words added out of order, ascending");
+	field_i64(&f, n, 3);
+	field_u64(&f, bases[0], 64);
+	field_u64(&f, words[0], 1);
+	field_u64(&f, bases[1], 960);
+	field_u64(&f, words[1], 1ull << 40);
+	field_u64(&f, bases[2], 8960);
+	field_u64(&f, words[2], 1ull << 40);
+	fields_ok(&f,
+		  "iter: static pools, words added out of order, ascending");
 }
 
 /* The walk against a flat bitmap over random sets of every shape. */

@@ -154,6 +154,7 @@ static const char *dec_list(const struct decoded *d)
 
 static void test_groups(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	static const struct {
 		enum vipi_gic_sgi_reg reg;
 		uint8_t group;
@@ -175,13 +176,18 @@ static void test_groups(void)
 		uint64_t v = vipi_gic_sgi_value(0, 0, 1, 0, 9, 1u << 2);
 
 		dec(&d, &vm, 0, regs[i].reg, v);
-		ok(d.rc == 0 && d.ipi.status == VIPI_OK &&
-			   d.ipi.group == regs[i].group &&
-			   d.ipi.source == regs[i].src && d.ipi.vector == 9 &&
-			   d.ipi.mode == VIPI_DM_FIXED && d.ipi.trigger == 0 &&
-			   !strcmp(dec_list(&d), "18"),
-		   "%s: group %u, source, INTID 9, target Aff1 1 Aff0 2 = vCPU 18",
-		   regs[i].name, regs[i].group);
+		field_i64(&f, d.rc, 0);
+		field_u64(&f, d.ipi.status, VIPI_OK);
+		field_u64(&f, d.ipi.group, regs[i].group);
+		field_u64(&f, d.ipi.source, regs[i].src);
+		field_u64(&f, d.ipi.vector, 9);
+		field_u64(&f, d.ipi.mode, VIPI_DM_FIXED);
+		field_u64(&f, d.ipi.trigger, 0);
+		field_str(&f, dec_list(&d), "18");
+		fields_ok(
+			&f,
+			"%s: group %u, source, INTID 9, target Aff1 1 Aff0 2 = vCPU 18",
+			regs[i].name, regs[i].group);
 	}
 	dec(&d, &vm, 0, (enum vipi_gic_sgi_reg)3, 1);
 	is_i64(d.rc, -EINVAL, "unknown register enum: -EINVAL (embedder)");
@@ -249,6 +255,7 @@ static void test_kvm_512(void)
 
 static void test_targetlist(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct decoded d;
 	struct vm vm;
 
@@ -263,20 +270,25 @@ static void test_targetlist(void)
 	/* Cluster 1 holds Aff0 0..3 only (vCPUs 16..19) */
 	dec(&d, &vm, 0, VIPI_GIC_SGI1R,
 	    vipi_gic_sgi_value(0, 0, 1, 0, 3, 0xffff));
-	ok(d.rc == 0 && d.ipi.status == VIPI_OK &&
-		   !strcmp(dec_list(&d), "16-19"),
-	   "TargetList bits for missing Aff0 4..15 are ignored, not a fault");
+	field_i64(&f, d.rc, 0);
+	field_u64(&f, d.ipi.status, VIPI_OK);
+	field_str(&f, dec_list(&d), "16-19");
+	fields_ok(
+		&f,
+		"TargetList bits for missing Aff0 4..15 are ignored, not a fault");
 
 	dec(&d, &vm, 0, VIPI_GIC_SGI1R,
 	    vipi_gic_sgi_value(0, 0, 200, 0, 3, 0xffff));
-	ok(d.rc == 0 && d.ipi.status == VIPI_OK &&
-		   vipi_cpuset_weight(&d.set) == 0,
-	   "a cluster with no PEs: OK, empty target set");
+	field_i64(&f, d.rc, 0);
+	field_u64(&f, d.ipi.status, VIPI_OK);
+	field_u64(&f, vipi_cpuset_weight(&d.set), 0);
+	fields_ok(&f, "a cluster with no PEs: OK, empty target set");
 
 	dec(&d, &vm, 0, VIPI_GIC_SGI1R, vipi_gic_sgi_value(0, 0, 0, 0, 3, 0));
-	ok(d.rc == 0 && d.ipi.status == VIPI_OK &&
-		   vipi_cpuset_weight(&d.set) == 0,
-	   "empty TargetList: OK, no targets");
+	field_i64(&f, d.rc, 0);
+	field_u64(&f, d.ipi.status, VIPI_OK);
+	field_u64(&f, vipi_cpuset_weight(&d.set), 0);
+	fields_ok(&f, "empty TargetList: OK, no targets");
 
 	dec(&d, &vm, 5, VIPI_GIC_SGI1R,
 	    vipi_gic_sgi_value(0, 0, 0, 0, 3, 1u << 5));
@@ -288,6 +300,7 @@ static void test_targetlist(void)
 
 static void test_res0(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct decoded d, e;
 	struct vm vm;
 	uint64_t v = vipi_gic_sgi_value(0, 0, 2, 0, 4, 0x0f0f);
@@ -298,13 +311,17 @@ static void test_res0(void)
 	dec_init(&e, 64);
 	dec(&d, &vm, 0, VIPI_GIC_SGI1R, v);
 	dec(&e, &vm, 0, VIPI_GIC_SGI1R, v | VIPI_GIC_SGI_RES0_MASK);
-	ok(e.rc == 0 && e.ipi.status == VIPI_OK && e.ipi.vector == 4 &&
-		   vipi_cpuset_equal(&d.set, &e.set) &&
-		   !strcmp(dec_list(&e), "32-35,40-43"),
-	   "RES0 bits [31:28] [43:41] [63:56] set: ignored, no fault");
+	field_i64(&f, e.rc, 0);
+	field_u64(&f, e.ipi.status, VIPI_OK);
+	field_u64(&f, e.ipi.vector, 4);
+	field_u64(&f, vipi_cpuset_equal(&d.set, &e.set), 1);
+	field_str(&f, dec_list(&e), "32-35,40-43");
+	fields_ok(&f,
+		  "RES0 bits [31:28] [43:41] [63:56] set: ignored, no fault");
 	dec(&e, &vm, 0, VIPI_GIC_SGI0R, v | (1ull << 63));
-	ok(e.rc == 0 && vipi_cpuset_equal(&d.set, &e.set),
-	   "RES0 bit 63 on ICC_SGI0R_EL1: ignored");
+	field_i64(&f, e.rc, 0);
+	field_u64(&f, vipi_cpuset_equal(&d.set, &e.set), 1);
+	fields_ok(&f, "RES0 bit 63 on ICC_SGI0R_EL1: ignored");
 	vipi_cpuset_destroy(&d.set);
 	vipi_cpuset_destroy(&e.set);
 	vm_fini(&vm);
@@ -373,8 +390,10 @@ static void test_irm(void)
 	dec(&d, &vm, 511, VIPI_GIC_SGI1R, irm);
 	is_str(dec_list(&d), "0-510", "IRM=1 from vCPU 511");
 	dec(&d, &vm, 200, VIPI_GIC_SGI0R, irm);
-	ok(d.ipi.group == 0 && !strcmp(dec_list(&d), "0-199,201-511"),
-	   "IRM=1 on ICC_SGI0R_EL1 from vCPU 200: group 0, all but 200");
+	field_u64(&f, d.ipi.group, 0);
+	field_str(&f, dec_list(&d), "0-199,201-511");
+	fields_ok(&f,
+		  "IRM=1 on ICC_SGI0R_EL1 from vCPU 200: group 0, all but 200");
 	/* Aff3/Aff2/Aff1 and TargetList are RES0 under IRM: ignored */
 	dec(&d, &vm, 3, VIPI_GIC_SGI1R,
 	    irm | vipi_gic_sgi_value(1, 1, 1, 5, 0, 0x1) |
@@ -388,15 +407,17 @@ static void test_irm(void)
 		tap_bail("kvm topology");
 	dec_init(&d, 1);
 	dec(&d, &vm, 0, VIPI_GIC_SGI1R, irm);
-	ok(d.rc == 0 && d.ipi.status == VIPI_OK &&
-		   vipi_cpuset_weight(&d.set) == 0,
-	   "IRM=1 in a 1-vCPU VM: OK, no targets");
+	field_i64(&f, d.rc, 0);
+	field_u64(&f, d.ipi.status, VIPI_OK);
+	field_u64(&f, vipi_cpuset_weight(&d.set), 0);
+	fields_ok(&f, "IRM=1 in a 1-vCPU VM: OK, no targets");
 	vipi_cpuset_destroy(&d.set);
 	vm_fini(&vm);
 }
 
 static void test_rs(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct decoded d;
 	struct vm vm, nors;
 	/* RS 3, TargetList bit 15: Aff0 63 */
@@ -413,9 +434,12 @@ static void test_rs(void)
 	is_str(dec_list(&d), "144,159", "RSS: RS 1 covers Aff0 16..31");
 	dec(&d, &vm, 0, VIPI_GIC_SGI1R,
 	    vipi_gic_sgi_value(0, 0, 0, 15, 2, 0xffff));
-	ok(d.rc == 0 && d.ipi.status == VIPI_OK &&
-		   vipi_cpuset_weight(&d.set) == 0,
-	   "RSS: RS 15 (Aff0 240..255) past the 64-wide cluster: no targets");
+	field_i64(&f, d.rc, 0);
+	field_u64(&f, d.ipi.status, VIPI_OK);
+	field_u64(&f, vipi_cpuset_weight(&d.set), 0);
+	fields_ok(
+		&f,
+		"RSS: RS 15 (Aff0 240..255) past the 64-wide cluster: no targets");
 
 	/* Same VM, host without RSS: RS is RES0 and taken as 0 */
 	vm.host.features = 0;
@@ -532,18 +556,24 @@ static void test_encode_values(void)
 	oprec_reset(&r);
 	set_parse(&s, 512, "511");
 	n = vipi_encode_gicv3(&vm.gt, &s, &snd, &e);
-	ok(n == 1 && r.n == 1 && r.ops[0].kind == VIPI_OP_SYSREG_WRITE &&
-		   r.ops[0].reg == VIPI_GIC_SGI1R &&
-		   r.ops[0].val == 0x11f8000ull,
-	   "encode vCPU 511 of KVM 512: one SGI1R write 0x11f8000");
+	field_i64(&f, n, 1);
+	field_u64(&f, r.n, 1);
+	field_u64(&f, oprec_at(&r, 0)->kind, VIPI_OP_SYSREG_WRITE);
+	field_u64(&f, oprec_at(&r, 0)->reg, VIPI_GIC_SGI1R);
+	field_u64(&f, oprec_at(&r, 0)->val, 0x11f8000ull);
+	fields_ok(&f, "encode vCPU 511 of KVM 512: one SGI1R write 0x11f8000");
 	vipi_cpuset_destroy(&s);
 
 	oprec_reset(&r);
 	set_parse(&s, 512, "0-511");
 	n = vipi_encode_gicv3(&vm.gt, &s, &snd, &e);
-	ok(n == 32 && r.n == 32 && r.ops[0].val == 0x100ffffull &&
-		   r.ops[31].val == 0x11fffffull,
-	   "encode all 512 (KVM layout): 32 writes, one per Aff1 cluster");
+	field_i64(&f, n, 32);
+	field_u64(&f, r.n, 32);
+	field_u64(&f, oprec_at(&r, 0)->val, 0x100ffffull);
+	field_u64(&f, oprec_at(&r, 31)->val, 0x11fffffull);
+	fields_ok(
+		&f,
+		"encode all 512 (KVM layout): 32 writes, one per Aff1 cluster");
 	oprec_reset(&r);
 	n = vipi_encode_gicv3_grouped(&vm.gt, &s, &snd, &e);
 	is_i64(n, 32, "grouped: the same 32 writes for a monotonic layout");
@@ -552,9 +582,11 @@ static void test_encode_values(void)
 	oprec_reset(&r);
 	set_parse(&s, 512, "0,5,15,16,100");
 	n = vipi_encode_gicv3(&vm.gt, &s, &snd, &e);
-	ok(n == 3 && r.ops[0].val == 0x1008021ull &&
-		   r.ops[1].val == 0x1010001ull && r.ops[2].val == 0x1060010ull,
-	   "encode 0,5,15,16,100: runs {0,5,15} {16} {100}");
+	field_i64(&f, n, 3);
+	field_u64(&f, oprec_at(&r, 0)->val, 0x1008021ull);
+	field_u64(&f, oprec_at(&r, 1)->val, 0x1010001ull);
+	field_u64(&f, oprec_at(&r, 2)->val, 0x1060010ull);
+	fields_ok(&f, "encode 0,5,15,16,100: runs {0,5,15} {16} {100}");
 	vipi_cpuset_destroy(&s);
 
 	oprec_reset(&r);
@@ -607,6 +639,7 @@ static void test_encode_values(void)
 /* CPU order alternates clusters: Linux's runs break at every CPU. */
 static void test_encode_interleaved(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	uint64_t m[32];
 	struct vipi_cpuset s, got;
 	struct vipi_send snd = sgi(2, 0);
@@ -624,15 +657,19 @@ static void test_encode_interleaved(void)
 	vipi_cpuset_init(&got, 32);
 	oprec_reset(&r);
 	n = vipi_encode_gicv3(&vm.gt, &s, &snd, &e);
-	ok(n == 32 && rec_decode(&r, &vm, 0, &got) &&
-		   vipi_cpuset_equal(&got, &s),
-	   "interleaved clusters: Linux's runs cost 32 writes");
+	field_i64(&f, n, 32);
+	field_u64(&f, rec_decode(&r, &vm, 0, &got), 1);
+	field_u64(&f, vipi_cpuset_equal(&got, &s), 1);
+	fields_ok(&f, "interleaved clusters: Linux's runs cost 32 writes");
 	oprec_reset(&r);
 	n = vipi_encode_gicv3_grouped(&vm.gt, &s, &snd, &e);
-	ok(n == 2 && r.n == 2 && r.ops[0].val == 0x200ffffull &&
-		   r.ops[1].val == 0x201ffffull &&
-		   rec_decode(&r, &vm, 0, &got) && vipi_cpuset_equal(&got, &s),
-	   "interleaved clusters: grouped costs 2 writes");
+	field_i64(&f, n, 2);
+	field_u64(&f, r.n, 2);
+	field_u64(&f, oprec_at(&r, 0)->val, 0x200ffffull);
+	field_u64(&f, oprec_at(&r, 1)->val, 0x201ffffull);
+	field_u64(&f, rec_decode(&r, &vm, 0, &got), 1);
+	field_u64(&f, vipi_cpuset_equal(&got, &s), 1);
+	fields_ok(&f, "interleaved clusters: grouped costs 2 writes");
 	vipi_cpuset_destroy(&s);
 	vipi_cpuset_destroy(&got);
 	vm_fini(&vm);
@@ -684,6 +721,7 @@ static void test_encode_errors(void)
 
 static void test_encode_irm(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct vipi_cpuset s, big, got;
 	struct vipi_send snd = sgi(7, 5);
 	struct oprec r = { 0 };
@@ -697,9 +735,12 @@ static void test_encode_irm(void)
 	vipi_cpuset_init(&got, 100);
 	oprec_reset(&r);
 	n = vipi_encode_gicv3_irm(&vm.gt, &s, &snd, &e);
-	ok(n == 1 && r.n == 1 && r.ops[0].val == ((1ull << 40) | (7u << 24)) &&
-		   rec_decode(&r, &vm, 5, &got) && vipi_cpuset_equal(&got, &s),
-	   "IRM encoder: all but self is one write IRM|INTID 7");
+	field_i64(&f, n, 1);
+	field_u64(&f, r.n, 1);
+	field_u64(&f, oprec_at(&r, 0)->val, ((1ull << 40) | (7u << 24)));
+	field_u64(&f, rec_decode(&r, &vm, 5, &got), 1);
+	field_u64(&f, vipi_cpuset_equal(&got, &s), 1);
+	fields_ok(&f, "IRM encoder: all but self is one write IRM|INTID 7");
 	vipi_cpuset_add(&s, 5);
 	is_i64(vipi_encode_gicv3_irm(&vm.gt, &s, &snd, &e), -EINVAL,
 	       "IRM encoder: set including self: -EINVAL");
@@ -966,6 +1007,7 @@ static void test_properties(void)
 /* More than 64 clusters: the grouped encoder needs several passes. */
 static void test_grouped_passes(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	uint64_t *m;
 	uint32_t i, nr = 16 * 300, groups, runs;
 	struct vipi_cpuset s, got;
@@ -998,10 +1040,15 @@ static void test_grouped_passes(void)
 	for (i = 1; i < r.n; i++)
 		sorted &= (r.ops[i - 1].val & ~0xffffull) <
 			  (r.ops[i].val & ~0xffffull);
-	ok(n >= 0 && (uint32_t)n == groups && groups > 64 &&
-		   rec_decode(&r, &vm, 0, &got) && vipi_cpuset_equal(&got, &s),
-	   "grouped over %u clusters (several 64-slot passes): one write each",
-	   groups);
+	field_u64(&f, n >= 0, 1);
+	field_u64(&f, (uint32_t)n, groups);
+	field_u64(&f, groups > 64, 1);
+	field_u64(&f, rec_decode(&r, &vm, 0, &got), 1);
+	field_u64(&f, vipi_cpuset_equal(&got, &s), 1);
+	fields_ok(
+		&f,
+		"grouped over %u clusters (several 64-slot passes): one write each",
+		groups);
 	ok(sorted, "grouped writes come in cluster order, none repeated");
 	vipi_cpuset_destroy(&s);
 	vipi_cpuset_destroy(&got);

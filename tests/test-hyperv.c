@@ -534,6 +534,7 @@ static int rec_read(void *opaque, uint64_t gpa, void *buf, size_t len)
 
 static void test_bounded_reads(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	const uint64_t in = RAM_GPA + 2 * PAGE;
 	struct rec_mem rm;
 	struct vipi_hv_hc hc;
@@ -554,9 +555,11 @@ static void test_bounded_reads(void)
 	put_ipi_ex(in, HDR(0x30), 0, ~0ull, b, 1);
 	hc = hc_regs(CODE_EX | VAR(1), in, 0);
 	vipi_decode_hv(&e.h, 0, &hc, &ipi);
-	ok(ipi.status == ST_INPUT && rm.calls == 1 && rm.lo == in &&
-		   rm.hi == in + 32,
-	   "64-bank mask, 1 word: one read of [in, in+32), refused");
+	field_u64(&f, ipi.status, ST_INPUT);
+	field_u64(&f, rm.calls, 1);
+	field_u64(&f, rm.lo, in);
+	field_u64(&f, rm.hi, in + 32);
+	fields_ok(&f, "64-bank mask, 1 word: one read of [in, in+32), refused");
 
 	/* RAM ends 8 bytes into the bank words: the read is refused whole */
 	memset(&rm.calls, 0, sizeof(rm) - sizeof(rm.fm));
@@ -564,29 +567,37 @@ static void test_bounded_reads(void)
 	put_ipi_ex(in, HDR(0x30), 0, ~0ull, b, 1);
 	hc = hc_regs(CODE_EX | VAR(64), in, 0);
 	vipi_decode_hv(&e.h, 0, &hc, &ipi);
-	ok(ipi.status == ST_INPUT && rm.calls == 1 && rm.hi == in + 536 &&
-		   vipi_cpuset_weight(&e.set) == 0,
-	   "64 words announced, RAM ends after 1: refused, nothing added");
+	field_u64(&f, ipi.status, ST_INPUT);
+	field_u64(&f, rm.calls, 1);
+	field_u64(&f, rm.hi, in + 536);
+	field_u64(&f, vipi_cpuset_weight(&e.set), 0);
+	fields_ok(
+		&f,
+		"64 words announced, RAM ends after 1: refused, nothing added");
 	rm.fm.size = sizeof(ram);
 
 	/* A control word asking for 1023 words reads nothing */
 	memset(&rm.calls, 0, sizeof(rm) - sizeof(rm.fm));
 	hc = hc_regs(CODE_EX | VAR(0x3ff), in, 0);
 	vipi_decode_hv(&e.h, 0, &hc, &ipi);
-	ok(ipi.status == ST_INPUT && rm.calls == 0,
-	   "var header 1023: refused before any read");
+	field_u64(&f, ipi.status, ST_INPUT);
+	field_u64(&f, rm.calls, 0);
+	fields_ok(&f, "var header 1023: refused before any read");
 
 	/* XMM fast reads no memory at all */
 	memset(&rm.calls, 0, sizeof(rm) - sizeof(rm.fm));
 	hc = hc_xmm(CODE_EX | FAST | VAR(1), 0x30, 0, 1, b, 1);
 	vipi_decode_hv(&e.h, 0, &hc, &ipi);
-	ok(ipi.status == VIPI_OK && rm.calls == 0, "XMM fast: no reads");
+	field_u64(&f, ipi.status, VIPI_OK);
+	field_u64(&f, rm.calls, 0);
+	fields_ok(&f, "XMM fast: no reads");
 
 	/* Failed decode after a success leaves no stale targets */
 	hc = hc_regs(CODE_EX | VAR(2), in, 0);
 	vipi_decode_hv(&e.h, 0, &hc, &ipi);
-	ok(ipi.status == ST_INPUT && vipi_cpuset_weight(&e.set) == 0,
-	   "an error clears the previous targets");
+	field_u64(&f, ipi.status, ST_INPUT);
+	field_u64(&f, vipi_cpuset_weight(&e.set), 0);
+	fields_ok(&f, "an error clears the previous targets");
 	env_fini(&e);
 }
 
@@ -933,6 +944,7 @@ static unsigned int op_form(const struct vipi_op *op)
 
 static void test_roundtrip_property(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	static const uint32_t fixed[] = { 1,   2,   63,	 64,   65,  127,
 					  128, 704, 705, 4095, 4096 };
 	uint64_t rng = tap_seed();
@@ -977,9 +989,12 @@ static void test_roundtrip_property(void)
 	   runs);
 	ok(bad[1] == 0,
 	   "property: hv-linux decode(encode(S)) == S, 1 exit (%u sets)", runs);
-	ok(forms[0] && forms[2] && forms[3],
-	   "property: hv used fast (%u), XMM fast (%u) and memory (%u)",
-	   forms[0], forms[2], forms[3]);
+	field_u64(&f, forms[0] != 0, 1);
+	field_u64(&f, forms[2] != 0, 1);
+	field_u64(&f, forms[3] != 0, 1);
+	fields_ok(&f,
+		  "property: hv used fast (%u), XMM fast (%u) and memory (%u)",
+		  forms[0], forms[2], forms[3]);
 }
 
 /* --- Remote TLB flushes (0x0002, 0x0003, 0x0013, 0x0014) --- */
@@ -1026,6 +1041,7 @@ static void expect_flush(struct env *e, const struct vipi_hv_hc *hc,
 			 enum vipi_status st, const char *cpus, uint64_t rax,
 			 const char *what)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	enum vipi_source src = (hc->control & 0xffff) >= 0x13 ?
 				       VIPI_SRC_HV_FLUSH_EX :
 				       VIPI_SRC_HV_FLUSH;
@@ -1041,20 +1057,24 @@ static void expect_flush(struct env *e, const struct vipi_hv_hc *hc,
 		    vipi_status_name(st), vipi_status_name(ipi.status)))
 		return;
 	if (st != VIPI_OK) {
-		ok(vipi_cpuset_weight(&e->set) == 0 && (uint64_t)ipi.ret == rax,
-		   "  no targets, RAX 0x%llx (got 0x%llx)",
-		   (unsigned long long)rax, (unsigned long long)ipi.ret);
+		field_u64(&f, vipi_cpuset_weight(&e->set), 0);
+		field_u64(&f, (uint64_t)ipi.ret, rax);
+		fields_ok(&f, "  no targets, RAX 0x%llx (got 0x%llx)",
+			  (unsigned long long)rax, (unsigned long long)ipi.ret);
 		return;
 	}
 	vipi_cpuset_format(&e->set, got, sizeof(got));
 	vipi_cpuset_clear(&e->want);
 	vipi_cpuset_parse(&e->want, cpus);
-	ok(vipi_cpuset_equal(&e->set, &e->want) && (uint64_t)ipi.ret == rax &&
-		   ipi.vector == 0 && ipi.flags == VIPI_IPI_TLB_FLUSH &&
-		   ipi.source == src,
-	   "  flush %s (got %s), RAX 0x%llx (got 0x%llx), no vector, %s", cpus,
-	   got, (unsigned long long)rax, (unsigned long long)ipi.ret,
-	   vipi_source_name(src));
+	field_u64(&f, vipi_cpuset_equal(&e->set, &e->want), 1);
+	field_u64(&f, (uint64_t)ipi.ret, rax);
+	field_u64(&f, ipi.vector, 0);
+	field_u64(&f, ipi.flags, VIPI_IPI_TLB_FLUSH);
+	field_u64(&f, ipi.source, src);
+	fields_ok(&f,
+		  "  flush %s (got %s), RAX 0x%llx (got 0x%llx), no vector, %s",
+		  cpus, got, (unsigned long long)rax,
+		  (unsigned long long)ipi.ret, vipi_source_name(src));
 }
 
 static void test_flush_space(void)

@@ -150,6 +150,7 @@ static uint32_t rte_lo(struct env *e, uint32_t pin)
 
 static void test_registers(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct env e;
 	uint8_t b;
 	uint64_t q;
@@ -167,16 +168,21 @@ static void test_registers(void)
 	       "IOAPICARB: the arbitration ID follows the ID");
 	reg_w(&e, 0x02, 0x03000000);
 	reg_w(&e, 0x01, 0x12345678);
-	ok(reg_r(&e, 0x02) == 0x0f000000 && reg_r(&e, 0x01) == 0x00170011,
-	   "IOAPICVER and IOAPICARB are read-only");
-	ok(reg_r(&e, 0x03) == 0 && reg_r(&e, 0x0f) == 0 &&
-		   reg_r(&e, 0x40) == 0 && reg_r(&e, 0xff) == 0,
-	   "reserved registers 0x03, 0x0f, 0x40, 0xff read 0");
+	field_u64(&f, reg_r(&e, 0x02), 0x0f000000);
+	field_u64(&f, reg_r(&e, 0x01), 0x00170011);
+	fields_ok(&f, "IOAPICVER and IOAPICARB are read-only");
+	field_u64(&f, reg_r(&e, 0x03), 0);
+	field_u64(&f, reg_r(&e, 0x0f), 0);
+	field_u64(&f, reg_r(&e, 0x40), 0);
+	field_u64(&f, reg_r(&e, 0xff), 0);
+	fields_ok(&f, "reserved registers 0x03, 0x0f, 0x40, 0xff read 0");
 	reg_w(&e, 0x40, 0xffffffff);
 	is_u64(reg_r(&e, 0x40), 0, "a write to a reserved register is ignored");
-	ok(rte_lo(&e, 0) == 0x00010000 && reg_r(&e, 0x11) == 0 &&
-		   rte_lo(&e, 23) == 0x00010000 && reg_r(&e, 0x3f) == 0,
-	   "redirection entries reset masked, everything else 0");
+	field_u64(&f, rte_lo(&e, 0), 0x00010000);
+	field_u64(&f, reg_r(&e, 0x11), 0);
+	field_u64(&f, rte_lo(&e, 23), 0x00010000);
+	field_u64(&f, reg_r(&e, 0x3f), 0);
+	fields_ok(&f, "redirection entries reset masked, everything else 0");
 	reg_w(&e, 0x10, 0xffffffff);
 	is_u64(rte_lo(&e, 0), 0x0001afff,
 	       "RTE low: delivery status (12), remote IRR (14) and 31:17 "
@@ -261,6 +267,7 @@ static bool last_is(unsigned int n, uint8_t vector, uint8_t mode,
 
 static void test_edge(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct vipi_ioapic_stats st;
 	struct env e;
 
@@ -289,13 +296,15 @@ static void test_edge(void)
 	       "edge: the edge is lost, unmasking with the line high sends "
 	       "nothing");
 	vipi_ioapic_get_stats(e.io, &st);
-	ok(st.masked == 1 && st.delivered[4] == 2,
-	   "stats: 2 messages from pin 4, 1 edge lost to the mask");
+	field_u64(&f, st.masked, 1);
+	field_u64(&f, st.delivered[4], 2);
+	fields_ok(&f, "stats: 2 messages from pin 4, 1 edge lost to the mask");
 	env_fini(&e);
 }
 
 static void test_level(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct vipi_ioapic_stats st;
 	struct env e;
 
@@ -309,17 +318,22 @@ static void test_level(void)
 	vipi_ioapic_set_irq(e.io, 9, true);
 	is_u64(log_n, 1, "level: nothing more while remote IRR is set");
 	vipi_ioapic_eoi(e.io, 0x42);
-	ok(log_n == 1 && (rte_lo(&e, 9) & LO_RIRR),
-	   "level: an EOI of another vector leaves remote IRR set");
+	field_u64(&f, log_n, 1);
+	field_u64(&f, rte_lo(&e, 9) & LO_RIRR, LO_RIRR);
+	fields_ok(&f, "level: an EOI of another vector leaves remote IRR set");
 	vipi_ioapic_eoi(e.io, 0x41);
-	ok(last_is(2, 0x41, VIPI_DM_FIXED, 1, "2") && (rte_lo(&e, 9) & LO_RIRR),
-	   "level: EOI of a pin still asserted sends again, remote IRR "
-	   "set again");
+	field_u64(&f, last_is(2, 0x41, VIPI_DM_FIXED, 1, "2") != 0, 1);
+	field_u64(&f, rte_lo(&e, 9) & LO_RIRR, LO_RIRR);
+	fields_ok(&f,
+		  "level: EOI of a pin still asserted sends again, remote IRR "
+		  "set again");
 	vipi_ioapic_set_irq(e.io, 9, false);
 	vipi_ioapic_eoi(e.io, 0x41);
-	ok(log_n == 2 && !(rte_lo(&e, 9) & LO_RIRR),
-	   "level: EOI after the line dropped clears remote IRR, sends "
-	   "nothing");
+	field_u64(&f, log_n, 2);
+	field_u64(&f, (rte_lo(&e, 9) & LO_RIRR), 0);
+	fields_ok(&f,
+		  "level: EOI after the line dropped clears remote IRR, sends "
+		  "nothing");
 	vipi_ioapic_eoi(e.io, 0x41);
 	is_u64(log_n, 2, "level: an EOI with remote IRR clear sends nothing");
 
@@ -348,15 +362,20 @@ static void test_level(void)
 	vipi_ioapic_set_irq(e.io, 12, false);
 	log_n = 0;
 	vipi_ioapic_eoi(e.io, 0x60);
-	ok(last_is(1, 0x60, VIPI_DM_FIXED, 1, "0") &&
-		   !(rte_lo(&e, 12) & LO_RIRR) && (rte_lo(&e, 11) & LO_RIRR),
-	   "level: one EOI clears every pin with the vector, sends the "
-	   "asserted one once");
+	field_u64(&f, last_is(1, 0x60, VIPI_DM_FIXED, 1, "0") != 0, 1);
+	field_u64(&f, (rte_lo(&e, 12) & LO_RIRR), 0);
+	field_u64(&f, rte_lo(&e, 11) & LO_RIRR, LO_RIRR);
+	fields_ok(&f,
+		  "level: one EOI clears every pin with the vector, sends the "
+		  "asserted one once");
 
 	vipi_ioapic_get_stats(e.io, &st);
-	ok(st.delivered[9] == 2 && st.delivered[10] == 2 &&
-		   st.redelivered == 2 && st.eoi == 6 && st.eoi_cleared == 5,
-	   "stats: per-pin messages, EOIs, cleared and re-sent");
+	field_u64(&f, st.delivered[9], 2);
+	field_u64(&f, st.delivered[10], 2);
+	field_u64(&f, st.redelivered, 2);
+	field_u64(&f, st.eoi, 6);
+	field_u64(&f, st.eoi_cleared, 5);
+	fields_ok(&f, "stats: per-pin messages, EOIs, cleared and re-sent");
 	env_fini(&e);
 
 	/* EOI register (version 0x20) */
@@ -488,6 +507,7 @@ static void test_destinations(void)
 
 static void test_deliver_failure(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct vipi_ioapic_stats st;
 	struct env e;
 
@@ -496,16 +516,20 @@ static void test_deliver_failure(void)
 	deliver_ret = -EIO;
 	vipi_ioapic_set_irq(e.io, 2, true);
 	vipi_ioapic_get_stats(e.io, &st);
-	ok(log_n == 1 && !(rte_lo(&e, 2) & LO_RIRR) && st.errors == 1 &&
-		   st.delivered[2] == 0,
-	   "deliver() fails: counted, remote IRR stays clear");
+	field_u64(&f, log_n, 1);
+	field_u64(&f, (rte_lo(&e, 2) & LO_RIRR), 0);
+	field_u64(&f, st.errors, 1);
+	field_u64(&f, st.delivered[2], 0);
+	fields_ok(&f, "deliver() fails: counted, remote IRR stays clear");
 	deliver_ret = 0;
 	vipi_ioapic_set_irq(e.io, 2, true);
-	ok(log_n == 2 && (rte_lo(&e, 2) & LO_RIRR),
-	   "the level pin is sent again at its next set_irq");
+	field_u64(&f, log_n, 2);
+	field_u64(&f, rte_lo(&e, 2) & LO_RIRR, LO_RIRR);
+	fields_ok(&f, "the level pin is sent again at its next set_irq");
 	vipi_ioapic_reset(e.io);
-	ok(rte_lo(&e, 2) == LO_MASK && reg_r(&e, 0) == 0x05000000,
-	   "reset: entries masked, ID back to the configured one");
+	field_u64(&f, rte_lo(&e, 2), LO_MASK);
+	field_u64(&f, reg_r(&e, 0), 0x05000000);
+	fields_ok(&f, "reset: entries masked, ID back to the configured one");
 	env_fini(&e);
 }
 

@@ -253,6 +253,7 @@ static void test_windows(void)
 
 static void test_modes(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	static const struct {
 		const char *name;
 		uint64_t icr;
@@ -287,13 +288,14 @@ static void test_modes(void)
 	x86h_dec_init(&d, 8);
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		dec(&d, &vm, 0, 0x6, 0, 0, cases[i].icr, 0, true);
-		ok(d.rc == 0 && d.ipi.status == VIPI_OK &&
-			   d.ipi.mode == cases[i].mode &&
-			   d.ipi.vector == (uint8_t)cases[i].icr &&
-			   d.ipi.flags == cases[i].flags &&
-			   !strcmp(x86h_set_list(&d.set), cases[i].targets) &&
-			   d.ipi.ret == (int64_t)vipi_cpuset_weight(&d.set),
-		   "mode: %s", cases[i].name);
+		field_i64(&f, d.rc, 0);
+		field_u64(&f, d.ipi.status, VIPI_OK);
+		field_u64(&f, d.ipi.mode, cases[i].mode);
+		field_u64(&f, d.ipi.vector, (uint8_t)cases[i].icr);
+		field_u64(&f, d.ipi.flags, cases[i].flags);
+		field_str(&f, x86h_set_list(&d.set), cases[i].targets);
+		field_u64(&f, d.ipi.ret, (int64_t)vipi_cpuset_weight(&d.set));
+		fields_ok(&f, "mode: %s", cases[i].name);
 	}
 	vipi_cpuset_destroy(&d.set);
 	x86h_vm_fini(&vm);
@@ -359,12 +361,28 @@ static void test_reference(void)
 /* ------------------------------------------------------------------ */
 /* Encoders                                                            */
 
-static bool op_is(const struct vipi_op *op, uint64_t rbx, uint64_t rcx,
-		  uint64_t rdx, uint64_t rsi)
+/*
+ * Add to f the fields of recorded op i: one KVM_HC_SEND_IPI (RAX 10, five
+ * arguments) with RBX (low bitmap), RCX (high bitmap), RDX (lowest APIC
+ * ID) and RSI (ICR low) as given.
+ */
+static void op_fields(struct tap_fields *f, const struct oprec *rec, uint32_t i,
+		      uint64_t rbx, uint64_t rcx, uint64_t rdx, uint64_t rsi)
 {
-	return op->kind == VIPI_OP_KVM_HYPERCALL && op->nr_args == 5 &&
-	       op->args[0] == 10 && op->args[1] == rbx && op->args[2] == rcx &&
-	       op->args[3] == rdx && op->args[4] == rsi;
+	static const char *const reg[] = { "RAX", "RBX", "RCX", "RDX", "RSI" };
+	const uint64_t want[] = { 10, rbx, rcx, rdx, rsi };
+	const struct vipi_op *op = oprec_at(rec, i);
+	char name[32];
+	unsigned int k;
+
+	snprintf(name, sizeof(name), "op %u kind", i);
+	tap_field_u64(f, name, op->kind, VIPI_OP_KVM_HYPERCALL);
+	snprintf(name, sizeof(name), "op %u nr_args", i);
+	tap_field_u64(f, name, op->nr_args, 5);
+	for (k = 0; k < 5; k++) {
+		snprintf(name, sizeof(name), "op %u %s", i, reg[k]);
+		tap_field_u64(f, name, op->args[k], want[k]);
+	}
 }
 
 /* Encode the CPUs 0..nr-1 of a topology with IDs ids, in CPU order. */
@@ -392,6 +410,7 @@ static int enc_ids(vipi_encode_fn fn, const uint32_t *ids, uint32_t nr,
 
 static void test_encode_linux(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	static const uint32_t seq[] = { 1, 128, 0 };
 	static const uint32_t down[] = { 10, 5 };
 	static const uint32_t span125[] = { 130, 5 };
@@ -404,20 +423,26 @@ static void test_encode_linux(void)
 	int n;
 
 	n = enc_ids(vipi_encode_kvm_pv_linux, seq, 3, &rec, VIPI_DM_FIXED);
-	ok(n == 2 && rec.n == 2 && op_is(&rec.ops[0], 1, 1ull << 63, 1, 0xf3) &&
-		   op_is(&rec.ops[1], 1, 0, 0, 0xf3),
-	   "Linux packing of APIC IDs 1, 128, 0: {1: 1,128} then {0: 0} "
-	   "(the 2022 apic_id > min guard)");
+	field_i64(&f, n, 2);
+	field_u64(&f, rec.n, 2);
+	op_fields(&f, &rec, 0, 1, 1ull << 63, 1, 0xf3);
+	op_fields(&f, &rec, 1, 1, 0, 0, 0xf3);
+	fields_ok(&f,
+		  "Linux packing of APIC IDs 1, 128, 0: {1: 1,128} then {0: 0} "
+		  "(the 2022 apic_id > min guard)");
 	n = enc_ids(vipi_encode_kvm_pv_linux, down, 2, &rec, VIPI_DM_FIXED);
-	ok(n == 1 && op_is(&rec.ops[0], 1 | 1ull << 5, 0, 5, 0xf3),
-	   "Linux packing: 10 then 5 slides the window down to 5");
+	field_i64(&f, n, 1);
+	op_fields(&f, &rec, 0, 1 | 1ull << 5, 0, 5, 0xf3);
+	fields_ok(&f, "Linux packing: 10 then 5 slides the window down to 5");
 	n = enc_ids(vipi_encode_kvm_pv_linux, span125, 2, &rec, VIPI_DM_FIXED);
-	ok(n == 1 && op_is(&rec.ops[0], 1, 1ull << 61, 5, 0xf3),
-	   "Linux packing: 130 then 5 slides (span 125 < 128)");
+	field_i64(&f, n, 1);
+	op_fields(&f, &rec, 0, 1, 1ull << 61, 5, 0xf3);
+	fields_ok(&f, "Linux packing: 130 then 5 slides (span 125 < 128)");
 	n = enc_ids(vipi_encode_kvm_pv_linux, span128, 2, &rec, VIPI_DM_FIXED);
-	ok(n == 2 && op_is(&rec.ops[0], 1, 0, 133, 0xf3) &&
-		   op_is(&rec.ops[1], 1, 0, 5, 0xf3),
-	   "Linux packing: 133 then 5 flushes (span 128)");
+	field_i64(&f, n, 2);
+	op_fields(&f, &rec, 0, 1, 0, 133, 0xf3);
+	op_fields(&f, &rec, 1, 1, 0, 5, 0xf3);
+	fields_ok(&f, "Linux packing: 133 then 5 flushes (span 128)");
 	for (i = 0; i < 256; i++)
 		dense[i] = i;
 	/* 64 guest CPUs at most in enc_ids: build dense 0..255 directly */
@@ -435,14 +460,16 @@ static void test_encode_linux(void)
 		}
 		oprec_reset(&rec);
 		n = vipi_encode_kvm_pv_linux(&gt, &s, &send, &emit);
-		ok(n == 2 && op_is(&rec.ops[0], ~0ull, ~0ull, 0, 0xf3) &&
-			   op_is(&rec.ops[1], ~0ull, ~0ull, 128, 0xf3),
-		   "Linux packing: dense 0..255 is 2 calls");
+		field_i64(&f, n, 2);
+		op_fields(&f, &rec, 0, ~0ull, ~0ull, 0, 0xf3);
+		op_fields(&f, &rec, 1, ~0ull, ~0ull, 128, 0xf3);
+		fields_ok(&f, "Linux packing: dense 0..255 is 2 calls");
 		oprec_reset(&rec);
 		n = vipi_encode_kvm_pv(&gt, &s, &send, &emit);
-		ok(n == 2 && op_is(&rec.ops[0], ~0ull, ~0ull, 0, 0xf3) &&
-			   op_is(&rec.ops[1], ~0ull, ~0ull, 128, 0xf3),
-		   "optimal packing: dense 0..255 is 2 calls");
+		field_i64(&f, n, 2);
+		op_fields(&f, &rec, 0, ~0ull, ~0ull, 0, 0xf3);
+		op_fields(&f, &rec, 1, ~0ull, ~0ull, 128, 0xf3);
+		fields_ok(&f, "optimal packing: dense 0..255 is 2 calls");
 		vipi_cpuset_clear(&s);
 		oprec_reset(&rec);
 		is_i64(vipi_encode_kvm_pv_linux(&gt, &s, &send, &emit), 0,
@@ -459,22 +486,29 @@ static void test_encode_linux(void)
 		vipi_cpuset_destroy(&s);
 	}
 	n = enc_ids(vipi_encode_kvm_pv_linux, high, 2, &rec, VIPI_DM_NMI);
-	ok(n == 1 && op_is(&rec.ops[0], 3, 0, 0xffffffff80000000ull, 0x400),
-	   "Linux packing: RDX is Linux's int min sign-extended; NMI = 0x400");
+	field_i64(&f, n, 1);
+	op_fields(&f, &rec, 0, 3, 0, 0xffffffff80000000ull, 0x400);
+	fields_ok(
+		&f,
+		"Linux packing: RDX is Linux's int min sign-extended; NMI = 0x400");
 	n = enc_ids(vipi_encode_kvm_pv_linux, top, 2, &rec, VIPI_DM_FIXED);
 	ok(n == 2, "Linux packing: near 2^32, min + 128 wraps: 2 calls");
 	n = enc_ids(vipi_encode_kvm_pv, top, 2, &rec, VIPI_DM_FIXED);
-	ok(n == 1 && op_is(&rec.ops[0], 1, 1ull << 46, 0xffffff90u, 0xf3),
-	   "optimal packing: the same two IDs in one window");
+	field_i64(&f, n, 1);
+	op_fields(&f, &rec, 0, 1, 1ull << 46, 0xffffff90u, 0xf3);
+	fields_ok(&f, "optimal packing: the same two IDs in one window");
 	n = enc_ids(vipi_encode_kvm_pv_linux, interleaved, 4, &rec,
 		    VIPI_DM_FIXED);
 	is_i64(n, 4,
 	       "Linux packing: IDs 0, 1000, 1, 1001 in CPU order: 4 "
 	       "calls");
 	n = enc_ids(vipi_encode_kvm_pv, interleaved, 4, &rec, VIPI_DM_FIXED);
-	ok(n == 2 && op_is(&rec.ops[0], 3, 0, 0, 0xf3) &&
-		   op_is(&rec.ops[1], 3, 0, 1000, 0xf3),
-	   "optimal packing: the same set in 2 calls, windows ascending");
+	field_i64(&f, n, 2);
+	op_fields(&f, &rec, 0, 3, 0, 0, 0xf3);
+	op_fields(&f, &rec, 1, 3, 0, 1000, 0xf3);
+	fields_ok(
+		&f,
+		"optimal packing: the same set in 2 calls, windows ascending");
 	is_i64(enc_ids(vipi_encode_kvm_pv, seq, 3, &rec, VIPI_DM_INIT),
 	       -EOPNOTSUPP, "INIT over KVM PV: -EOPNOTSUPP");
 	is_i64(enc_ids(vipi_encode_kvm_pv_linux, seq, 3, &rec, VIPI_DM_LOWEST),

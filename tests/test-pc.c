@@ -203,6 +203,7 @@ static const uint8_t *madt_entry(const uint8_t *madt, uint8_t type, int nth)
 
 static void test_acpi(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	static const uint32_t ids[] = { 0, 1 };
 	const uint8_t *rsdp, *rsdt, *fadt, *dsdt, *facs, *madt, *e;
 	static const uint8_t s5[] = { 0x08, '_',  'S',	'5',  '_',  0x12, 0x08,
@@ -216,8 +217,9 @@ static void test_acpi(void)
 	ok(sums_to_zero(rsdp, 36), "RSDP extended checksum (36 bytes)");
 	is_u64(rsdp[15], 2, "RSDP revision 2 (XSDT present)");
 	rsdt = gpa(rd32(rsdp + 16));
-	ok(!memcmp(rsdt, "RSDT", 4) && sums_to_zero(rsdt, rd32(rsdt + 4)),
-	   "RSDT present with a valid checksum");
+	field_i64(&f, memcmp(rsdt, "RSDT", 4), 0);
+	field_u64(&f, sums_to_zero(rsdt, rd32(rsdt + 4)), 1);
+	fields_ok(&f, "RSDT present with a valid checksum");
 	is_u64(rd32(rsdt + 4), 36 + 8, "RSDT lists 2 tables");
 
 	fadt = xsdt_find("FACP");
@@ -261,38 +263,67 @@ static void test_acpi(void)
 	is_u64(rd32(fadt + 36) % 64, 0, "FACS 64-byte aligned");
 
 	dsdt = gpa(rd32(fadt + 40));
-	ok(!memcmp(dsdt, "DSDT", 4) && sums_to_zero(dsdt, rd32(dsdt + 4)),
-	   "DSDT signature and checksum");
-	ok(rd32(dsdt + 4) == 36 + sizeof(s5) && !memcmp(dsdt + 36, s5, 14),
-	   "DSDT AML is Name (_S5, Package (4) {5, 5, 0, 0})");
+	field_i64(&f, memcmp(dsdt, "DSDT", 4), 0);
+	field_u64(&f, sums_to_zero(dsdt, rd32(dsdt + 4)), 1);
+	fields_ok(&f, "DSDT signature and checksum");
+	field_u64(&f, rd32(dsdt + 4), 36 + sizeof(s5));
+	field_i64(&f, memcmp(dsdt + 36, s5, 14), 0);
+	fields_ok(&f, "DSDT AML is Name (_S5, Package (4) {5, 5, 0, 0})");
 
 	madt = xsdt_find("APIC");
-	ok(madt && sums_to_zero(madt, rd32(madt + 4)), "MADT checksum");
+	field_u64(&f, !!madt, 1);
+	if (madt)
+		field_u64(&f, sums_to_zero(madt, rd32(madt + 4)), 1);
+	fields_ok(&f, "MADT checksum");
 	if (!madt)
 		return;
 	is_u64(rd32(madt + 36), 0xfee00000, "MADT local APIC address");
 	is_u64(rd32(madt + 40) & 1, 1,
 	       "kernel mode: PCAT_COMPAT (KVM's 8259s exist)");
 	e = madt_entry(madt, 0, 1);
-	ok(e && e[1] == 8 && e[3] == 1 && (e[4] & 1),
-	   "second vCPU: enabled Processor Local APIC entry, ID 1");
+	field_u64(&f, !!e, 1);
+	if (e) {
+		field_u64(&f, e[1], 8);
+		field_u64(&f, e[3], 1);
+		field_u64(&f, e[4] & 1, 1);
+	}
+	fields_ok(&f, "second vCPU: enabled Processor Local APIC entry, ID 1");
 	e = madt_entry(madt, 1, 0);
-	ok(e && e[1] == 12, "I/O APIC entry (type 1, 12 bytes)");
+	field_u64(&f, !!e, 1);
+	if (e)
+		field_u64(&f, e[1], 12);
+	fields_ok(&f, "I/O APIC entry (type 1, 12 bytes)");
 	if (e) {
 		is_u64(e[2], 2, "I/O APIC ID: the first ID no vCPU has");
 		is_u64(rd32(e + 4), 0xfec00000, "I/O APIC at 0xfec00000");
 		is_u64(rd32(e + 8), 0, "I/O APIC GSI base 0");
 	}
 	e = madt_entry(madt, 2, 0);
-	ok(e && e[1] == 10 && e[2] == 0 && e[3] == 0 && rd32(e + 4) == 2 &&
-		   rd16(e + 8) == 0x5,
-	   "override: ISA IRQ 0 -> GSI 2, edge, active high");
+	field_u64(&f, !!e, 1);
+	if (e) {
+		field_u64(&f, e[1], 10);
+		field_u64(&f, e[2], 0);
+		field_u64(&f, e[3], 0);
+		field_u64(&f, rd32(e + 4), 2);
+		field_u64(&f, rd16(e + 8), 0x5);
+	}
+	fields_ok(&f, "override: ISA IRQ 0 -> GSI 2, edge, active high");
 	e = madt_entry(madt, 2, 1);
-	ok(e && e[3] == 9 && rd32(e + 4) == 9 && rd16(e + 8) == 0xd,
-	   "override: ISA IRQ 9 -> GSI 9, level, active high (SCI)");
+	field_u64(&f, !!e, 1);
+	if (e) {
+		field_u64(&f, e[3], 9);
+		field_u64(&f, rd32(e + 4), 9);
+		field_u64(&f, rd16(e + 8), 0xd);
+	}
+	fields_ok(&f, "override: ISA IRQ 9 -> GSI 9, level, active high (SCI)");
 	e = madt_entry(madt, 4, 0);
-	ok(e && e[1] == 6 && e[2] == 0xff && e[5] == 1,
-	   "local APIC NMI: all processors, LINT1");
+	field_u64(&f, !!e, 1);
+	if (e) {
+		field_u64(&f, e[1], 6);
+		field_u64(&f, e[2], 0xff);
+		field_u64(&f, e[5], 1);
+	}
+	fields_ok(&f, "local APIC NMI: all processors, LINT1");
 	ok(!madt_entry(madt, 0xa, 0), "no x2APIC NMI without x2APIC entries");
 
 	vm_make(ids, 2, VIPI_IRQCHIP_USER);
@@ -306,11 +337,20 @@ static void test_acpi(void)
 		acpi_build(&vm);
 		madt = xsdt_find("APIC");
 		e = madt_entry(madt, 9, 0);
-		ok(e && rd32(e + 4) == 300 && rd32(e + 12) == 2,
-		   "APIC ID 300: Local x2APIC entry with UID 2");
+		field_u64(&f, !!e, 1);
+		if (e) {
+			field_u64(&f, rd32(e + 4), 300);
+			field_u64(&f, rd32(e + 12), 2);
+		}
+		fields_ok(&f, "APIC ID 300: Local x2APIC entry with UID 2");
 		e = madt_entry(madt, 0xa, 0);
-		ok(e && e[1] == 12 && rd32(e + 4) == 0xffffffffu && e[8] == 1,
-		   "x2APIC NMI: all processors, LINT1");
+		field_u64(&f, !!e, 1);
+		if (e) {
+			field_u64(&f, e[1], 12);
+			field_u64(&f, rd32(e + 4), 0xffffffffu);
+			field_u64(&f, e[8], 1);
+		}
+		fields_ok(&f, "x2APIC NMI: all processors, LINT1");
 		ok(sums_to_zero(madt, rd32(madt + 4)), "x2APIC MADT checksum");
 	}
 }
@@ -381,6 +421,7 @@ static void test_mptable(void)
 
 static void test_uart(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	static const uint32_t ids[] = { 0 };
 	const uint16_t b = 0x3f8;
 
@@ -405,8 +446,9 @@ static void test_uart(void)
 	out(b + 3, 1, 0x03);
 	out(b + 0, 1, 'h');
 	out(b + 0, 1, 'i');
-	ok(console_len == 2 && !memcmp(console, "hi", 2),
-	   "UART: THR bytes reach the console in order");
+	field_u64(&f, console_len, 2);
+	field_i64(&f, memcmp(console, "hi", 2), 0);
+	fields_ok(&f, "UART: THR bytes reach the console in order");
 	/* Linux's 8250 loopback probe: MCR = LOOP | OUT2 | RTS */
 	out(b + 4, 1, 0x1a);
 	is_u64(in(b + 6, 1) & 0xf0, 0x90, "UART: loopback MSR = 0x90");
@@ -445,6 +487,7 @@ static void test_uart(void)
 
 static void test_debug_exit_and_resets(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	static const uint32_t ids[] = { 0 };
 
 	vm_make(ids, 1, VIPI_IRQCHIP_USER);
@@ -463,20 +506,25 @@ static void test_debug_exit_and_resets(void)
 	out(0x92, 1, 0x02);
 	is_u64(finished, 0, "port 0x92: A20 write is no reset");
 	out(0x92, 1, 0x03);
-	ok(finished && finish_status == VMM_EXIT_RESET,
-	   "port 0x92 bit 0: reset (status VMM_EXIT_RESET)");
+	field_u64(&f, finished != 0, 1);
+	field_u64(&f, finish_status, VMM_EXIT_RESET);
+	fields_ok(&f, "port 0x92 bit 0: reset (status VMM_EXIT_RESET)");
 	vm_make(ids, 1, VIPI_IRQCHIP_USER);
 	out(0xcf9, 1, 0x02);
 	is_u64(finished, 0, "0xcf9 = 2 (SYS_RST alone): no reset");
 	out(0xcf9, 1, 0x06);
-	ok(finished && finish_status == VMM_EXIT_RESET, "0xcf9 = 6: reset");
+	field_u64(&f, finished != 0, 1);
+	field_u64(&f, finish_status, VMM_EXIT_RESET);
+	fields_ok(&f, "0xcf9 = 6: reset");
 	vm_make(ids, 1, VIPI_IRQCHIP_USER);
 	out(0xcf8, 4, 0x80000000u);
 	is_u64(in(0xcf8, 4), 0xffffffffu, "no PCI: CONFIG_ADDRESS reads ones");
 	is_u64(finished, 0, "a 32-bit CONFIG_ADDRESS write is no reset");
 	is_u64(in(0x64, 1), 0, "8042 status 0");
 	out(0x64, 1, 0xfe);
-	ok(finished && finish_status == VMM_EXIT_RESET, "8042 0xfe: reset");
+	field_u64(&f, finished != 0, 1);
+	field_u64(&f, finish_status, VMM_EXIT_RESET);
+	fields_ok(&f, "8042 0xfe: reset");
 	vm_make(ids, 1, VIPI_IRQCHIP_USER);
 	out(0x21, 1, 0xfb);
 	is_u64(in(0x21, 1), 0xff,
@@ -643,6 +691,7 @@ static void test_pit(void)
 
 static void test_pm(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	static const uint32_t ids[] = { 0 };
 	uint64_t t0;
 
@@ -664,11 +713,14 @@ static void test_pm(void)
 	is_u64(finished, 0, "SLP_EN with a type that is not S5: ignored");
 	is_i64(out(0x604, 2, 5u << 10 | 1u << 13), -ECANCELED,
 	       "SLP_EN with the \\_S5 type ends the run");
-	ok(finished && finish_status == 0, "S5 power-off: status 0");
+	field_u64(&f, finished != 0, 1);
+	field_u64(&f, finish_status, 0);
+	fields_ok(&f, "S5 power-off: status 0");
 }
 
 static void test_rtc(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	static const uint32_t ids[] = { 0 };
 	uint32_t s;
 
@@ -682,7 +734,9 @@ static void test_rtc(void)
 	is_u64(in(0x71, 1), 0x02, "CMOS status B: 24-hour, BCD");
 	out(0x70, 1, 0x00);
 	s = in(0x71, 1);
-	ok((s & 0xf) <= 9 && (s >> 4) <= 5, "CMOS seconds in BCD");
+	field_u64(&f, (s & 0xf) <= 9, 1);
+	field_u64(&f, (s >> 4) <= 5, 1);
+	fields_ok(&f, "CMOS seconds in BCD");
 	out(0x70, 1, 0x32);
 	is_u64(in(0x71, 1), 0x20, "CMOS century 0x20 (BCD)");
 	out(0x70, 1, 0x0b);

@@ -191,6 +191,7 @@ static const struct xapic_case {
 
 static void test_decode_cases(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct x86h_decoded d;
 	struct x86h_vm vm;
 	size_t i;
@@ -229,16 +230,21 @@ static void test_decode_cases(void)
 	vipi_xapic_set_ldr(vm.host.xapic, 2, 0);
 	vipi_xapic_set_ldr(vm.host.xapic, 9, 0x04000000);
 	d.rc = vipi_decode_xapic_icr(&vm.host, 0, LOG | 0x30, HI(0x04), &d.ipi);
-	ok(d.rc == 0 && !strcmp(x86h_set_list(&d.set), "9"),
-	   "xAPIC logical: an LDR write is seen by the next decode");
+	field_i64(&f, d.rc, 0);
+	field_str(&f, x86h_set_list(&d.set), "9");
+	fields_ok(&f, "xAPIC logical: an LDR write is seen by the next decode");
 	vipi_xapic_set_dfr(vm.host.xapic, 9, 0x5fffffff);
 	d.rc = vipi_decode_xapic_icr(&vm.host, 0, LOG | 0x30, HI(0x04), &d.ipi);
-	ok(d.rc == 0 && !strcmp(x86h_set_list(&d.set), ""),
-	   "xAPIC logical: a DFR write is seen by the next decode");
+	field_i64(&f, d.rc, 0);
+	field_str(&f, x86h_set_list(&d.set), "");
+	fields_ok(&f, "xAPIC logical: a DFR write is seen by the next decode");
 	vipi_xapic_set_dfr(vm.host.xapic, 9, 0x0fffffff);
 	d.rc = vipi_decode_xapic_icr(&vm.host, 0, LOG | 0x30, HI(0x04), &d.ipi);
-	ok(d.rc == 0 && !strcmp(x86h_set_list(&d.set), "9"),
-	   "xAPIC logical: MDA 0x04 in cluster model is cluster 0 bit 2");
+	field_i64(&f, d.rc, 0);
+	field_str(&f, x86h_set_list(&d.set), "9");
+	fields_ok(
+		&f,
+		"xAPIC logical: MDA 0x04 in cluster model is cluster 0 bit 2");
 
 	/* no logical state: logical matches nobody */
 	{
@@ -247,12 +253,14 @@ static void test_decode_cases(void)
 		h.xapic = NULL;
 		d.rc = vipi_decode_xapic_icr(&h, 0, LOG | 0x30, HI(0x01),
 					     &d.ipi);
-		ok(d.rc == 0 && d.ipi.status == VIPI_OK &&
-			   vipi_cpuset_weight(&d.set) == 0,
-		   "xAPIC logical without xapic state: nobody");
+		field_i64(&f, d.rc, 0);
+		field_u64(&f, d.ipi.status, VIPI_OK);
+		field_u64(&f, vipi_cpuset_weight(&d.set), 0);
+		fields_ok(&f, "xAPIC logical without xapic state: nobody");
 		d.rc = vipi_decode_xapic_icr(&h, 0, 0x30, HI(0x01), &d.ipi);
-		ok(d.rc == 0 && !strcmp(x86h_set_list(&d.set), "1"),
-		   "xAPIC physical without xapic state works");
+		field_i64(&f, d.rc, 0);
+		field_str(&f, x86h_set_list(&d.set), "1");
+		fields_ok(&f, "xAPIC physical without xapic state works");
 	}
 	is_i64(vipi_decode_xapic_icr(&vm.host, NR_CASE, 0x30, HI(1), &d.ipi),
 	       -EINVAL, "xAPIC ICR: sender out of range: -EINVAL");
@@ -398,6 +406,7 @@ static void test_threads(void)
 
 static void test_encode(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	static const uint32_t ids[] = { 7, 0xfe, 0xff, 0x100 };
 	struct vipi_send send = { .vector = 0x31, .mode = VIPI_DM_FIXED };
 	struct oprec rec = { 0 };
@@ -411,11 +420,18 @@ static void test_encode(void)
 	vipi_cpuset_init(&s, 4);
 	vipi_cpuset_parse(&s, "0-1");
 	n = vipi_encode_xapic_phys(&vm.gt, &s, &send, &emit);
-	ok(n == 4 && rec.n == 4 && rec.ops[0].kind == VIPI_OP_MMIO_WRITE32 &&
-		   rec.ops[0].reg == 0x310 && rec.ops[0].val == 0x07000000 &&
-		   rec.ops[1].reg == 0x300 && rec.ops[1].val == 0x31 &&
-		   rec.ops[2].val == 0xfe000000 && rec.ops[3].val == 0x31,
-	   "xapic-phys: ICR_HI (dest << 24) then ICR_LO per target, 2 exits");
+	field_i64(&f, n, 4);
+	field_u64(&f, rec.n, 4);
+	field_u64(&f, oprec_at(&rec, 0)->kind, VIPI_OP_MMIO_WRITE32);
+	field_u64(&f, oprec_at(&rec, 0)->reg, 0x310);
+	field_u64(&f, oprec_at(&rec, 0)->val, 0x07000000);
+	field_u64(&f, oprec_at(&rec, 1)->reg, 0x300);
+	field_u64(&f, oprec_at(&rec, 1)->val, 0x31);
+	field_u64(&f, oprec_at(&rec, 2)->val, 0xfe000000);
+	field_u64(&f, oprec_at(&rec, 3)->val, 0x31);
+	fields_ok(
+		&f,
+		"xapic-phys: ICR_HI (dest << 24) then ICR_LO per target, 2 exits");
 	vipi_cpuset_add(&s, 2);
 	oprec_reset(&rec);
 	is_i64(vipi_encode_xapic_phys(&vm.gt, &s, &send, &emit), -ERANGE,
