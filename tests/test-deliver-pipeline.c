@@ -114,6 +114,7 @@ static void seen_reset(struct seen *s)
 static void check_fixed(struct vm *vm, struct vipi_cpuset *set,
 			const char *name)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct vipi_ipi ipi = { .targets = set, .vector = VEC };
 	struct vipi_deliver_stats st;
 	uint32_t want = 0, guest = 0, halted = 0, bad = 0, v, k = 0;
@@ -150,13 +151,21 @@ static void check_fixed(struct vm *vm, struct vipi_cpuset *set,
 		    irr[1] != (in ? 1ull << (VEC & 63) : 0))
 			bad++;
 	}
-	ok(r == 0 && st.delivered == want && st.kicks == guest &&
-		   st.wakes == halted && st.coalesced == 0 &&
-		   st.deferred == 0 && vm->seen.kicks == guest &&
-		   vm->seen.wakes == halted && vm->seen.ascending &&
-		   k == vm->seen.n && !bad,
-	   "%s: %u targets posted once each, in order (%u kicks, %u wakes)",
-	   name, want, guest, halted);
+	field_i64(&f, r, 0);
+	field_u64(&f, st.delivered, want);
+	field_u64(&f, st.kicks, guest);
+	field_u64(&f, st.wakes, halted);
+	field_u64(&f, st.coalesced, 0);
+	field_u64(&f, st.deferred, 0);
+	field_u64(&f, vm->seen.kicks, guest);
+	field_u64(&f, vm->seen.wakes, halted);
+	field_u64(&f, vm->seen.ascending, 1);
+	field_u64(&f, k, vm->seen.n);
+	field_u64(&f, bad, 0);
+	fields_ok(
+		&f,
+		"%s: %u targets posted once each, in order (%u kicks, %u wakes)",
+		name, want, guest, halted);
 	if (bad || st.delivered != want)
 		tap_diag("r %d delivered %u kicks %u wakes %u coalesced %u, "
 			 "%u wrong descriptors",
@@ -260,6 +269,7 @@ static void test_max_vm(void)
 /* The other modes go through the same pipeline with their own posting. */
 static void test_modes(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct vipi_cpuset set;
 	struct vipi_ipi ipi = { .targets = &set };
 	struct vipi_deliver_stats st;
@@ -283,8 +293,10 @@ static void test_modes(void)
 		bad += irr[3] != w || tmr[3] != w || irr[0] | irr[1] | irr[2] ||
 		       tmr[0] | tmr[1] | tmr[2];
 	}
-	ok(!bad && st.delivered == 121,
-	   "level IPI to 121 targets: PIR bit and level mark on each");
+	field_u64(&f, bad, 0);
+	field_u64(&f, st.delivered, 121);
+	fields_ok(&f,
+		  "level IPI to 121 targets: PIR bit and level mark on each");
 
 	/* NMI, then SIPI: latched events, the SIPI vector with its flag */
 	ipi.trigger = 0;
@@ -302,8 +314,11 @@ static void test_modes(void)
 		bad += ev != (in ? VIPI_PI_NMI | VIPI_PI_SIPI : 0u) ||
 		       (in && sv != 0x9a) || irr[0] | irr[1] | irr[2] | irr[3];
 	}
-	ok(!bad && st.delivered == 121,
-	   "NMI and SIPI to 121 targets: both latched, SIPI vector 0x9a");
+	field_u64(&f, bad, 0);
+	field_u64(&f, st.delivered, 121);
+	fields_ok(
+		&f,
+		"NMI and SIPI to 121 targets: both latched, SIPI vector 0x9a");
 
 	/* PV TLB flush: only vCPUs in guest mode are interrupted */
 	ipi.mode = VIPI_DM_FIXED;
@@ -322,17 +337,20 @@ static void test_modes(void)
 		bad += flush != in || irr[1] != (in && run ? 1ull << 33 : 0);
 		atomic_store(&vm.d.pi[v].flush_tlb, 0);
 	}
-	ok(!bad && st.deferred == want_def && st.delivered == want_del,
-	   "TLB flush: %u running targets interrupted, %u deferred", want_del,
-	   want_def);
+	field_u64(&f, bad, 0);
+	field_u64(&f, st.deferred, want_def);
+	field_u64(&f, st.delivered, want_del);
+	fields_ok(&f, "TLB flush: %u running targets interrupted, %u deferred",
+		  want_del, want_def);
 
 	/* ExtINT is not posted; with the flush flag only marks are left */
 	ipi.mode = VIPI_DM_EXTINT;
 	ipi.flags = 0;
 	vipi_deliver(&vm.d, &ipi, &st);
-	ok(st.delivered == 0 && st.deferred == 0 &&
-		   !vipi_pi_pending(&vm.d.pi[1]),
-	   "ExtINT: nothing posted");
+	field_u64(&f, st.delivered, 0);
+	field_u64(&f, st.deferred, 0);
+	field_u64(&f, vipi_pi_pending(&vm.d.pi[1]), 0);
+	fields_ok(&f, "ExtINT: nothing posted");
 	ipi.flags = VIPI_IPI_TLB_FLUSH;
 	vipi_deliver(&vm.d, &ipi, &st);
 	for (bad = 0, v = 0; v < 1000; v++) {
@@ -341,9 +359,13 @@ static void test_modes(void)
 		bad += vipi_pi_pending(&vm.d.pi[v]) ||
 		       (atomic_load(&vm.d.pi[v].flush_tlb) != 0) != in;
 	}
-	ok(!bad && st.delivered == 0 && st.deferred == want_def,
-	   "ExtINT with TLB flush: marks on targets, %u deferred, no post",
-	   want_def);
+	field_u64(&f, bad, 0);
+	field_u64(&f, st.delivered, 0);
+	field_u64(&f, st.deferred, want_def);
+	fields_ok(
+		&f,
+		"ExtINT with TLB flush: marks on targets, %u deferred, no post",
+		want_def);
 
 	/* a second send while notified coalesces on every target */
 	for (v = 0; v < 1000; v++)
@@ -352,9 +374,11 @@ static void test_modes(void)
 	ipi.flags = 0;
 	vipi_deliver(&vm.d, &ipi, &st);
 	vipi_deliver(&vm.d, &ipi, &st);
-	ok(st.delivered == 121 && st.coalesced == 121 && st.kicks == 0 &&
-		   st.wakes == 0,
-	   "second send before any take: 121 coalesced, no kick");
+	field_u64(&f, st.delivered, 121);
+	field_u64(&f, st.coalesced, 121);
+	field_u64(&f, st.kicks, 0);
+	field_u64(&f, st.wakes, 0);
+	fields_ok(&f, "second send before any take: 121 coalesced, no kick");
 
 	/* a target outside the VM: refused before anything is posted */
 	vipi_cpuset_destroy(&set);
@@ -362,10 +386,11 @@ static void test_modes(void)
 	vm_init(&vm, 1000);
 	vipi_cpuset_init(&set, 2000);
 	set_list(&set, "0-40,1000");
-	ok(vipi_deliver(&vm.d, &ipi, &st) == -EINVAL && st.delivered == 0 &&
-		   !vipi_pi_pending(&vm.d.pi[0]) &&
-		   !vipi_pi_pending(&vm.d.pi[40]),
-	   "a target above the VM: -EINVAL, nothing posted");
+	field_i64(&f, vipi_deliver(&vm.d, &ipi, &st), -EINVAL);
+	field_u64(&f, st.delivered, 0);
+	field_u64(&f, vipi_pi_pending(&vm.d.pi[0]), 0);
+	field_u64(&f, vipi_pi_pending(&vm.d.pi[40]), 0);
+	fields_ok(&f, "a target above the VM: -EINVAL, nothing posted");
 	vipi_cpuset_destroy(&set);
 	vm_fini(&vm);
 }

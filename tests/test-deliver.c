@@ -59,6 +59,7 @@ static const struct vipi_kick_ops log_ops = { log_kick, log_wake };
 
 static void test_rules(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct kick_log log = { 0 };
 	struct vipi_deliver_stats st;
 	struct vipi_delivery d;
@@ -97,7 +98,9 @@ static void test_rules(void)
 	ipi.vector = 0x9a;
 	vipi_deliver(&d, &ipi, &st);
 	ev = vipi_pi_take(&d.pi[3], irr, &sv);
-	ok((ev & VIPI_PI_SIPI) && sv == 0x9a, "SIPI with its vector");
+	field_u64(&f, ev & VIPI_PI_SIPI, VIPI_PI_SIPI);
+	field_u64(&f, sv, 0x9a);
+	fields_ok(&f, "SIPI with its vector");
 	ipi.mode = VIPI_DM_INIT;
 	vipi_deliver(&d, &ipi, &st);
 	ok(vipi_pi_take(&d.pi[3], irr, &sv) & VIPI_PI_INIT, "INIT latched");
@@ -121,8 +124,11 @@ static void test_rules(void)
 			}
 		}
 		is_u64(i, 30, "lowest priority reaches exactly one target");
-		ok(hits[1] == 10 && hits[2] == 10 && hits[3] == 10,
-		   "round robin: %u/%u/%u", hits[1], hits[2], hits[3]);
+		field_u64(&f, hits[1], 10);
+		field_u64(&f, hits[2], 10);
+		field_u64(&f, hits[3], 10);
+		fields_ok(&f, "round robin: %u/%u/%u", hits[1], hits[2],
+			  hits[3]);
 	}
 
 	/* PV TLB flush: running targets interrupted, others deferred */
@@ -132,8 +138,9 @@ static void test_rules(void)
 	vipi_deliver(&d, &ipi, &st);
 	is_u64(st.delivered, 1, "TLB flush: the running vCPU is interrupted");
 	is_u64(st.deferred, 2, "halted and preempted vCPUs are deferred");
-	ok(!vipi_pi_pending(&d.pi[2]) && !vipi_pi_pending(&d.pi[3]),
-	   "deferred vCPUs got no interrupt");
+	field_u64(&f, vipi_pi_pending(&d.pi[2]), 0);
+	field_u64(&f, vipi_pi_pending(&d.pi[3]), 0);
+	fields_ok(&f, "deferred vCPUs got no interrupt");
 	ok(vipi_pi_enter_guest(&d.pi[3]), "deferred vCPU flushes on entry");
 	ok(!vipi_pi_enter_guest(&d.pi[3]), "and only once");
 

@@ -211,6 +211,7 @@ static void test_reset_state(void)
 
 static void test_xapic_regs(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct vipi_lapic l;
 	uint8_t b[8];
 	uint16_t h;
@@ -251,8 +252,12 @@ static void test_xapic_regs(void)
 	is_u64(b[0] | b[1] | b[2] | b[3], 0,
 	       "bytes 4..15 of a register slot read 0");
 	vipi_lapic_mmio_read(&l, 0x30, b, 8);
-	ok(b[0] == 0x14 && b[2] == 0x06 && b[3] == 1 && !b[4] && !b[7],
-	   "8-byte read: the 32-bit register zero-extended");
+	field_u64(&f, b[0], 0x14);
+	field_u64(&f, b[2], 0x06);
+	field_u64(&f, b[3], 1);
+	field_u64(&f, b[4], 0);
+	field_u64(&f, b[7], 0);
+	fields_ok(&f, "8-byte read: the 32-bit register zero-extended");
 	xw(&l, 0x81, 0x40);
 	vipi_lapic_mmio_write(&l, VIPI_APIC_TPR, &h, 2);
 	is_u64(xr(&l, VIPI_APIC_TPR), 0,
@@ -280,6 +285,7 @@ static void test_xapic_regs(void)
  */
 static void test_xapic_id_routing(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct vipi_lapic l0, l1, l2, l3;
 
 	setup(&l0, 0);
@@ -289,29 +295,36 @@ static void test_xapic_id_routing(void)
 	setup(&l3, 3);
 	xw(&l0, VIPI_APIC_ICR_HI, 0x00000000);
 	xw(&l0, VIPI_APIC_ICR_LO, 0x4030);
-	ok(F.last_target == 0 && F.last_weight == 1,
-	   "ID 0 names vCPU 0 only: vCPU 3's APIC ID 0x100 is no alias of it");
+	field_u64(&f, F.last_target, 0);
+	field_u64(&f, F.last_weight, 1);
+	fields_ok(
+		&f,
+		"ID 0 names vCPU 0 only: vCPU 3's APIC ID 0x100 is no alias of it");
 	xw(&l2, VIPI_APIC_ID, 0x05000000);
 	xw(&l0, VIPI_APIC_ICR_HI, 0x05000000);
 	xw(&l0, VIPI_APIC_ICR_LO, 0x4030);
-	ok(F.last_target == 2 && F.last_weight == 1,
-	   "physical 5 reaches vCPU 2 after it wrote ID 5");
+	field_u64(&f, F.last_target, 2);
+	field_u64(&f, F.last_weight, 1);
+	fields_ok(&f, "physical 5 reaches vCPU 2 after it wrote ID 5");
 	xw(&l0, VIPI_APIC_ICR_HI, 0x21000000);
 	xw(&l0, VIPI_APIC_ICR_LO, 0x4030);
 	is_u64(F.last_weight, 0, "its old ID 0x21 names nobody");
 	xw(&l1, VIPI_APIC_ID, 0x05000000);
 	xw(&l0, VIPI_APIC_ICR_HI, 0x05000000);
 	xw(&l0, VIPI_APIC_ICR_LO, 0x4030);
-	ok(F.last_target == 1 && F.last_weight == 2,
-	   "two vCPUs with ID 5: both accept (aliased physical IDs)");
+	field_u64(&f, F.last_target, 1);
+	field_u64(&f, F.last_weight, 2);
+	fields_ok(&f,
+		  "two vCPUs with ID 5: both accept (aliased physical IDs)");
 	mw(&l2, VIPI_MSR_IA32_APIC_BASE, 0xfee00000ull);
 	mw(&l2, VIPI_MSR_IA32_APIC_BASE, 0xfee00800ull);
 	is_u64(xr(&l2, VIPI_APIC_ID), 0x21000000,
 	       "disable and enable: the initial ID 0x21 again");
 	xw(&l0, VIPI_APIC_ICR_HI, 0x21000000);
 	xw(&l0, VIPI_APIC_ICR_LO, 0x4030);
-	ok(F.last_target == 2 && F.last_weight == 1,
-	   "...and physical 0x21 reaches vCPU 2 again");
+	field_u64(&f, F.last_target, 2);
+	field_u64(&f, F.last_weight, 1);
+	fields_ok(&f, "...and physical 0x21 reaches vCPU 2 again");
 	to_x2apic(&l1);
 	is_u64(mw(&l1, 0x802, 7), VIPI_ERR_GP, "x2APIC ID write #GPs");
 	is_u64(mr(&l1, 0x802), 1, "x2APIC mode: the ID is the x2APIC ID 1");
@@ -323,6 +336,7 @@ static void test_xapic_id_routing(void)
 
 static void test_apic_base(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct vipi_lapic l;
 	struct vipi_lapic_config c;
 	uint32_t v;
@@ -377,11 +391,14 @@ static void test_apic_base(void)
 	is_u64(vipi_lapic_pending(&l), (uint64_t)-1,
 	       "disabled: nothing pending");
 	mw(&l, VIPI_MSR_IA32_APIC_BASE, 0xfee00900);
-	ok(xr(&l, VIPI_APIC_TPR) == 0 && xr(&l, VIPI_APIC_SVR) == 0xff &&
-		   xr(&l, VIPI_APIC_LVT_LINT0) == 0x10000 &&
-		   xr(&l, VIPI_APIC_IRR + 0x20) == 0,
-	   "disable then enable: TPR 0, SVR 0xff, LVTs masked, IRR clear "
-	   "(power-up state, 10.4.3)");
+	field_u64(&f, xr(&l, VIPI_APIC_TPR), 0);
+	field_u64(&f, xr(&l, VIPI_APIC_SVR), 0xff);
+	field_u64(&f, xr(&l, VIPI_APIC_LVT_LINT0), 0x10000);
+	field_u64(&f, xr(&l, VIPI_APIC_IRR + 0x20), 0);
+	fields_ok(
+		&f,
+		"disable then enable: TPR 0, SVR 0xff, LVTs masked, IRR clear "
+		"(power-up state, 10.4.3)");
 	is_u64(xr(&l, VIPI_APIC_ID), 0, "the APIC ID stays");
 	vipi_lapic_destroy(&l);
 }
@@ -457,6 +474,7 @@ static void test_x2apic_regs(void)
  */
 static void test_reg_rules(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	static const uint32_t ro[] = { VIPI_APIC_VERSION, VIPI_APIC_PPR,
 				       VIPI_APIC_ISR,	  VIPI_APIC_TMR,
 				       VIPI_APIC_IRR,	  VIPI_APIC_TMCCT };
@@ -473,17 +491,26 @@ static void test_reg_rules(void)
 		same &= xr(&l, ro[i]) == before;
 	}
 	xw(&l, VIPI_APIC_ESR, 0);
-	ok(same && xr(&l, VIPI_APIC_ESR) == 0,
-	   "xAPIC: writes to version, PPR, ISR, TMR, IRR, TMCCT are ignored, "
-	   "no illegal-register error");
-	ok(xr(&l, VIPI_APIC_APR) == 0 && xr(&l, VIPI_APIC_RRD) == 0 &&
-		   (xw(&l, VIPI_APIC_ESR, 0), xr(&l, VIPI_APIC_ESR)) == 0,
-	   "xAPIC: APR 0x090 and RRD 0x0c0 exist (read 0, no ESR bit 7)");
+	field_u64(&f, same != 0, 1);
+	field_u64(&f, xr(&l, VIPI_APIC_ESR), 0);
+	fields_ok(
+		&f,
+		"xAPIC: writes to version, PPR, ISR, TMR, IRR, TMCCT are ignored, "
+		"no illegal-register error");
+	field_u64(&f, xr(&l, VIPI_APIC_APR), 0);
+	field_u64(&f, xr(&l, VIPI_APIC_RRD), 0);
+	field_u64(&f, (xw(&l, VIPI_APIC_ESR, 0), xr(&l, VIPI_APIC_ESR)), 0);
+	fields_ok(
+		&f,
+		"xAPIC: APR 0x090 and RRD 0x0c0 exist (read 0, no ESR bit 7)");
 	xw(&l, VIPI_APIC_SELF_IPI, 0x40);
 	xw(&l, VIPI_APIC_ESR, 0);
-	ok(xr(&l, VIPI_APIC_ESR) == 0x80 && F.sends == 0,
-	   "xAPIC: a write of SELF IPI 0x3f0 is an illegal register access "
-	   "(ESR bit 7) and sends nothing");
+	field_u64(&f, xr(&l, VIPI_APIC_ESR), 0x80);
+	field_u64(&f, F.sends, 0);
+	fields_ok(
+		&f,
+		"xAPIC: a write of SELF IPI 0x3f0 is an illegal register access "
+		"(ESR bit 7) and sends nothing");
 	post(0, 0x50, false);
 	vipi_lapic_poll(&l, NULL);
 	vipi_lapic_accept(&l, 0x50);
@@ -499,11 +526,16 @@ static void test_reg_rules(void)
 	       "x2APIC: no DFR, rdmsr 0x80e #GPs (10.12.10.2: cluster model)");
 	is_u64(mw(&l, 0x80e, 0xffffffff), VIPI_ERR_GP,
 	       "x2APIC: wrmsr 0x80e (DFR) #GPs");
-	ok(mw(&l, 0x80d, 0x01000000) == VIPI_ERR_GP && mr(&l, 0x80d) == 0x2,
-	   "x2APIC: LDR 0x80d is read-only: wrmsr #GPs, ID 1 -> LDR 0x2 stays");
-	ok(mw(&l, 0x831, 0x01000000) == VIPI_ERR_GP &&
-		   mr(&l, 0x831) == 0xdeadbeef,
-	   "x2APIC: MSR 0x831 (xAPIC ICR_HI) is reserved: #GP both ways");
+	field_u64(&f, mw(&l, 0x80d, 0x01000000), VIPI_ERR_GP);
+	field_u64(&f, mr(&l, 0x80d), 0x2);
+	fields_ok(
+		&f,
+		"x2APIC: LDR 0x80d is read-only: wrmsr #GPs, ID 1 -> LDR 0x2 stays");
+	field_u64(&f, mw(&l, 0x831, 0x01000000), VIPI_ERR_GP);
+	field_u64(&f, mr(&l, 0x831), 0xdeadbeef);
+	fields_ok(
+		&f,
+		"x2APIC: MSR 0x831 (xAPIC ICR_HI) is reserved: #GP both ways");
 	is_u64(mw(&l, 0x808, 1ull << 32), VIPI_ERR_GP,
 	       "x2APIC: TPR bits 63:32 reserved: #GP");
 	is_u64(mw(&l, 0x838, 1ull << 32), VIPI_ERR_GP,
@@ -512,13 +544,20 @@ static void test_reg_rules(void)
 	       "x2APIC: TMICT 0xffffffff (all 32 bits) is fine");
 	is_u64(mw(&l, 0x836, 1ull << 32 | 0x10030), VIPI_ERR_GP,
 	       "x2APIC: LVT LINT1 bits 63:32 reserved: #GP");
-	ok(mw(&l, 0x83e, 0xb) == VIPI_OK && mr(&l, 0x83e) == 0xb,
-	   "x2APIC: TDCR bits 3, 1:0 (0xb) writable, read back");
-	ok(mw(&l, 0x82f, 0x430) == VIPI_OK && mr(&l, 0x82f) == 0x430,
-	   "x2APIC: LVT CMCI 0x82f: delivery mode 10:8 writable (NMI 0x430)");
-	ok(mw(&l, 0x833, 0x1030) == VIPI_OK && mr(&l, 0x833) == 0x30,
-	   "x2APIC: LVT thermal delivery status 12 is read-only: no #GP, "
-	   "reads 0");
+	field_u64(&f, mw(&l, 0x83e, 0xb), VIPI_OK);
+	field_u64(&f, mr(&l, 0x83e), 0xb);
+	fields_ok(&f, "x2APIC: TDCR bits 3, 1:0 (0xb) writable, read back");
+	field_u64(&f, mw(&l, 0x82f, 0x430), VIPI_OK);
+	field_u64(&f, mr(&l, 0x82f), 0x430);
+	fields_ok(
+		&f,
+		"x2APIC: LVT CMCI 0x82f: delivery mode 10:8 writable (NMI 0x430)");
+	field_u64(&f, mw(&l, 0x833, 0x1030), VIPI_OK);
+	field_u64(&f, mr(&l, 0x833), 0x30);
+	fields_ok(
+		&f,
+		"x2APIC: LVT thermal delivery status 12 is read-only: no #GP, "
+		"reads 0");
 	is_u64(mw(&l, 0x833, 1u << 13), VIPI_ERR_GP,
 	       "x2APIC: LVT thermal bit 13 (polarity: LINT only) reserved: #GP");
 	is_u64(mw(&l, 0x839, 0), VIPI_ERR_GP,
@@ -529,6 +568,7 @@ static void test_reg_rules(void)
 
 static void test_svr(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct vipi_lapic l;
 
 	setup(&l, 0);
@@ -550,10 +590,10 @@ static void test_svr(void)
 	xw(&l, VIPI_APIC_LVT_THERMAL, 0x4f1);
 	xw(&l, VIPI_APIC_LVT_PERF, 0x10234);
 	xw(&l, VIPI_APIC_LVT_CMCI, 0x2e2);
-	ok(xr(&l, VIPI_APIC_LVT_THERMAL) == 0x4f1 &&
-		   xr(&l, VIPI_APIC_LVT_PERF) == 0x10234 &&
-		   xr(&l, VIPI_APIC_LVT_CMCI) == 0x2e2,
-	   "thermal 0x4f1, perf 0x10234, CMCI 0x2e2 read back");
+	field_u64(&f, xr(&l, VIPI_APIC_LVT_THERMAL), 0x4f1);
+	field_u64(&f, xr(&l, VIPI_APIC_LVT_PERF), 0x10234);
+	field_u64(&f, xr(&l, VIPI_APIC_LVT_CMCI), 0x2e2);
+	fields_ok(&f, "thermal 0x4f1, perf 0x10234, CMCI 0x2e2 read back");
 	xw(&l, VIPI_APIC_LVT_ERROR, 0x7ff33);
 	is_u64(xr(&l, VIPI_APIC_LVT_ERROR), 0x10033,
 	       "LVT error: only vector and mask are writable");
@@ -569,6 +609,7 @@ static void test_svr(void)
 
 static void test_priority(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct vipi_lapic l;
 
 	setup(&l, 0);
@@ -604,9 +645,10 @@ static void test_priority(void)
 	vipi_lapic_accept(&l, 0x45);
 	is_u64(xr(&l, VIPI_APIC_PPR), 0x40, "ISRV 0x45: PPR 0x40");
 	xw(&l, VIPI_APIC_EOI, 0);
-	ok(xr(&l, VIPI_APIC_ISR + 0x20) == 0 &&
-		   xr(&l, VIPI_APIC_ISR + 0x10) == 0x2,
-	   "EOI clears the highest ISR bit (0x45), 0x21 stays (10.8.5)");
+	field_u64(&f, xr(&l, VIPI_APIC_ISR + 0x20), 0);
+	field_u64(&f, xr(&l, VIPI_APIC_ISR + 0x10), 0x2);
+	fields_ok(&f,
+		  "EOI clears the highest ISR bit (0x45), 0x21 stays (10.8.5)");
 	is_u64(vipi_lapic_pending(&l), (uint64_t)-1,
 	       "after the EOI PPR is 0x20 (ISRV 0x21): 0x2f, class 2, waits");
 	xw(&l, VIPI_APIC_EOI, 0);
@@ -622,6 +664,7 @@ static void test_priority(void)
 
 static void test_level_eoi(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct vipi_lapic l;
 	uint64_t irr[4] = { 0 }, tmr[4];
 
@@ -633,8 +676,9 @@ static void test_level_eoi(void)
 	       "level delivery of 0x50: TMR register 2 bit 16 (10.8.4)");
 	vipi_lapic_accept(&l, 0x50);
 	xw(&l, VIPI_APIC_EOI, 0);
-	ok(F.eois == 1 && F.eoi_vec == 0x50,
-	   "EOI of level 0x50 calls eoi_level(0x50) (10.8.5)");
+	field_u64(&f, F.eois, 1);
+	field_u64(&f, F.eoi_vec, 0x50);
+	fields_ok(&f, "EOI of level 0x50 calls eoi_level(0x50) (10.8.5)");
 	post(0, 0x50, false);
 	vipi_lapic_poll(&l, NULL);
 	is_u64(xr(&l, VIPI_APIC_TMR + 0x20), 0,
@@ -652,12 +696,16 @@ static void test_level_eoi(void)
 	atomic_fetch_or(&dl.level[1].tmr[1], 1ull << 2); /* 0x42 on its way */
 	post(1, 0x41, false);
 	vipi_delivery_take(&dl, 1, irr, tmr, NULL);
-	ok(tmr[1] == 0 && atomic_load(&dl.level[1].tmr[1]) == 1ull << 2,
-	   "a level mark whose PIR bit is not yet set stays for the next take");
+	field_u64(&f, tmr[1], 0);
+	field_u64(&f, atomic_load(&dl.level[1].tmr[1]), 1ull << 2);
+	fields_ok(
+		&f,
+		"a level mark whose PIR bit is not yet set stays for the next take");
 	atomic_fetch_or(&dl.pi[1].pir[1], 1ull << 2);
 	vipi_delivery_take(&dl, 1, irr, tmr, NULL);
-	ok(tmr[1] == 1ull << 2 && atomic_load(&dl.level[1].tmr[1]) == 0,
-	   "...and is taken with it");
+	field_u64(&f, tmr[1], 1ull << 2);
+	field_u64(&f, atomic_load(&dl.level[1].tmr[1]), 0);
+	fields_ok(&f, "...and is taken with it");
 	vipi_lapic_destroy(&l);
 }
 
@@ -699,15 +747,20 @@ static void test_esr(void)
 
 static void test_icr(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct vipi_lapic l;
 
 	setup(&l, 0);
 	enable(&l);
 	xw(&l, VIPI_APIC_ICR_HI, 0x01000000);
 	xw(&l, VIPI_APIC_ICR_LO, 0x4030);
-	ok(F.sends == 1 && F.last.vector == 0x30 && F.last_target == 1 &&
-		   F.last_weight == 1,
-	   "xAPIC ICR 0x4030 to ID 1: send_ipi with vector 0x30 to vCPU 1");
+	field_u64(&f, F.sends, 1);
+	field_u64(&f, F.last.vector, 0x30);
+	field_u64(&f, F.last_target, 1);
+	field_u64(&f, F.last_weight, 1);
+	fields_ok(
+		&f,
+		"xAPIC ICR 0x4030 to ID 1: send_ipi with vector 0x30 to vCPU 1");
 	is_u64(xr(&l, VIPI_APIC_ICR_LO), 0x4030,
 	       "xAPIC ICR_LO reads back, delivery status 0");
 	xw(&l, VIPI_APIC_ICR_LO, 0xfffff030);
@@ -721,8 +774,9 @@ static void test_icr(void)
 	to_x2apic(&l);
 	F.forward = true;
 	is_u64(mw(&l, 0x83f, 0x40), VIPI_OK, "x2APIC SELF IPI 0x40");
-	ok(F.last_target == 2 && F.last_weight == 1,
-	   "SELF IPI targets the sender only");
+	field_u64(&f, F.last_target, 2);
+	field_u64(&f, F.last_weight, 1);
+	fields_ok(&f, "SELF IPI targets the sender only");
 	vipi_lapic_poll(&l, NULL);
 	is_u64(mr(&l, 0x822), 1, "...and lands in its IRR (register 2 bit 0)");
 	is_u64(mw(&l, 0x83f, 0x05), VIPI_OK, "SELF IPI with vector 5: no #GP");
@@ -749,6 +803,7 @@ static void test_icr(void)
 
 static void test_timer(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct vipi_lapic l;
 	uint64_t t0;
 
@@ -787,17 +842,21 @@ static void test_timer(void)
 	is_u64(F.armed, t0 + 40000, "periodic: next expiry at +40000 ns");
 	F.now = t0 + 95000;
 	vipi_lapic_poll(&l, NULL);
-	ok(vipi_lapic_stats(&l)->timer_fires == 3 && F.armed == t0 + 100000,
-	   "3 periods late: one fire (coalesced), next at +100000 ns");
+	field_u64(&f, vipi_lapic_stats(&l)->timer_fires, 3);
+	field_u64(&f, F.armed, t0 + 100000);
+	fields_ok(&f,
+		  "3 periods late: one fire (coalesced), next at +100000 ns");
 	xw(&l, VIPI_APIC_LVT_TIMER, 0x30041);
 	F.now = t0 + 100000;
 	vipi_lapic_poll(&l, NULL);
-	ok(vipi_lapic_stats(&l)->timer_fires == 4 &&
-		   xr(&l, VIPI_APIC_TMCCT) == 10000 && F.armed == t0 + 120000,
-	   "masked periodic expiry still counts and reloads");
+	field_u64(&f, vipi_lapic_stats(&l)->timer_fires, 4);
+	field_u64(&f, xr(&l, VIPI_APIC_TMCCT), 10000);
+	field_u64(&f, F.armed, t0 + 120000);
+	fields_ok(&f, "masked periodic expiry still counts and reloads");
 	xw(&l, VIPI_APIC_TMICT, 0);
-	ok(xr(&l, VIPI_APIC_TMCCT) == 0 && F.armed == UINT64_MAX,
-	   "TMICT 0 stops the timer: TMCCT 0, disarmed");
+	field_u64(&f, xr(&l, VIPI_APIC_TMCCT), 0);
+	field_u64(&f, F.armed, UINT64_MAX);
+	fields_ok(&f, "TMICT 0 stops the timer: TMCCT 0, disarmed");
 	vipi_lapic_destroy(&l);
 }
 
@@ -854,6 +913,7 @@ static void test_timer_divide(void)
 
 static void test_tsc_deadline(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct vipi_lapic l;
 	struct vipi_lapic_config c;
 
@@ -871,8 +931,11 @@ static void test_tsc_deadline(void)
 	F.now += 1000;
 	F.tsc = 5999;
 	vipi_lapic_poll(&l, NULL);
-	ok(vipi_lapic_pending(&l) < 0 && F.armed == F.now + 1,
-	   "TSC 5999 < deadline at the ns estimate: not fired, re-armed");
+	field_u64(&f, vipi_lapic_pending(&l) < 0, 1);
+	field_u64(&f, F.armed, F.now + 1);
+	fields_ok(
+		&f,
+		"TSC 5999 < deadline at the ns estimate: not fired, re-armed");
 	F.now += 1;
 	F.tsc = 6000;
 	vipi_lapic_poll(&l, NULL);
@@ -884,8 +947,9 @@ static void test_tsc_deadline(void)
 	mw(&l, VIPI_MSR_IA32_TSC_DEADLINE, 10);
 	is_u64(F.armed, F.now, "a deadline in the past is due now");
 	xw(&l, VIPI_APIC_LVT_TIMER, 0x42);
-	ok(mr(&l, VIPI_MSR_IA32_TSC_DEADLINE) == 0 && F.armed == UINT64_MAX,
-	   "leaving TSC-deadline mode disarms; the MSR reads 0");
+	field_u64(&f, mr(&l, VIPI_MSR_IA32_TSC_DEADLINE), 0);
+	field_u64(&f, F.armed, UINT64_MAX);
+	fields_ok(&f, "leaving TSC-deadline mode disarms; the MSR reads 0");
 	mw(&l, VIPI_MSR_IA32_TSC_DEADLINE, 9000);
 	xw(&l, VIPI_APIC_LVT_TIMER, 0x40042);
 	is_u64(mr(&l, VIPI_MSR_IA32_TSC_DEADLINE), 0,
@@ -906,6 +970,7 @@ static void test_tsc_deadline(void)
 
 static void test_lint(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct vipi_lapic l;
 
 	setup(&l, 0);
@@ -926,28 +991,35 @@ static void test_lint(void)
 	is_u64(vipi_lapic_poll(&l, NULL), 0, "masked LINT1: nothing");
 	xw(&l, VIPI_APIC_LVT_LINT0, 0x8031);
 	vipi_lapic_set_lint(&l, 0, true);
-	ok(vipi_lapic_pending(&l) == 0x31 &&
-		   xr(&l, VIPI_APIC_LVT_LINT0) == 0xc031 &&
-		   xr(&l, VIPI_APIC_TMR + 0x10) == 0x20000,
-	   "LINT0 level fixed 0x31: IRR, TMR, remote IRR (LVT 0xc031)");
+	field_u64(&f, vipi_lapic_pending(&l), 0x31);
+	field_u64(&f, xr(&l, VIPI_APIC_LVT_LINT0), 0xc031);
+	field_u64(&f, xr(&l, VIPI_APIC_TMR + 0x10), 0x20000);
+	fields_ok(&f,
+		  "LINT0 level fixed 0x31: IRR, TMR, remote IRR (LVT 0xc031)");
 	vipi_lapic_accept(&l, 0x31);
 	xw(&l, VIPI_APIC_EOI, 0);
-	ok(vipi_lapic_pending(&l) == 0x31 &&
-		   xr(&l, VIPI_APIC_LVT_LINT0) == 0xc031,
-	   "EOI clears remote IRR; the pin still asserted raises 0x31 again");
+	field_u64(&f, vipi_lapic_pending(&l), 0x31);
+	field_u64(&f, xr(&l, VIPI_APIC_LVT_LINT0), 0xc031);
+	fields_ok(
+		&f,
+		"EOI clears remote IRR; the pin still asserted raises 0x31 again");
 	vipi_lapic_set_lint(&l, 0, false);
 	vipi_lapic_accept(&l, 0x31);
 	xw(&l, VIPI_APIC_EOI, 0);
-	ok(vipi_lapic_pending(&l) < 0 && xr(&l, VIPI_APIC_LVT_LINT0) == 0x8031,
-	   "de-asserted: after the EOI no remote IRR, nothing pending");
+	field_u64(&f, vipi_lapic_pending(&l) < 0, 1);
+	field_u64(&f, xr(&l, VIPI_APIC_LVT_LINT0), 0x8031);
+	fields_ok(&f,
+		  "de-asserted: after the EOI no remote IRR, nothing pending");
 	xw(&l, VIPI_APIC_LVT_LINT0, 0x2032);
 	vipi_lapic_set_lint(&l, 0, true);
 	is_u64(vipi_lapic_pending(&l), (uint64_t)-1,
 	       "active-low edge LINT0: a high level is inactive");
 	vipi_lapic_set_lint(&l, 0, false);
-	ok(vipi_lapic_pending(&l) == 0x32 &&
-		   !(xr(&l, VIPI_APIC_TMR + 0x10) & (1u << 18)),
-	   "active-low edge LINT0: the falling edge raises 0x32, TMR clear");
+	field_u64(&f, vipi_lapic_pending(&l), 0x32);
+	field_u64(&f, (xr(&l, VIPI_APIC_TMR + 0x10) & (1u << 18)), 0);
+	fields_ok(
+		&f,
+		"active-low edge LINT0: the falling edge raises 0x32, TMR clear");
 	vipi_lapic_destroy(&l);
 
 	setup(&l, 0);
@@ -963,6 +1035,7 @@ static void test_lint(void)
 
 static void test_init_signal(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct vipi_lapic l;
 	uint32_t sv = 0;
 
@@ -972,10 +1045,14 @@ static void test_init_signal(void)
 	mw(&l, 0x808, 0x50);
 	mw(&l, VIPI_MSR_IA32_APIC_BASE, 0xfee00c00 | (1ull << 40));
 	vipi_lapic_init_signal(&l);
-	ok(mr(&l, 0x808) == 0 && mr(&l, 0x80f) == 0xff &&
-		   mr(&l, 0x802) == 0x100 &&
-		   mr(&l, VIPI_MSR_IA32_APIC_BASE) == (0xfee00c00 | 1ull << 40),
-	   "INIT: TPR 0, SVR 0xff, APIC ID and APIC base kept (10.4.7.3)");
+	field_u64(&f, mr(&l, 0x808), 0);
+	field_u64(&f, mr(&l, 0x80f), 0xff);
+	field_u64(&f, mr(&l, 0x802), 0x100);
+	field_u64(&f, mr(&l, VIPI_MSR_IA32_APIC_BASE),
+		  (0xfee00c00 | 1ull << 40));
+	fields_ok(
+		&f,
+		"INIT: TPR 0, SVR 0xff, APIC ID and APIC base kept (10.4.7.3)");
 	vipi_lapic_destroy(&l);
 
 	setup(&l, 1);
@@ -992,15 +1069,18 @@ static void test_init_signal(void)
 		vipi_deliver(&dl, &ipi, NULL);
 		vipi_cpuset_destroy(&s);
 	}
-	ok(vipi_lapic_poll(&l, &sv) == (VIPI_PI_INIT | VIPI_PI_SIPI) &&
-		   sv == 0x9a,
-	   "posted INIT and SIPI 0x9a come out of poll, software-disabled "
-	   "too");
+	field_u64(&f, vipi_lapic_poll(&l, &sv), (VIPI_PI_INIT | VIPI_PI_SIPI));
+	field_u64(&f, sv, 0x9a);
+	fields_ok(
+		&f,
+		"posted INIT and SIPI 0x9a come out of poll, software-disabled "
+		"too");
 	vipi_lapic_destroy(&l);
 }
 
 static void test_misuse(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct vipi_lapic l;
 	struct vipi_lapic_config c = cfg_for(0);
 	uint8_t b[4];
@@ -1019,10 +1099,13 @@ static void test_misuse(void)
 	is_u64(vipi_lapic_mmio_read(&l, 0x30, b, 0), VIPI_OK, "len 0: OK");
 	is_u64(vipi_lapic_mmio_write(&l, 5000, b, 4), VIPI_OK,
 	       "offset 5000: ignored");
-	ok(vipi_lapic_owns_msr(0x1b) && vipi_lapic_owns_msr(0x6e0) &&
-		   vipi_lapic_owns_msr(0x800) && vipi_lapic_owns_msr(0x8ff) &&
-		   !vipi_lapic_owns_msr(0x900) && !vipi_lapic_owns_msr(0x7ff),
-	   "owns 0x1b, 0x6e0, 0x800-0x8ff only");
+	field_u64(&f, vipi_lapic_owns_msr(0x1b) != 0, 1);
+	field_u64(&f, vipi_lapic_owns_msr(0x6e0) != 0, 1);
+	field_u64(&f, vipi_lapic_owns_msr(0x800) != 0, 1);
+	field_u64(&f, vipi_lapic_owns_msr(0x8ff) != 0, 1);
+	field_u64(&f, vipi_lapic_owns_msr(0x900), 0);
+	field_u64(&f, vipi_lapic_owns_msr(0x7ff), 0);
+	fields_ok(&f, "owns 0x1b, 0x6e0, 0x800-0x8ff only");
 	vipi_lapic_destroy(&l);
 }
 

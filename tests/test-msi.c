@@ -151,6 +151,7 @@ static void test_cases(void)
 
 static void test_misuse(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct x86h_decoded d, small;
 	struct x86h_vm vm;
 
@@ -165,9 +166,10 @@ static void test_misuse(void)
 	is_i64(vipi_decode_msi(&vm.host, 0xfee00000, 0x30, &small.ipi), -EINVAL,
 	       "MSI: a target set smaller than the VM: -EINVAL");
 	d.rc = vipi_decode_msi(&vm.host, 0xfee01004, 0x30, &d.ipi);
-	ok(d.rc == 0 && d.ipi.status == VIPI_OK &&
-		   vipi_cpuset_weight(&d.set) == 0,
-	   "MSI: logical without xAPIC state reaches nobody");
+	field_i64(&f, d.rc, 0);
+	field_u64(&f, d.ipi.status, VIPI_OK);
+	field_u64(&f, vipi_cpuset_weight(&d.set), 0);
+	fields_ok(&f, "MSI: logical without xAPIC state reaches nobody");
 	is_str(vipi_status_name(VIPI_ERR_MSI_INVALID), "MSI_INVALID",
 	       "status name MSI_INVALID");
 	is_str(vipi_source_name(VIPI_SRC_MSI), "msi", "source name msi");

@@ -211,7 +211,9 @@ static void test_dispatch(void)
 	a[0] = ctl(3, VIPI_FORM_ALL);
 	expect_ok(&m, env_call(&m, 1, VIPI_FN_SEND_IPI | 7ull << 40, a, 0), 8,
 		  "arm64: X0 bits 63:32 ignored (SMCCC W0)");
-	ok(m.ipi.group == 1 && m.ipi.vector == 3, "arm64: group 1 SGI 3");
+	field_u64(&f, m.ipi.group, 1);
+	field_u64(&f, m.ipi.vector, 3);
+	fields_ok(&f, "arm64: group 1 SGI 3");
 	expect_err(&m, env_call(&m, 0, 0xc6000001, a, 0), VIPI_ERR_VIPI_ENOSYS,
 		   "arm64 unknown function");
 	is_i64(m.ipi.ret, -1, "arm64 unknown function: r0 = SMCCC -1");
@@ -232,8 +234,9 @@ static void test_dispatch(void)
 	fields_ok(&f, "FEATURES: version, features, nr, own index");
 	env_call(&m, 2, VIPI_FN_FEATURES, z, 0);
 	vipi_abi_result(&m.h, 2, &call, &m.ipi, 0, 0, r);
-	ok(r[1] == VIPI_FEAT_V1_0_ARM64 && !(r[1] & VIPI_FEAT_NMI),
-	   "FEATURES on arm64: no NMI");
+	field_u64(&f, r[1], VIPI_FEAT_V1_0_ARM64);
+	field_u64(&f, (r[1] & VIPI_FEAT_NMI), 0);
+	fields_ok(&f, "FEATURES on arm64: no NMI");
 	expect_err(&e, env_call(&e, 0, VIPI_FN_FEATURES, (uint64_t[5]){ 1 }, 0),
 		   VIPI_ERR_VIPI_EINVAL, "FEATURES with a0 != 0");
 	expect_err(&e,
@@ -254,6 +257,7 @@ static void test_dispatch(void)
 
 static void test_result_and_cpuid(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	uint64_t r[VIPI_ABI_NR_RESULTS];
 	struct vipi_abi_call call = { .fn = VIPI_FN_SEND_IPI,
 				      .op_64_bit = true };
@@ -264,7 +268,9 @@ static void test_result_and_cpuid(void)
 	env_send(&e, 0, ctl(0x30, VIPI_FORM_RANGE), 0, 10, 0, 0);
 	is_i64(vipi_abi_result(&e.h, 0, &call, &e.ipi, 10, 0, r), 2,
 	       "SEND_IPI writes two results");
-	ok(r[0] == 10 && r[1] == 0, "SEND_IPI: r0 interrupted, r1 0");
+	field_u64(&f, r[0], 10);
+	field_u64(&f, r[1], 0);
+	fields_ok(&f, "SEND_IPI: r0 interrupted, r1 0");
 	is_i64(vipi_abi_result(&e.h, 0, &call, &e.ipi, 7, 3, r), -EINVAL,
 	       "deferral without CTL_TLB_FLUSH is the VMM's bug");
 	is_i64(vipi_abi_result(&e.h, 0, &call, &e.ipi, 11, 0, r), -EINVAL,
@@ -274,32 +280,52 @@ static void test_result_and_cpuid(void)
 		 10, 0, 0);
 	ok(e.ipi.flags & VIPI_IPI_TLB_FLUSH, "CTL_TLB_FLUSH sets the flag");
 	vipi_abi_result(&e.h, 0, &call, &e.ipi, 7, 3, r);
-	ok(r[0] == 7 && r[1] == 3, "TLB flush: r0 interrupted, r1 deferred");
+	field_u64(&f, r[0], 7);
+	field_u64(&f, r[1], 3);
+	fields_ok(&f, "TLB flush: r0 interrupted, r1 deferred");
 	env_send(&e, 0, ctl(0x30, VIPI_FORM_RANGE), 0, 17, 0, 0);
 	vipi_abi_result(&e.h, 0, &call, &e.ipi, 0, 0, r);
-	ok((int64_t)r[0] == -22 && r[1] == 0, "error: r0 -EINVAL, r1 0");
+	field_i64(&f, (int64_t)r[0], -22);
+	field_u64(&f, r[1], 0);
+	fields_ok(&f, "error: r0 -EINVAL, r1 0");
 
-	ok(!vipi_abi_cpuid(0x40000100, 0, 16, 3, VIPI_DOORBELL_PORT, c) &&
-		   c[0] == 0x40000102 && vipi_abi_signature(c[1], c[2], c[3]),
-	   "CPUID base: max leaf, \"VipiVipiVipi\"");
+	field_u64(&f,
+		  vipi_abi_cpuid(0x40000100, 0, 16, 3, VIPI_DOORBELL_PORT, c),
+		  0);
+	field_u64(&f, c[0], 0x40000102);
+	field_u64(&f, vipi_abi_signature(c[1], c[2], c[3]) != 0, 1);
+	fields_ok(&f, "CPUID base: max leaf, \"VipiVipiVipi\"");
 	ok(!memcmp(&c[1], "VipiVipiVipi", 12), "signature bytes");
-	ok(!vipi_abi_cpuid(0x40000100, 1, 16, 3,
-			   VIPI_DOORBELL_PORT | VIPI_DOORBELL_HYPERCALL, c) &&
-		   c[0] == 0x10000 && c[1] == VIPI_FEAT_V1_0 && c[2] == 16 &&
-		   c[3] == (0x580000u | 3),
-	   "CPUID base+1: version, features, nr, doorbells and port");
-	ok(!vipi_abi_cpuid(0x40000100, 1, 16, 3, VIPI_DOORBELL_HYPERCALL, c) &&
-		   c[3] == 1,
-	   "CPUID base+1: no port without the port doorbell");
-	ok(!vipi_abi_cpuid(0x40000f00, 2, 16, 3, 0, c) && c[0] == 3 && !c[1] &&
-		   !c[2] && !c[3],
-	   "CPUID base+2: own index");
-	ok(vipi_abi_cpuid(0x40001000, 0, 16, 3, 0, c) == -EINVAL &&
-		   vipi_abi_cpuid(0x40000080, 0, 16, 3, 0, c) == -EINVAL &&
-		   vipi_abi_cpuid(0x40000000, 3, 16, 3, 0, c) == -EINVAL &&
-		   vipi_abi_cpuid(0x40000000, 0, 16, 16, 0, c) == -EINVAL &&
-		   vipi_abi_cpuid(0x40000000, 0, 16, 0, 4, c) == -EINVAL,
-	   "CPUID helper refuses bad base, leaf, vCPU and doorbells");
+	field_u64(&f,
+		  vipi_abi_cpuid(0x40000100, 1, 16, 3,
+				 VIPI_DOORBELL_PORT | VIPI_DOORBELL_HYPERCALL,
+				 c),
+		  0);
+	field_u64(&f, c[0], 0x10000);
+	field_u64(&f, c[1], VIPI_FEAT_V1_0);
+	field_u64(&f, c[2], 16);
+	field_u64(&f, c[3], (0x580000u | 3));
+	fields_ok(&f,
+		  "CPUID base+1: version, features, nr, doorbells and port");
+	field_u64(&f,
+		  vipi_abi_cpuid(0x40000100, 1, 16, 3, VIPI_DOORBELL_HYPERCALL,
+				 c),
+		  0);
+	field_u64(&f, c[3], 1);
+	fields_ok(&f, "CPUID base+1: no port without the port doorbell");
+	field_u64(&f, vipi_abi_cpuid(0x40000f00, 2, 16, 3, 0, c), 0);
+	field_u64(&f, c[0], 3);
+	field_u64(&f, c[1], 0);
+	field_u64(&f, c[2], 0);
+	field_u64(&f, c[3], 0);
+	fields_ok(&f, "CPUID base+2: own index");
+	field_i64(&f, vipi_abi_cpuid(0x40001000, 0, 16, 3, 0, c), -EINVAL);
+	field_i64(&f, vipi_abi_cpuid(0x40000080, 0, 16, 3, 0, c), -EINVAL);
+	field_i64(&f, vipi_abi_cpuid(0x40000000, 3, 16, 3, 0, c), -EINVAL);
+	field_i64(&f, vipi_abi_cpuid(0x40000000, 0, 16, 16, 0, c), -EINVAL);
+	field_i64(&f, vipi_abi_cpuid(0x40000000, 0, 16, 0, 4, c), -EINVAL);
+	fields_ok(&f,
+		  "CPUID helper refuses bad base, leaf, vCPU and doorbells");
 	env_fini(&e);
 }
 
@@ -400,6 +426,7 @@ static uint64_t lanes(uint32_t b0, uint32_t b1, uint32_t b2)
 
 static void test_blocks(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	uint64_t c = ctl(0x40, VIPI_FORM_BLOCKS), U = VIPI_LANE_UNUSED;
 	struct env e, big;
 
@@ -407,17 +434,18 @@ static void test_blocks(void)
 	env_init(&big, "x86:dense:262144");
 	expect_ok(&e, env_send(&e, 0, c, lanes(1, U, U), 0x5, 0, 0), 2,
 		  "BLOCKS: one lane");
-	ok(vipi_cpuset_test(&e.targets, 64) && vipi_cpuset_test(&e.targets, 66),
-	   "BLOCKS: lane 0 block 1 bits 0, 2 = vCPUs 64, 66");
+	field_u64(&f, vipi_cpuset_test(&e.targets, 64), 1);
+	field_u64(&f, vipi_cpuset_test(&e.targets, 66), 1);
+	fields_ok(&f, "BLOCKS: lane 0 block 1 bits 0, 2 = vCPUs 64, 66");
 	expect_ok(&e, env_send(&e, 0, c, lanes(0, 1, U), ~0ull, 1, 0), 65,
 		  "BLOCKS: two lanes");
 	expect_ok(&big,
 		  env_send(&big, 0, c, lanes(0, 2000, 4095), ~0ull, ~0ull,
 			   1ull << 63),
 		  129, "BLOCKS: three lanes up to vCPU 262,143");
-	ok(vipi_cpuset_test(&big.targets, 262143) &&
-		   vipi_cpuset_test(&big.targets, 128000),
-	   "BLOCKS: lanes name blocks 2000 and 4095");
+	field_u64(&f, vipi_cpuset_test(&big.targets, 262143), 1);
+	field_u64(&f, vipi_cpuset_test(&big.targets, 128000), 1);
+	fields_ok(&f, "BLOCKS: lanes name blocks 2000 and 4095");
 	expect_ok(&e, env_send(&e, 0, c, VIPI_LANES_NONE, 0, 0, 0), 0,
 		  "BLOCKS: every lane unused is the empty set");
 	expect_err(&e, env_send(&e, 0, c, lanes(0, U, U) | 1ull << 48, 1, 0, 0),
@@ -453,6 +481,7 @@ static void test_blocks(void)
 
 static void test_range_all(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	uint64_t c = ctl(0x40, VIPI_FORM_RANGE);
 	uint64_t all = ctl(0x40, VIPI_FORM_ALL);
 	uint64_t abs = ctl(0x40, VIPI_FORM_ALL_BUT_SELF);
@@ -461,10 +490,10 @@ static void test_range_all(void)
 	env_init(&e, "x86:dense:100");
 	env_init(&one, "x86:dense:1");
 	expect_ok(&e, env_send(&e, 0, c, 10, 50, 0, 0), 50, "RANGE 10+50");
-	ok(vipi_cpuset_test(&e.targets, 10) &&
-		   vipi_cpuset_test(&e.targets, 59) &&
-		   !vipi_cpuset_test(&e.targets, 60),
-	   "RANGE: [10, 60)");
+	field_u64(&f, vipi_cpuset_test(&e.targets, 10), 1);
+	field_u64(&f, vipi_cpuset_test(&e.targets, 59), 1);
+	field_u64(&f, vipi_cpuset_test(&e.targets, 60), 0);
+	fields_ok(&f, "RANGE: [10, 60)");
 	expect_ok(&e, env_send(&e, 0, c, 0, 100, 0, 0), 100,
 		  "RANGE: the whole VM");
 	expect_ok(&e, env_send(&e, 0, c, 99, 1, 0, 0), 1, "RANGE: last vCPU");
@@ -492,17 +521,18 @@ static void test_range_all(void)
 	ok(vipi_cpuset_test(&e.targets, 42), "ALL includes the sender");
 	expect_ok(&e, env_send(&e, 0, abs, 0, 0, 0, 0), 99,
 		  "ALL_BUT_SELF from vCPU 0");
-	ok(!vipi_cpuset_test(&e.targets, 0) && vipi_cpuset_test(&e.targets, 1),
-	   "ALL_BUT_SELF from 0 skips 0 only");
+	field_u64(&f, vipi_cpuset_test(&e.targets, 0), 0);
+	field_u64(&f, vipi_cpuset_test(&e.targets, 1), 1);
+	fields_ok(&f, "ALL_BUT_SELF from 0 skips 0 only");
 	expect_ok(&e, env_send(&e, 99, abs, 0, 0, 0, 0), 99,
 		  "ALL_BUT_SELF from the last vCPU");
 	ok(!vipi_cpuset_test(&e.targets, 99), "... skips 99");
 	expect_ok(&e, env_send(&e, 64, abs, 0, 0, 0, 0), 99,
 		  "ALL_BUT_SELF from vCPU 64");
-	ok(!vipi_cpuset_test(&e.targets, 64) &&
-		   vipi_cpuset_test(&e.targets, 63) &&
-		   vipi_cpuset_test(&e.targets, 65),
-	   "... skips 64 only");
+	field_u64(&f, vipi_cpuset_test(&e.targets, 64), 0);
+	field_u64(&f, vipi_cpuset_test(&e.targets, 63), 1);
+	field_u64(&f, vipi_cpuset_test(&e.targets, 65), 1);
+	fields_ok(&f, "... skips 64 only");
 	expect_ok(&one, env_send(&one, 0, abs, 0, 0, 0, 0), 0,
 		  "ALL_BUT_SELF in a 1-vCPU VM is empty");
 	expect_ok(&one, env_send(&one, 0, all, 0, 0, 0, 0), 1,
@@ -522,6 +552,7 @@ static enum vipi_status desc_at(struct env *e, uint64_t gpa, uint64_t len)
 
 static void test_desc(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	const uint64_t g = RAM_GPA + DESC_OFF;
 	/* vCPUs 1, 64..127 (group 0 blocks 0, 1) and 4096 + 130 (group 1) */
 	const uint64_t q[] = { 0x3, 0x3, 0x4, 0x2, ~0ull, 0x4 };
@@ -531,11 +562,11 @@ static void test_desc(void)
 	env_init(&m, "x86:dense:100");
 	put_desc(&e, DESC_OFF, q, 6);
 	expect_ok(&e, desc_at(&e, g, 48), 66, "DESC: two groups");
-	ok(vipi_cpuset_test(&e.targets, 1) &&
-		   vipi_cpuset_test(&e.targets, 127) &&
-		   vipi_cpuset_test(&e.targets, 4096 + 130) &&
-		   !vipi_cpuset_test(&e.targets, 0),
-	   "DESC: vCPUs 1, 64..127, 4226");
+	field_u64(&f, vipi_cpuset_test(&e.targets, 1), 1);
+	field_u64(&f, vipi_cpuset_test(&e.targets, 127), 1);
+	field_u64(&f, vipi_cpuset_test(&e.targets, 4096 + 130), 1);
+	field_u64(&f, vipi_cpuset_test(&e.targets, 0), 0);
+	fields_ok(&f, "DESC: vCPUs 1, 64..127, 4226");
 	expect_err(&e, desc_at(&e, g, 56), VIPI_ERR_VIPI_EINVAL,
 		   "DESC: length 8 too long");
 	expect_err(&e, desc_at(&e, g, 40), VIPI_ERR_VIPI_EINVAL,
@@ -633,6 +664,7 @@ static void test_desc(void)
 /* 2^18 vCPUs: the largest VM, the largest descriptor, one call each */
 static void test_max(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	static uint64_t q[VIPI_DESC_MAX_QWORDS];
 	struct env e;
 	uint32_t i, n;
@@ -669,9 +701,9 @@ static void test_max(void)
 	put_desc(&e, 0, q, n);
 	expect_ok(&e, desc_at(&e, RAM_GPA, 8 * n), 64,
 		  "DESC: the last vCPU of each of 64 groups");
-	ok(vipi_cpuset_test(&e.targets, 262143) &&
-		   vipi_cpuset_test(&e.targets, 4095),
-	   "... 4095 and 262,143 among them");
+	field_u64(&f, vipi_cpuset_test(&e.targets, 262143), 1);
+	field_u64(&f, vipi_cpuset_test(&e.targets, 4095), 1);
+	fields_ok(&f, "... 4095 and 262,143 among them");
 	expect_ok(&e,
 		  env_send(&e, 262143, ctl(0x40, VIPI_FORM_ALL), 0, 0, 0, 0),
 		  262144, "ALL: 2^18 targets");
@@ -755,6 +787,7 @@ static void image(const struct enc *x, const struct vipi_cpuset *s,
 
 static void test_encode(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct vipi_cpuset s, want;
 	struct env e;
 	struct enc x;
@@ -771,50 +804,59 @@ static void test_encode(void)
 	is_u64(x.rec.n, 0, "encode: empty set emits nothing");
 	vipi_cpuset_add(&s, 7);
 	r = enc_run(&x, &e, &s, 0, 0x40, VIPI_DM_FIXED, 0);
-	ok(r == 1 && op_form(&x) == VIPI_FORM_RANGE &&
-		   enc_op(&x)->args[2] == 7 && enc_op(&x)->args[3] == 1,
-	   "encode: one target is RANGE(7, 1)");
-	ok(enc_op(&x)->kind == VIPI_OP_VIPI_CALL &&
-		   enc_op(&x)->args[0] == VIPI_FN_SEND_IPI &&
-		   enc_op(&x)->nr_args == 6,
-	   "encode: one VIPI_OP_VIPI_CALL to SEND_IPI");
+	field_i64(&f, r, 1);
+	field_u64(&f, op_form(&x), VIPI_FORM_RANGE);
+	field_u64(&f, enc_op(&x)->args[2], 7);
+	field_u64(&f, enc_op(&x)->args[3], 1);
+	fields_ok(&f, "encode: one target is RANGE(7, 1)");
+	field_u64(&f, enc_op(&x)->kind, VIPI_OP_VIPI_CALL);
+	field_u64(&f, enc_op(&x)->args[0], VIPI_FN_SEND_IPI);
+	field_u64(&f, enc_op(&x)->nr_args, 6);
+	fields_ok(&f, "encode: one VIPI_OP_VIPI_CALL to SEND_IPI");
 	vipi_cpuset_add_range(&s, 0, 1000);
 	enc_run(&x, &e, &s, 3, 0x40, VIPI_DM_FIXED, 0);
-	ok(op_form(&x) == VIPI_FORM_ALL && e.ipi.ret == 1000,
-	   "encode: every CPU is ALL");
+	field_u64(&f, op_form(&x), VIPI_FORM_ALL);
+	field_u64(&f, e.ipi.ret, 1000);
+	fields_ok(&f, "encode: every CPU is ALL");
 	vipi_cpuset_del(&s, 3);
 	enc_run(&x, &e, &s, 3, 0x40, VIPI_DM_FIXED, 0);
-	ok(op_form(&x) == VIPI_FORM_ALL_BUT_SELF && e.ipi.ret == 999,
-	   "encode: all but self is ALL_BUT_SELF");
+	field_u64(&f, op_form(&x), VIPI_FORM_ALL_BUT_SELF);
+	field_u64(&f, e.ipi.ret, 999);
+	fields_ok(&f, "encode: all but self is ALL_BUT_SELF");
 	enc_run(&x, &e, &s, 4, 0x40, VIPI_DM_FIXED, 0);
-	ok(op_form(&x) == VIPI_FORM_DESC && e.ipi.ret == 999,
-	   "encode: all but another CPU is not ALL_BUT_SELF");
+	field_u64(&f, op_form(&x), VIPI_FORM_DESC);
+	field_u64(&f, e.ipi.ret, 999);
+	fields_ok(&f, "encode: all but another CPU is not ALL_BUT_SELF");
 	vipi_cpuset_clear(&s);
 	vipi_cpuset_add_range(&s, 100, 500);
 	enc_run(&x, &e, &s, 0, 0x40, VIPI_DM_FIXED, 0);
-	ok(op_form(&x) == VIPI_FORM_RANGE && e.ipi.ret == 500,
-	   "encode: a run of 500 is RANGE");
+	field_u64(&f, op_form(&x), VIPI_FORM_RANGE);
+	field_u64(&f, e.ipi.ret, 500);
+	fields_ok(&f, "encode: a run of 500 is RANGE");
 	vipi_cpuset_clear(&s);
 	vipi_cpuset_add(&s, 3);
 	vipi_cpuset_add(&s, 500);
 	vipi_cpuset_add(&s, 999);
 	vipi_cpuset_add(&s, 960);
 	enc_run(&x, &e, &s, 0, 0x40, VIPI_DM_FIXED, 0);
-	ok(op_form(&x) == VIPI_FORM_BLOCKS && e.ipi.ret == 4 &&
-		   enc_op(&x)->args[2] == lanes(0, 7, 15),
-	   "encode: three blocks are BLOCKS, lanes ascending");
+	field_u64(&f, op_form(&x), VIPI_FORM_BLOCKS);
+	field_u64(&f, e.ipi.ret, 4);
+	field_u64(&f, enc_op(&x)->args[2], lanes(0, 7, 15));
+	fields_ok(&f, "encode: three blocks are BLOCKS, lanes ascending");
 	vipi_cpuset_add(&s, 200);
 	enc_run(&x, &e, &s, 0, 0x40, VIPI_DM_FIXED, 0);
-	ok(op_form(&x) == VIPI_FORM_DESC && e.ipi.ret == 5 &&
-		   enc_op(&x)->mem_len == 8 * (1 + 1 + 4) &&
-		   enc_op(&x)->args[2] == RAM_GPA + 0x100,
-	   "encode: four blocks are a 48-byte DESC in the buffer");
+	field_u64(&f, op_form(&x), VIPI_FORM_DESC);
+	field_u64(&f, e.ipi.ret, 5);
+	field_u64(&f, enc_op(&x)->mem_len, 8 * (1 + 1 + 4));
+	field_u64(&f, enc_op(&x)->args[2], RAM_GPA + 0x100);
+	fields_ok(&f, "encode: four blocks are a 48-byte DESC in the buffer");
 	ok(vipi_cpuset_equal(&e.targets, &s), "encode: DESC decodes back");
 
 	/* modes and flags */
 	enc_run(&x, &e, &s, 0, 0x99, VIPI_DM_NMI, 0);
-	ok(e.ipi.mode == VIPI_DM_NMI && (enc_op(&x)->args[1] & 0xff) == 0,
-	   "encode: NMI, vector 0");
+	field_u64(&f, e.ipi.mode, VIPI_DM_NMI);
+	field_u64(&f, (enc_op(&x)->args[1] & 0xff), 0);
+	fields_ok(&f, "encode: NMI, vector 0");
 	enc_run(&x, &e, &s, 0, 0x40, VIPI_DM_FIXED, VIPI_SEND_TLB_FLUSH);
 	ok(e.ipi.flags & VIPI_IPI_TLB_FLUSH, "encode: TLB flush flag");
 	is_i64(enc_run(&x, &e, &s, 0, 0x40, VIPI_DM_NMI, VIPI_SEND_TLB_FLUSH),
@@ -849,10 +891,11 @@ static void test_encode(void)
 	x.emit.buf = e.ram + 0x203;
 	x.emit.buf_gpa = RAM_GPA + 0x203;
 	x.emit.buf_size = 53;
-	ok(enc_run(&x, &e, &s, 0, 0x40, VIPI_DM_FIXED, 0) == 1 &&
-		   enc_op(&x)->args[2] == RAM_GPA + 0x208 &&
-		   vipi_cpuset_equal(&e.targets, &s),
-	   "encode: unaligned buffer, DESC at the next 8-byte boundary");
+	field_i64(&f, enc_run(&x, &e, &s, 0, 0x40, VIPI_DM_FIXED, 0), 1);
+	field_u64(&f, enc_op(&x)->args[2], RAM_GPA + 0x208);
+	field_u64(&f, vipi_cpuset_equal(&e.targets, &s), 1);
+	fields_ok(&f,
+		  "encode: unaligned buffer, DESC at the next 8-byte boundary");
 	x.emit.buf_size = 52;
 	is_i64(enc_run(&x, &e, &s, 0, 0x40, VIPI_DM_FIXED, 0), -ENOSPC,
 	       "encode: unaligned buffer one byte short");
@@ -872,10 +915,10 @@ static void test_encode(void)
 	vipi_cpuset_add(&s, 1);
 	vipi_cpuset_add(&s, 500);
 	image(&x, &s, &want);
-	ok(enc_run(&x, &e, &s, 0, 0x40, VIPI_DM_FIXED, 0) == 1 &&
-		   op_form(&x) == VIPI_FORM_BLOCKS &&
-		   vipi_cpuset_equal(&e.targets, &want),
-	   "encode: reversed indices, 2 blocks, no buffer: BLOCKS");
+	field_i64(&f, enc_run(&x, &e, &s, 0, 0x40, VIPI_DM_FIXED, 0), 1);
+	field_u64(&f, op_form(&x), VIPI_FORM_BLOCKS);
+	field_u64(&f, vipi_cpuset_equal(&e.targets, &want), 1);
+	fields_ok(&f, "encode: reversed indices, 2 blocks, no buffer: BLOCKS");
 	vipi_cpuset_add(&s, 100);
 	vipi_cpuset_add(&s, 300);
 	is_i64(enc_run(&x, &e, &s, 0, 0x40, VIPI_DM_FIXED, 0), -ENOSPC,
@@ -887,24 +930,25 @@ static void test_encode(void)
 	       "encode: reversed indices need 65 + 16 qwords of scratch");
 	x.emit.buf_size = 8 * (65 + 16);
 	image(&x, &s, &want);
-	ok(enc_run(&x, &e, &s, 0, 0x40, VIPI_DM_FIXED, 0) == 1 &&
-		   op_form(&x) == VIPI_FORM_DESC &&
-		   vipi_cpuset_equal(&e.targets, &want),
-	   "encode: reversed indices, DESC compacted in place");
+	field_i64(&f, enc_run(&x, &e, &s, 0, 0x40, VIPI_DM_FIXED, 0), 1);
+	field_u64(&f, op_form(&x), VIPI_FORM_DESC);
+	field_u64(&f, vipi_cpuset_equal(&e.targets, &want), 1);
+	fields_ok(&f, "encode: reversed indices, DESC compacted in place");
 	vipi_cpuset_clear(&s);
 	vipi_cpuset_add_range(&s, 0, 1000);
 	vipi_cpuset_del(&s, 10);
-	ok(enc_run(&x, &e, &s, 10, 0x40, VIPI_DM_FIXED, 0) == 1 &&
-		   op_form(&x) == VIPI_FORM_ALL_BUT_SELF &&
-		   !vipi_cpuset_test(&e.targets, 989) && e.ipi.ret == 999,
-	   "encode: reversed indices, all but self");
+	field_i64(&f, enc_run(&x, &e, &s, 10, 0x40, VIPI_DM_FIXED, 0), 1);
+	field_u64(&f, op_form(&x), VIPI_FORM_ALL_BUT_SELF);
+	field_u64(&f, vipi_cpuset_test(&e.targets, 989), 0);
+	field_u64(&f, e.ipi.ret, 999);
+	fields_ok(&f, "encode: reversed indices, all but self");
 	vipi_cpuset_clear(&s);
 	vipi_cpuset_add_range(&s, 10, 300);
 	image(&x, &s, &want);
-	ok(enc_run(&x, &e, &s, 10, 0x40, VIPI_DM_FIXED, 0) == 1 &&
-		   op_form(&x) == VIPI_FORM_RANGE &&
-		   vipi_cpuset_equal(&e.targets, &want),
-	   "encode: reversed indices, a run stays a RANGE");
+	field_i64(&f, enc_run(&x, &e, &s, 10, 0x40, VIPI_DM_FIXED, 0), 1);
+	field_u64(&f, op_form(&x), VIPI_FORM_RANGE);
+	field_u64(&f, vipi_cpuset_equal(&e.targets, &want), 1);
+	fields_ok(&f, "encode: reversed indices, a run stays a RANGE");
 
 	vipi_cpuset_destroy(&s);
 	vipi_cpuset_destroy(&want);
@@ -915,6 +959,7 @@ static void test_encode(void)
 
 static void test_encode_arm64(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct vipi_cpuset s;
 	struct env e;
 	struct enc x;
@@ -924,10 +969,11 @@ static void test_encode_arm64(void)
 	vipi_cpuset_init(&s, 64);
 	vipi_cpuset_add(&s, 5);
 	vipi_cpuset_add(&s, 9);
-	ok(enc_run(&x, &e, &s, 0, 7, VIPI_DM_FIXED, 0) == 1 &&
-		   e.ipi.status == VIPI_OK && e.ipi.vector == 7 &&
-		   vipi_cpuset_equal(&e.targets, &s),
-	   "encode arm64: SGI 7 to two CPUs");
+	field_i64(&f, enc_run(&x, &e, &s, 0, 7, VIPI_DM_FIXED, 0), 1);
+	field_u64(&f, e.ipi.status, VIPI_OK);
+	field_u64(&f, e.ipi.vector, 7);
+	field_u64(&f, vipi_cpuset_equal(&e.targets, &s), 1);
+	fields_ok(&f, "encode arm64: SGI 7 to two CPUs");
 	is_i64(enc_run(&x, &e, &s, 0, 16, VIPI_DM_FIXED, 0), -EINVAL,
 	       "encode arm64: INTID 16");
 	is_i64(enc_run(&x, &e, &s, 0, 0, VIPI_DM_NMI, 0), -EOPNOTSUPP,
@@ -992,6 +1038,7 @@ static void random_set(struct vipi_cpuset *s, uint32_t n, uint64_t *rng)
 
 static void test_property(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	static const uint32_t sizes[] = { 1,	2,     63,    64,    65,
 					  192,	193,   1000,  4095,  4096,
 					  4097, 10000, 65536, 262144 };
@@ -1059,9 +1106,14 @@ static void test_property(void)
 	       runs, empties);
 	is_u64(bad_rt, 0, "property: decode(encode(S)) == S");
 	is_u64(bad_ret, 0, "property: r0 counts the targets");
-	ok(forms[0] && forms[1] && forms[2] && forms[3] && forms[4],
-	   "property: every form chosen (B %u R %u D %u A %u ABS %u)", forms[0],
-	   forms[1], forms[2], forms[3], forms[4]);
+	field_u64(&f, forms[0] != 0, 1);
+	field_u64(&f, forms[1] != 0, 1);
+	field_u64(&f, forms[2] != 0, 1);
+	field_u64(&f, forms[3] != 0, 1);
+	field_u64(&f, forms[4] != 0, 1);
+	fields_ok(&f,
+		  "property: every form chosen (B %u R %u D %u A %u ABS %u)",
+		  forms[0], forms[1], forms[2], forms[3], forms[4]);
 }
 
 /* The decoder against the naive reference, on random inputs. */

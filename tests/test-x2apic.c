@@ -272,20 +272,24 @@ static void test_reserved_bits(void)
 	}
 	d.rc = vipi_decode_x2apic_icr(
 		&vm.host, 0, SH(3) | VIPI_X2APIC_ICR_RESERVED | 0x30, &d.ipi);
-	ok(d.rc == 0 && d.ipi.status == VIPI_ERR_GP &&
-		   vipi_cpuset_weight(&d.set) == 0,
-	   "x2APIC ICR: every reserved bit with a shorthand: #GP");
+	field_i64(&f, d.rc, 0);
+	field_u64(&f, d.ipi.status, VIPI_ERR_GP);
+	field_u64(&f, vipi_cpuset_weight(&d.set), 0);
+	fields_ok(&f, "x2APIC ICR: every reserved bit with a shorthand: #GP");
 	/* every defined field at its maximum is not a fault */
 	d.rc = vipi_decode_x2apic_icr(
 		&vm.host, 0, ~VIPI_X2APIC_ICR_RESERVED & ~SH(3), &d.ipi);
-	ok(d.rc == 0 && d.ipi.status == VIPI_OK && d.ipi.mode == 7,
-	   "x2APIC ICR: every defined bit set is no #GP");
+	field_i64(&f, d.rc, 0);
+	field_u64(&f, d.ipi.status, VIPI_OK);
+	field_u64(&f, d.ipi.mode, 7);
+	fields_ok(&f, "x2APIC ICR: every defined bit set is no #GP");
 	vipi_cpuset_destroy(&d.set);
 	x86h_vm_fini(&vm);
 }
 
 static void test_self_ipi(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	struct x86h_decoded d;
 	struct x86h_vm vm;
 	unsigned int bit, gp = 0;
@@ -294,19 +298,23 @@ static void test_self_ipi(void)
 		tap_bail("case topology");
 	x86h_dec_init(&d, NR_CASE);
 	d.rc = vipi_decode_x2apic_self_ipi(&vm.host, 6, 0xec, &d.ipi);
-	ok(d.rc == 0 && d.ipi.status == VIPI_OK &&
-		   d.ipi.source == VIPI_SRC_X2APIC_SELF_IPI &&
-		   d.ipi.vector == 0xec && d.ipi.mode == VIPI_DM_FIXED &&
-		   !strcmp(x86h_set_list(&d.set), "6"),
-	   "SELF IPI MSR: fixed vector 0xec to the writer only");
+	field_i64(&f, d.rc, 0);
+	field_u64(&f, d.ipi.status, VIPI_OK);
+	field_u64(&f, d.ipi.source, VIPI_SRC_X2APIC_SELF_IPI);
+	field_u64(&f, d.ipi.vector, 0xec);
+	field_u64(&f, d.ipi.mode, VIPI_DM_FIXED);
+	field_str(&f, x86h_set_list(&d.set), "6");
+	fields_ok(&f, "SELF IPI MSR: fixed vector 0xec to the writer only");
 	d.rc = vipi_decode_x2apic_self_ipi(&vm.host, 6, 15, &d.ipi);
-	ok(d.rc == 0 && d.ipi.status == VIPI_ERR_APIC_SEND_ILLEGAL_VECTOR &&
-		   vipi_cpuset_weight(&d.set) == 0,
-	   "SELF IPI MSR: vector 15 is a send illegal vector");
+	field_i64(&f, d.rc, 0);
+	field_u64(&f, d.ipi.status, VIPI_ERR_APIC_SEND_ILLEGAL_VECTOR);
+	field_u64(&f, vipi_cpuset_weight(&d.set), 0);
+	fields_ok(&f, "SELF IPI MSR: vector 15 is a send illegal vector");
 	d.rc = vipi_decode_x2apic_self_ipi(&vm.host, 6, 16, &d.ipi);
-	ok(d.rc == 0 && d.ipi.status == VIPI_OK &&
-		   !strcmp(x86h_set_list(&d.set), "6"),
-	   "SELF IPI MSR: vector 16 is legal");
+	field_i64(&f, d.rc, 0);
+	field_u64(&f, d.ipi.status, VIPI_OK);
+	field_str(&f, x86h_set_list(&d.set), "6");
+	fields_ok(&f, "SELF IPI MSR: vector 16 is legal");
 	for (bit = 8; bit < 64; bit++) {
 		d.rc = vipi_decode_x2apic_self_ipi(
 			&vm.host, 6, 0x30 | (1ull << bit), &d.ipi);
@@ -357,6 +365,7 @@ static void test_misuse(void)
 
 static void test_encode_exact(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	/* CPU order interleaves clusters 1 and 0: Linux sends cluster 1 first */
 	static const uint32_t ids[] = { 16, 0, 17, 1, 0x35, 0xffff0 };
 	static uint64_t scratch[4096];
@@ -373,28 +382,41 @@ static void test_encode_exact(void)
 	vipi_cpuset_parse(&s, "0-3,5");
 
 	n = vipi_encode_x2apic_phys(&vm.gt, &s, &send, &emit);
-	ok(n == 5 && rec.n == 5 && rec.ops[0].kind == VIPI_OP_WRMSR &&
-		   rec.ops[0].reg == 0x830 &&
-		   rec.ops[0].val == (16ull << 32 | 0xfd) &&
-		   rec.ops[1].val == 0xfd &&
-		   rec.ops[4].val == (0xffff0ull << 32 | 0xfd),
-	   "x2apic-phys: one WRMSR 0x830 per target, dest << 32 | vector");
+	field_i64(&f, n, 5);
+	field_u64(&f, rec.n, 5);
+	field_u64(&f, oprec_at(&rec, 0)->kind, VIPI_OP_WRMSR);
+	field_u64(&f, oprec_at(&rec, 0)->reg, 0x830);
+	field_u64(&f, oprec_at(&rec, 0)->val, (16ull << 32 | 0xfd));
+	field_u64(&f, oprec_at(&rec, 1)->val, 0xfd);
+	field_u64(&f, oprec_at(&rec, 4)->val, (0xffff0ull << 32 | 0xfd));
+	fields_ok(
+		&f,
+		"x2apic-phys: one WRMSR 0x830 per target, dest << 32 | vector");
 
 	oprec_reset(&rec);
 	n = vipi_encode_x2apic_cluster(&vm.gt, &s, &send, &emit);
-	ok(n == 3 && rec.n == 3 &&
-		   rec.ops[0].val == ((0x10003ull << 32) | 0x800 | 0xfd) &&
-		   rec.ops[1].val == ((0x00003ull << 32) | 0x800 | 0xfd) &&
-		   rec.ops[2].val == ((0xffff0001ull << 32) | 0x800 | 0xfd),
-	   "x2apic-cluster: one logical write per cluster, first-CPU order");
+	field_i64(&f, n, 3);
+	field_u64(&f, rec.n, 3);
+	field_u64(&f, oprec_at(&rec, 0)->val,
+		  ((0x10003ull << 32) | 0x800 | 0xfd));
+	field_u64(&f, oprec_at(&rec, 1)->val,
+		  ((0x00003ull << 32) | 0x800 | 0xfd));
+	field_u64(&f, oprec_at(&rec, 2)->val,
+		  ((0xffff0001ull << 32) | 0x800 | 0xfd));
+	fields_ok(
+		&f,
+		"x2apic-cluster: one logical write per cluster, first-CPU order");
 	oprec_reset(&rec);
 	emit.buf = scratch;
 	emit.buf_size = sizeof(scratch);
 	n = vipi_encode_x2apic_cluster(&vm.gt, &s, &send, &emit);
-	ok(n == 3 && rec.n == 3 &&
-		   rec.ops[0].val == ((0x10003ull << 32) | 0x800 | 0xfd) &&
-		   rec.ops[1].val == ((0x00003ull << 32) | 0x800 | 0xfd),
-	   "x2apic-cluster: the same writes with a scratch buffer");
+	field_i64(&f, n, 3);
+	field_u64(&f, rec.n, 3);
+	field_u64(&f, oprec_at(&rec, 0)->val,
+		  ((0x10003ull << 32) | 0x800 | 0xfd));
+	field_u64(&f, oprec_at(&rec, 1)->val,
+		  ((0x00003ull << 32) | 0x800 | 0xfd));
+	fields_ok(&f, "x2apic-cluster: the same writes with a scratch buffer");
 	emit.buf = NULL;
 	emit.buf_size = 0;
 
@@ -403,25 +425,29 @@ static void test_encode_exact(void)
 	send.mode = VIPI_DM_NMI;
 	oprec_reset(&rec);
 	n = vipi_encode_x2apic_phys(&vm.gt, &s, &send, &emit);
-	ok(n == 1 && rec.ops[0].val == (0x35ull << 32 | 0x400),
-	   "x2apic-phys: NMI is delivery mode 100b, vector 0");
+	field_i64(&f, n, 1);
+	field_u64(&f, oprec_at(&rec, 0)->val, (0x35ull << 32 | 0x400));
+	fields_ok(&f, "x2apic-phys: NMI is delivery mode 100b, vector 0");
 	send.mode = VIPI_DM_INIT;
 	oprec_reset(&rec);
 	n = vipi_encode_x2apic_phys(&vm.gt, &s, &send, &emit);
-	ok(n == 1 && rec.ops[0].val == (0x35ull << 32 | 0x4500),
-	   "x2apic-phys: INIT is level assert, edge");
+	field_i64(&f, n, 1);
+	field_u64(&f, oprec_at(&rec, 0)->val, (0x35ull << 32 | 0x4500));
+	fields_ok(&f, "x2apic-phys: INIT is level assert, edge");
 	send.mode = VIPI_DM_SIPI;
 	send.vector = 0x9a;
 	oprec_reset(&rec);
 	n = vipi_encode_x2apic_phys(&vm.gt, &s, &send, &emit);
-	ok(n == 1 && rec.ops[0].val == (0x35ull << 32 | 0x69a),
-	   "x2apic-phys: SIPI carries the start page as vector");
+	field_i64(&f, n, 1);
+	field_u64(&f, oprec_at(&rec, 0)->val, (0x35ull << 32 | 0x69a));
+	fields_ok(&f, "x2apic-phys: SIPI carries the start page as vector");
 	send.mode = VIPI_DM_LOWEST;
 	send.vector = 0x40;
 	oprec_reset(&rec);
 	n = vipi_encode_x2apic_cluster(&vm.gt, &s, &send, &emit);
-	ok(n == 1 && rec.ops[0].val == (0x30020ull << 32 | 0x940),
-	   "x2apic-cluster: lowest priority, logical");
+	field_i64(&f, n, 1);
+	field_u64(&f, oprec_at(&rec, 0)->val, (0x30020ull << 32 | 0x940));
+	fields_ok(&f, "x2apic-cluster: lowest priority, logical");
 	send.mode = VIPI_DM_SMI;
 	is_i64(vipi_encode_x2apic_phys(&vm.gt, &s, &send, &emit), -EOPNOTSUPP,
 	       "x2apic-phys: SMI: -EOPNOTSUPP");
@@ -445,6 +471,7 @@ static void test_encode_exact(void)
 
 static void test_encode_cluster_range(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	static const uint32_t ids[] = { 0, 0xfffff, 0x100000 };
 	struct vipi_send send = { .vector = 0x30 };
 	struct oprec rec = { 0 };
@@ -456,9 +483,10 @@ static void test_encode_cluster_range(void)
 		tap_bail("topology");
 	vipi_cpuset_init(&s, 3);
 	vipi_cpuset_parse(&s, "0-1");
-	ok(vipi_encode_x2apic_cluster(&vm.gt, &s, &send, &emit) == 2 &&
-		   rec.ops[1].val == (0xffff8000ull << 32 | 0x830),
-	   "x2apic-cluster: APIC ID 0xfffff is cluster 0xffff bit 15");
+	field_i64(&f, vipi_encode_x2apic_cluster(&vm.gt, &s, &send, &emit), 2);
+	field_u64(&f, oprec_at(&rec, 1)->val, (0xffff8000ull << 32 | 0x830));
+	fields_ok(&f,
+		  "x2apic-cluster: APIC ID 0xfffff is cluster 0xffff bit 15");
 	x86h_vm_fini(&vm);
 	if (!x86h_vm_init(&vm, ids, 3))
 		tap_bail("topology");
@@ -476,6 +504,7 @@ static void test_encode_cluster_range(void)
 
 static void test_encode_shorthands(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	static const uint32_t ids[] = { 0, 2, 4, 6 };
 	struct vipi_send send = { .vector = 0x30, .self = 2 };
 	struct oprec rec = { 0 };
@@ -487,15 +516,18 @@ static void test_encode_shorthands(void)
 		tap_bail("topology");
 	vipi_cpuset_init(&s, 4);
 	vipi_cpuset_parse(&s, "0-1,3");
-	ok(vipi_encode_x2apic_allbutself(&vm.gt, &s, &send, &emit) == 1 &&
-		   rec.n == 1 && rec.ops[0].reg == 0x830 &&
-		   rec.ops[0].val == (0xc0000 | 0x30),
-	   "x2apic-allbutself: one write, shorthand 11b");
+	field_i64(&f, vipi_encode_x2apic_allbutself(&vm.gt, &s, &send, &emit),
+		  1);
+	field_u64(&f, rec.n, 1);
+	field_u64(&f, oprec_at(&rec, 0)->reg, 0x830);
+	field_u64(&f, oprec_at(&rec, 0)->val, (0xc0000 | 0x30));
+	fields_ok(&f, "x2apic-allbutself: one write, shorthand 11b");
 	send.mode = VIPI_DM_NMI;
 	oprec_reset(&rec);
-	ok(vipi_encode_x2apic_allbutself(&vm.gt, &s, &send, &emit) == 1 &&
-		   rec.ops[0].val == (0xc0000 | 0x400),
-	   "x2apic-allbutself: NMI");
+	field_i64(&f, vipi_encode_x2apic_allbutself(&vm.gt, &s, &send, &emit),
+		  1);
+	field_u64(&f, oprec_at(&rec, 0)->val, (0xc0000 | 0x400));
+	fields_ok(&f, "x2apic-allbutself: NMI");
 	send.mode = VIPI_DM_FIXED;
 	is_i64(vipi_encode_x2apic_all(&vm.gt, &s, &send, &emit), -EINVAL,
 	       "x2apic-all: a set that is not every CPU: -EINVAL");
@@ -503,9 +535,9 @@ static void test_encode_shorthands(void)
 	is_i64(vipi_encode_x2apic_allbutself(&vm.gt, &s, &send, &emit), -EINVAL,
 	       "x2apic-allbutself: a set with self: -EINVAL");
 	oprec_reset(&rec);
-	ok(vipi_encode_x2apic_all(&vm.gt, &s, &send, &emit) == 1 &&
-		   rec.ops[0].val == (0x80000 | 0x30),
-	   "x2apic-all: one write, shorthand 10b");
+	field_i64(&f, vipi_encode_x2apic_all(&vm.gt, &s, &send, &emit), 1);
+	field_u64(&f, oprec_at(&rec, 0)->val, (0x80000 | 0x30));
+	fields_ok(&f, "x2apic-all: one write, shorthand 10b");
 	send.mode = VIPI_DM_NMI;
 	is_i64(vipi_encode_x2apic_all(&vm.gt, &s, &send, &emit), -EOPNOTSUPP,
 	       "x2apic-all: NMI is invalid with all-including-self");
@@ -513,9 +545,10 @@ static void test_encode_shorthands(void)
 	vipi_cpuset_clear(&s);
 	vipi_cpuset_add(&s, 2);
 	oprec_reset(&rec);
-	ok(vipi_encode_x2apic_self(&vm.gt, &s, &send, &emit) == 1 &&
-		   rec.ops[0].reg == 0x83f && rec.ops[0].val == 0x30,
-	   "x2apic-self: SELF IPI MSR with the vector");
+	field_i64(&f, vipi_encode_x2apic_self(&vm.gt, &s, &send, &emit), 1);
+	field_u64(&f, oprec_at(&rec, 0)->reg, 0x83f);
+	field_u64(&f, oprec_at(&rec, 0)->val, 0x30);
+	fields_ok(&f, "x2apic-self: SELF IPI MSR with the vector");
 	send.self = 1;
 	is_i64(vipi_encode_x2apic_self(&vm.gt, &s, &send, &emit), -EINVAL,
 	       "x2apic-self: a set that is not {self}: -EINVAL");

@@ -196,6 +196,7 @@ static unsigned int parse_hex(const char *hex, uint8_t *b)
 
 int main(void)
 {
+	struct tap_fields f = TAP_FIELDS_INIT;
 	tap_plan(NR_CASES + 1);
 	for (unsigned int i = 0; i < NR_CASES; i++) {
 		const struct tcase *c = &cases[i];
@@ -231,9 +232,11 @@ int main(void)
 		struct x86_insn in;
 
 		state_for(&cases[0], &st);
-		ok(x86_decode(&st, b, 16, &in) == X86_DECLINE &&
-			   !strcmp(in.why, "longer than 15 bytes"),
-		   "16 bytes given: the 16th is not used (longer than 15 bytes)");
+		field_u64(&f, x86_decode(&st, b, 16, &in), X86_DECLINE);
+		field_str(&f, in.why, "longer than 15 bytes");
+		fields_ok(
+			&f,
+			"16 bytes given: the 16th is not used (longer than 15 bytes)");
 	}
 	return tap_done();
 }
