@@ -1042,97 +1042,76 @@ static int pv_eoi_call(struct vcpu *v, const struct vipi_abi_call *c, int r)
 	return 0;
 }
 
+/* KVM_HC_SEND_IPI through the KVM doorbell; any other call fails. */
+static int doorbell_kvm(struct vcpu *v, uint8_t cpl, bool long64)
+{
+	const struct kvm_regs *regs = &v->run->s.regs.regs;
+	struct vipi_kvm_hc hc = {
+		.nr = regs->rax,
+		.a0 = regs->rbx,
+		.a1 = regs->rcx,
+		.a2 = regs->rdx,
+		.a3 = regs->rsi,
+		.cpl = cpl,
+		.op_64_bit = long64,
+	};
+
+	if (!long64)
+		hc.nr &= 0xffffffffu;
+	if (hc.nr == VIPI_KVM_HC_SEND_IPI)
+		return vipi_decode_kvm_pv(&v->vm->host, v->idx, &hc, &v->ipi);
+	/* KVM's order: CPL first, then the call number */
+	vipi_cpuset_clear(v->ipi.targets);
+	v->ipi.source = VIPI_SRC_KVM_PV;
+	v->ipi.status = cpl ? VIPI_ERR_KVM_EPERM : VIPI_ERR_KVM_ENOSYS;
+	v->ipi.ret = vipi_ipi_ret(&v->ipi, 0);
+	return 0;
+}
+
+/* A Hyper-V hypercall through the HV doorbell. */
+static int doorbell_hv(struct vcpu *v, uint8_t cpl, bool long64)
+{
+	const struct kvm_regs *regs = &v->run->s.regs.regs;
+	struct vipi_hv_hc hc = {
+		.control = regs->rcx,
+		.in = regs->rdx,
+		.out = regs->r8,
+		.cpl = cpl,
+	};
+
+	if (!long64) {
+		/* a 32-bit caller passes control, input and output GPAs in
+		 * EDX:EAX, EBX:ECX and EDI:ESI (TLFS "Hypercall Interface",
+		 * x86 32-bit) */
+		hc.control = ((uint64_t)(uint32_t)regs->rdx << 32) |
+			     (uint32_t)regs->rax;
+		hc.in = ((uint64_t)(uint32_t)regs->rbx << 32) |
+			(uint32_t)regs->rcx;
+		hc.out = ((uint64_t)(uint32_t)regs->rdi << 32) |
+			 (uint32_t)regs->rsi;
+	}
+	if (hc.control & (1ull << 16)) {
+		struct kvm_fpu fpu;
+
+		/* XMM fast input: XMM0..5 (TLFS 3.7.8) */
+		if (ioctl(v->fd, KVM_GET_FPU, &fpu) == 0)
+			memcpy(hc.xmm, fpu.xmm, sizeof(hc.xmm));
+	}
+	return vipi_decode_hv(&v->vm->host, v->idx, &hc, &v->ipi);
+}
+
 /*
- * PV calls: registers from KVM_CAP_SYNC_REGS, results back the same way.
- * KVM PV and Hyper-V return RAX only; vipi's ABI returns r0 (interrupted)
- * and r1 (deferred by TLB_FLUSH) in RAX and RBX, and FEATURES r2, r3 in
- * RCX and RDX (docs/abi.md 6.6), from what the delivery did.
+ * The answer to a delivered call: #UD where the ABI says so, else the
+ * return registers (vipi's ABI: its results, the others: RAX).
  */
-int engine_doorbell(struct vcpu *v, uint16_t port)
+static int doorbell_reply(struct vcpu *v, uint16_t port,
+			  const struct vipi_abi_call *c,
+			  const struct vipi_deliver_stats *st)
 {
 	struct vm *vm = v->vm;
 	struct kvm_regs *regs = &v->run->s.regs.regs;
-	const struct kvm_sregs *sregs = &v->run->s.regs.sregs;
-	/* the caller's privilege and mode, which the decoders check */
-	uint8_t cpl = sregs->cs.dpl;
-	bool long64 = (sregs->efer & EFER_LMA) && sregs->cs.l;
-	struct vipi_deliver_stats st;
-	struct vipi_abi_call c;
 	int r;
 
-	if (vm->opt.irqchip != VIPI_IRQCHIP_USER)
-		return 0;
-	count(v,
-	      port == VIPI_PORT_KVM_DOORBELL ? VMM_SRC_KVM_HC :
-	      port == VIPI_PORT_HV_DOORBELL  ? VMM_SRC_HV_HC :
-					       VMM_SRC_VIPI,
-	      1);
-	if (port == VIPI_PORT_KVM_DOORBELL) {
-		struct vipi_kvm_hc hc = {
-			.nr = regs->rax,
-			.a0 = regs->rbx,
-			.a1 = regs->rcx,
-			.a2 = regs->rdx,
-			.a3 = regs->rsi,
-			.cpl = cpl,
-			.op_64_bit = long64,
-		};
-
-		if (!long64)
-			hc.nr &= 0xffffffffu;
-		if (hc.nr == VIPI_KVM_HC_SEND_IPI) {
-			r = vipi_decode_kvm_pv(&vm->host, v->idx, &hc, &v->ipi);
-		} else {
-			/* KVM's order: CPL first, then the call number */
-			vipi_cpuset_clear(v->ipi.targets);
-			v->ipi.source = VIPI_SRC_KVM_PV;
-			v->ipi.status = cpl ? VIPI_ERR_KVM_EPERM :
-					      VIPI_ERR_KVM_ENOSYS;
-			v->ipi.ret = vipi_ipi_ret(&v->ipi, 0);
-			r = 0;
-		}
-	} else if (port == VIPI_PORT_HV_DOORBELL) {
-		struct vipi_hv_hc hc = {
-			.control = regs->rcx,
-			.in = regs->rdx,
-			.out = regs->r8,
-			.cpl = cpl,
-		};
-
-		if (!long64) {
-			/* a 32-bit caller passes control, input and output
-			 * GPAs in EDX:EAX, EBX:ECX and EDI:ESI (TLFS
-			 * "Hypercall Interface", x86 32-bit) */
-			hc.control = ((uint64_t)(uint32_t)regs->rdx << 32) |
-				     (uint32_t)regs->rax;
-			hc.in = ((uint64_t)(uint32_t)regs->rbx << 32) |
-				(uint32_t)regs->rcx;
-			hc.out = ((uint64_t)(uint32_t)regs->rdi << 32) |
-				 (uint32_t)regs->rsi;
-		}
-		if (hc.control & (1ull << 16)) {
-			struct kvm_fpu fpu;
-
-			/* XMM fast input: XMM0..5 (TLFS 3.7.8) */
-			if (ioctl(v->fd, KVM_GET_FPU, &fpu) == 0)
-				memcpy(hc.xmm, fpu.xmm, sizeof(hc.xmm));
-		}
-		r = vipi_decode_hv(&vm->host, v->idx, &hc, &v->ipi);
-	} else {
-		c = (struct vipi_abi_call){
-			.fn = regs->rax,
-			.a = { regs->rbx, regs->rcx, regs->rdx, regs->rsi,
-			       regs->rdi },
-			.cpl = cpl,
-			.op_64_bit = long64,
-		};
-		r = vipi_decode_vipi(&vm->host, v->idx, &c, &v->ipi);
-		if (c.fn == VIPI_FN_PV_EOI)
-			return pv_eoi_call(v, &c, r);
-	}
-	r = finish_ipi(v, r, &st);
-	if (r)
-		return r;
 	if (v->ipi.status == VIPI_ERR_UD) {
 		/* the hypercall faults (TLFS: #UD at CPL > 0) */
 		r = vcpu_fault_at_io(v, 6);
@@ -1144,8 +1123,8 @@ int engine_doorbell(struct vcpu *v, uint16_t port)
 	}
 	if (port == VIPI_ABI_PORT) {
 		uint64_t res[VIPI_ABI_NR_RESULTS];
-		int n = vipi_abi_result(&vm->host, v->idx, &c, &v->ipi,
-					st.delivered, st.deferred, res);
+		int n = vipi_abi_result(&vm->host, v->idx, c, &v->ipi,
+					st->delivered, st->deferred, res);
 
 		if (n < 0) {
 			vm_finish(vm, VIPI_EXIT_FAIL,
@@ -1164,4 +1143,50 @@ int engine_doorbell(struct vcpu *v, uint16_t port)
 	}
 	v->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 	return 0;
+}
+
+/*
+ * PV calls: registers from KVM_CAP_SYNC_REGS, results back the same way.
+ * KVM PV and Hyper-V return RAX only; vipi's ABI returns r0 (interrupted)
+ * and r1 (deferred by TLB_FLUSH) in RAX and RBX, and FEATURES r2, r3 in
+ * RCX and RDX (docs/abi.md 6.6), from what the delivery did.
+ */
+int engine_doorbell(struct vcpu *v, uint16_t port)
+{
+	const struct kvm_regs *regs = &v->run->s.regs.regs;
+	const struct kvm_sregs *sregs = &v->run->s.regs.sregs;
+	/* the caller's privilege and mode, which the decoders check */
+	uint8_t cpl = sregs->cs.dpl;
+	bool long64 = (sregs->efer & EFER_LMA) && sregs->cs.l;
+	struct vipi_deliver_stats st;
+	struct vipi_abi_call c;
+	int r;
+
+	if (v->vm->opt.irqchip != VIPI_IRQCHIP_USER)
+		return 0;
+	count(v,
+	      port == VIPI_PORT_KVM_DOORBELL ? VMM_SRC_KVM_HC :
+	      port == VIPI_PORT_HV_DOORBELL  ? VMM_SRC_HV_HC :
+					       VMM_SRC_VIPI,
+	      1);
+	if (port == VIPI_PORT_KVM_DOORBELL) {
+		r = doorbell_kvm(v, cpl, long64);
+	} else if (port == VIPI_PORT_HV_DOORBELL) {
+		r = doorbell_hv(v, cpl, long64);
+	} else {
+		c = (struct vipi_abi_call){
+			.fn = regs->rax,
+			.a = { regs->rbx, regs->rcx, regs->rdx, regs->rsi,
+			       regs->rdi },
+			.cpl = cpl,
+			.op_64_bit = long64,
+		};
+		r = vipi_decode_vipi(&v->vm->host, v->idx, &c, &v->ipi);
+		if (c.fn == VIPI_FN_PV_EOI)
+			return pv_eoi_call(v, &c, r);
+	}
+	r = finish_ipi(v, r, &st);
+	if (r)
+		return r;
+	return doorbell_reply(v, port, &c, &st);
 }
