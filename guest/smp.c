@@ -7,10 +7,13 @@
  * CR3; each AP enables its own APIC, reads its APIC ID, finds its CPU
  * number in the MADT map and checks in.
  */
+#include <vipi/x86.h>
+
 #include "guest.h"
 
-#define ICR_INIT 0x00004500u /* INIT, level assert (SDM 10.6.1) */
-#define ICR_STARTUP 0x00004600u /* Start-up, vector in 7:0 */
+/* INIT, level assert; Start-up, vector in 7:0 (SDM 10.6.1) */
+#define ICR_INIT ((uint32_t)(VIPI_ICR_DM_INIT | VIPI_ICR_LEVEL_ASSERT))
+#define ICR_STARTUP ((uint32_t)(VIPI_ICR_DM_SIPI | VIPI_ICR_LEVEL_ASSERT))
 
 extern const uint8_t ap_tramp[], ap_tramp_end[], ap_tramp_cr3[];
 extern uint32_t ap_ticket;

@@ -14,6 +14,8 @@
  * Senders wait for acknowledgements before the next op, so fixed IPIs are
  * never coalesced by the APIC and every send must be handled exactly once.
  */
+#include <vipi/x86.h>
+
 #include "guest.h"
 
 static volatile uint32_t acks; /* single-sender workloads */
@@ -435,7 +437,10 @@ static void run_storm(struct percpu *pc, uint32_t ops)
 }
 
 #define NMI_FLOOD 200
-#define ICR_NMI_ALL_BUT_SELF 0xc0400u /* shorthand 3, delivery mode NMI */
+/* shorthand all but self, delivery mode NMI */
+#define ICR_NMI_ALL_BUT_SELF                                                  \
+	((uint32_t)((uint64_t)VIPI_ICR_SH_ALL_BUT_SELF << VIPI_ICR_SH_SHIFT | \
+		    VIPI_ICR_DM_NMI))
 
 /*
  * An NMI flood from CPU 0 to every other CPU: NMIs coalesce (one
