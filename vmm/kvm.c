@@ -115,9 +115,11 @@ static int filter_engine_msrs(struct vm *vm)
 		.flags = KVM_MSR_FILTER_DEFAULT_ALLOW,
 		.ranges = {
 			{ .flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
-			  .nmsrs = 1, .base = 0x1bu, .bitmap = &deny },
+			  .nmsrs = 1, .base = VIPI_MSR_IA32_APIC_BASE,
+			  .bitmap = &deny },
 			{ .flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
-			  .nmsrs = 1, .base = 0x6e0u, .bitmap = &deny },
+			  .nmsrs = 1, .base = VIPI_MSR_IA32_TSC_DEADLINE,
+			  .bitmap = &deny },
 			{ 0 }, /* the Hyper-V MSRs: hv_msr_filter_range() */
 		},
 	};
