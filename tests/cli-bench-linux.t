@@ -16,7 +16,7 @@ my $vipi = $ENV{VIPI} // "$src/vipi";
 my $d = "$src/tests/data/bench-linux";
 my ($n, $failed) = (0, 0);
 
-print "1..79\n";
+print "1..88\n";
 
 sub ok {
 	my ($c, $name) = @_;
@@ -211,6 +211,27 @@ $doc = eval { decode_json($out) } // { runs => [], cases => [] };
 $c = rcase(0, 'tlbcheck', 'halt');
 is(defined $c->{tlbcheck}{planted} && !$c->{tlbcheck}{planted} ? 1 : 0, 1,
     'a line without plant= is not planted');
+
+# patch 0006: NMIs to every other CPU through the driver (vipi-user-4-nmi,
+# a real boot), and the same console with its busy receipt line edited to
+# one NMI lost (vipi-user-4-nmi-lost: the failure rule, docs/linux.md)
+$out = `"$vipi" bench linux --parse $d/vipi-user-4-nmi.log`;
+$doc = eval { decode_json($out) } // { runs => [], cases => [] };
+$c = rcase(0, 'nmi', 'idle');
+is($c->{status}, 'pass', 'nmi idle: 15 of 15 counted: pass');
+is($c->{nmi}{received}, 15, 'nmi: "nmis=15" read as received');
+is($c->{nmi}{sent}, 15, 'nmi: "of 15" read as sent (5 ops x 3 targets)');
+is($c->{driver}{allbutself}, 5, 'nmi to all 3 others: the ALL_BUT_SELF form');
+is($c->{sender_exits_per_op}, 1, 'nmi: one vipi call per op');
+is($c->{exits_by_method}{'x2apic-phys'}, 3, 'nmi {0x0, 0x1, 0x2} by x2APIC: 3 ICR writes');
+is($c->{exits_by_method}{'hv-linux'}, undef,
+    'nmi by Hyper-V as Linux sends it: none (HVCALL_SEND_IPI takes no NMI)');
+$out = `"$vipi" bench linux --parse $d/vipi-user-4-nmi-lost.log`;
+$doc = eval { decode_json($out) } // { runs => [], cases => [] };
+$c = rcase(0, 'nmi', 'busy');
+is($c->{status}, 'fail', 'nmi with one lost: fail');
+ok(scalar(($c->{reason} // '') =~ /14 counted, 1 lost, of 15 sent/),
+    'and the reason gives counted, lost and sent');
 
 system(qq{"$vipi" bench linux --paths x2apic-flat >/dev/null 2>&1});
 is($? >> 8, 2, 'an unknown path is a usage error (exit 2)');

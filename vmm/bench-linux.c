@@ -114,6 +114,9 @@ struct bl_case {
 	uint64_t tc_readers, tc_rounds, tc_of, tc_reads, tc_stale, tc_faults,
 		tc_stalled, tc_flushes;
 	uint64_t tc_plant; /* plant=1: the planted missing flush */
+	/* nmi: the "nmis=R lost=L of N" line (NMIs counted by the targets) */
+	bool have_nmi;
+	uint64_t nmi_recv, nmi_lost, nmi_of;
 	bool have_sender;
 	double sender;
 	char sender_how[200]; /* how derived, or why null */
@@ -258,6 +261,44 @@ static struct bl_case *bl_new_case(unsigned int run)
 }
 
 /*
+ * "test=nmi state=S nmis=R lost=L of N", after the nmi test's own line:
+ * R NMIs counted by the targets, L not counted within 1 s, N sent.
+ */
+static void bl_parse_nmis(const char *b, unsigned int ri)
+{
+	char st[8] = "";
+	const char *p;
+
+	bl_kv_word(b, "state", st, sizeof(st));
+	for (unsigned int i = nr_cases; i-- > 0;) {
+		struct bl_case *c = &cases[i];
+
+		if (c->run != ri)
+			break;
+		if (strcmp(c->test, "nmi") || strcmp(c->state, st) ||
+		    c->have_nmi)
+			continue;
+		c->have_nmi = bl_kv_u64(b, "nmis", &c->nmi_recv) &&
+			      bl_kv_u64(b, "lost", &c->nmi_lost) &&
+			      (p = strstr(b, " of ")) &&
+			      (c->nmi_of = strtoull(p + 4, NULL, 10)) > 0;
+		if (!c->have_nmi) {
+			snprintf(c->status, sizeof(c->status), "error");
+			snprintf(c->reason, sizeof(c->reason),
+				 "malformed nmis line");
+		} else if (c->nmi_lost || c->nmi_recv != c->nmi_of) {
+			snprintf(c->status, sizeof(c->status), "fail");
+			snprintf(c->reason, sizeof(c->reason),
+				 "NMIs: %llu counted, %llu lost, of %llu sent",
+				 (unsigned long long)c->nmi_recv,
+				 (unsigned long long)c->nmi_lost,
+				 (unsigned long long)c->nmi_of);
+		}
+		return;
+	}
+}
+
+/*
  * The console of one boot: the benchmark header and test lines, "done",
  * and the APIC routing Linux chose. Adds one case per test line.
  */
@@ -388,6 +429,8 @@ static void bl_parse_console(const char *text, unsigned int ri)
 					(unsigned long long)(2 * c->tc_rounds *
 							     c->tc_readers));
 			}
+		} else if (!strncmp(b, "test=nmi ", 9) && strstr(b, " nmis=")) {
+			bl_parse_nmis(b, ri);
 		} else if (!strncmp(b, "test=", 5)) {
 			struct bl_case *c = bl_new_case(ri);
 			char t[16] = "", st[8] = "";
@@ -613,7 +656,7 @@ static int bl_case_cpus(const struct bl_run *r, const struct bl_case *c,
 
 /* "exits":N of `vipi encode --json` for method on cpus; -1 on error */
 static int64_t bl_encode_one(const char *topo, int sender, const char *method,
-			     const char *cpus)
+			     bool nmi, const char *cpus)
 {
 	char *cmd, line[512];
 	size_t len = strlen(topo) + strlen(cpus) + 128;
@@ -632,8 +675,8 @@ static int64_t bl_encode_one(const char *topo, int sender, const char *method,
 	cmd = malloc(len);
 	if (!cmd)
 		return -1;
-	snprintf(cmd, len, "'%s' encode --json -t %s -s %d %s %s 2>/dev/null",
-		 self, topo, sender, method, cpus);
+	snprintf(cmd, len, "'%s' encode --json -t %s -s %d%s %s %s 2>/dev/null",
+		 self, topo, sender, nmi ? " --nmi" : "", method, cpus);
 	f = popen(cmd, "r");
 	free(cmd);
 	if (!f)
@@ -675,7 +718,8 @@ static void bl_encode(unsigned int ri)
 			continue;
 		for (unsigned int k = 0; k < BL_NR_ENC; k++)
 			c->enc[k] = bl_encode_one(topo, r->sender,
-						  bl_enc_methods[k], cpus);
+						  bl_enc_methods[k],
+						  !strcmp(c->test, "nmi"), cpus);
 	}
 }
 
@@ -714,6 +758,11 @@ static void bl_finish_run(unsigned int ri, const char *console, const char *js)
 	for (unsigned int i = first; i < nr_cases; i++) {
 		struct bl_case *c = &cases[i];
 
+		if (!c->status[0] && !strcmp(c->test, "nmi") && !c->have_nmi) {
+			snprintf(c->status, sizeof(c->status), "fail");
+			snprintf(c->reason, sizeof(c->reason),
+				 "no \"nmis=\" line: the NMIs' receipt is unknown");
+		}
 		if (c->status[0])
 			continue;
 		if (ok) {
@@ -1253,6 +1302,14 @@ static void bl_write_json(FILE *f, const struct bl_cfg *cfg, bool parse,
 			json_kv_bool(&j, "stalled", c->tc_stalled);
 			json_kv_u64(&j, "flush_calls", c->tc_flushes);
 			json_kv_bool(&j, "planted", c->tc_plant);
+			json_object_end(&j);
+		}
+		if (c->have_nmi) {
+			json_key(&j, "nmi");
+			json_object_begin(&j);
+			json_kv_u64(&j, "sent", c->nmi_of);
+			json_kv_u64(&j, "received", c->nmi_recv);
+			json_kv_u64(&j, "lost", c->nmi_lost);
 			json_object_end(&j);
 		}
 		if (r->vipi_on && c->test[0]) {
