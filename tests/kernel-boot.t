@@ -11,6 +11,7 @@
 VIPI=${VIPI:-build/vipi}
 SRC=${VIPI_SRC:-.}
 K=$SRC/tests/kernels
+. "$SRC/tests/lib/kvm.sh" || exit 1
 
 if [ ! -x "$VIPI" ]; then
 	echo "1..0 # SKIP $VIPI not built"
@@ -24,84 +25,38 @@ for t in gcc ld objcopy; do
 done
 
 echo "1..49"
-n=0
-fail=0
 tmp=$(mktemp -d /tmp/kernel-boot.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() {
-	n=$((n + 1))
-	echo "not ok $n - $1"
-	fail=$((fail + 1))
-}
-skip() { n=$((n + 1)); echo "ok $n # skip $1"; }
-
 # --- build the test kernels ------------------------------------------
-COMMON="-ffreestanding -nostdinc -nostdlib -O2 -Wall -mno-sse -mno-mmx
-	-mno-80387 -fno-stack-protector -fno-asynchronous-unwind-tables"
-NOWARN=
-if ld --help 2>/dev/null | grep -q no-warn-rwx-segments; then
-	NOWARN=--no-warn-rwx-segments
-fi
 mb_why=
-if ! gcc -m32 $COMMON -fno-pic -fno-pie -c "$K/mb-head.S" -o "$tmp/mbh.o" \
-	2>"$tmp/build.err" ||
-	! gcc -m32 $COMMON -fno-pic -fno-pie -c "$K/mb.c" -o "$tmp/mb.o" \
-		2>>"$tmp/build.err" ||
-	! ld -m elf_i386 $NOWARN -T "$K/mb.ld" -o "$tmp/mb.elf" "$tmp/mbh.o" \
-		"$tmp/mb.o" 2>>"$tmp/build.err"; then
-	mb_why="cannot build the 32-bit Multiboot kernel: $(head -1 "$tmp/build.err")"
+if ! err=$(build_mb_kernel "$K/mb.c" "$tmp/mb.elf"); then
+	mb_why="cannot build the 32-bit Multiboot kernel: $err"
 fi
 bz_why=
 BZFLAGS="-m64 -fpie -fvisibility=hidden -fno-jump-tables -mno-red-zone
 	-mno-sse2"
-if ! gcc $BZFLAGS $COMMON -c "$K/bz-head.S" -o "$tmp/bzh.o" \
+if ! gcc $BZFLAGS $KERNEL_CFLAGS -c "$K/bz-head.S" -o "$tmp/bzh.o" \
 	2>"$tmp/build.err" ||
-	! gcc $BZFLAGS $COMMON -c "$K/bz.c" -o "$tmp/bz.o" \
+	! gcc $BZFLAGS $KERNEL_CFLAGS -c "$K/bz.c" -o "$tmp/bz.o" \
 		2>>"$tmp/build.err" ||
-	! ld -m elf_x86_64 $NOWARN -T "$K/bz.ld" -o "$tmp/bz.elf" \
+	! ld -m elf_x86_64 $KERNEL_LDFLAGS -T "$K/bz.ld" -o "$tmp/bz.elf" \
 		"$tmp/bzh.o" "$tmp/bz.o" 2>>"$tmp/build.err" ||
 	! objcopy -O binary "$tmp/bz.elf" "$tmp/bzImage" 2>>"$tmp/build.err"; then
 	bz_why="cannot build the bzImage: $(head -1 "$tmp/build.err")"
 fi
 printf 'vipi initrd 1\n' >"$tmp/initrd"
-kvm_why=
-if [ ! -e /dev/kvm ]; then
-	kvm_why="/dev/kvm is missing"
-elif [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-	kvm_why="no permission to open /dev/kvm"
-fi
+kvm_why=$(kvm_skip_reason)
 
 # boot NAME WANT-STATUS ARGS...: run, check the status; leaves $tmp/out
 boot() {
 	local name=$1 want=$2
 	shift 2
-	timeout -k 5 120 "$VIPI" run "$@" --timeout 60 >"$tmp/out" \
-		2>"$tmp/err"
-	local rc=$?
-	if [ "$rc" -ne "$want" ]; then
-		notok "$name: exit $rc, want $want"
-		sed 's/^/# /' "$tmp/out" "$tmp/err" | tail -15
-		return 1
-	fi
-	ok "$name: exit $rc"
+	vipi_run_status "$name" "$want" 60 "$@"
 }
 
 # lines NAME LINE...: each line must be in $tmp/out exactly
-lines() {
-	local name=$1 l miss=
-	shift
-	for l in "$@"; do
-		grep -qxF -- "$l" "$tmp/out" || miss="$miss [$l]"
-	done
-	if [ -n "$miss" ]; then
-		notok "$name: missing$miss"
-		sed 's/^/# /' "$tmp/out" | tail -30
-	else
-		ok "$name"
-	fi
-}
+lines() { has_lines "$@"; }
 
 # patch FILE OFFSET PERL-PACK-FORMAT VALUE: overwrite bytes in place
 patch() {

@@ -7,23 +7,11 @@
 # report fails the case (UBSan is built not to recover, ASan halts).
 # Skips without /dev/kvm.
 VIPI=${VIPI_ASAN:-build/asan/vipi}
-if [ ! -e /dev/kvm ]; then
-	echo "1..0 # SKIP /dev/kvm is missing"
-	exit 0
-fi
-if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-	echo "1..0 # SKIP no permission to open /dev/kvm"
-	exit 0
-fi
-if [ ! -x "$VIPI" ]; then
-	echo "1..0 # SKIP $VIPI not built"
-	exit 0
-fi
+. "${VIPI_SRC:-.}/tests/lib/kvm.sh" || exit 1
+kvm_require "$VIPI"
 export ASAN_OPTIONS=halt_on_error=1:abort_on_error=0:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
-n=0
-fail=0
 err=$(mktemp)
 trap 'rm -f "$err"' EXIT
 

@@ -11,18 +11,8 @@
 # unmapped, non-canonical: KVM raises those before it gives up). into and
 # rdpid are not run. One TAP stream; skips without /dev/kvm.
 VIPI=${VIPI:-build/vipi}
-if [ ! -e /dev/kvm ]; then
-	echo "1..0 # SKIP /dev/kvm is missing"
-	exit 0
-fi
-if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-	echo "1..0 # SKIP no permission to open /dev/kvm"
-	exit 0
-fi
-if [ ! -x "$VIPI" ]; then
-	echo "1..0 # SKIP $VIPI not built"
-	exit 0
-fi
+. "${VIPI_SRC:-.}/tests/lib/kvm.sh" || exit 1
+kvm_require "$VIPI"
 
 # kind:count, as the workload runs them on this host
 COUNTS="int3:2 int_n:1 into:0 cmpxchg8b:0 cmpxchg16b:4 clac:1 stac:1
@@ -31,19 +21,8 @@ stmxcsr:4 verr:1 verw:6 invpcid:4 bmi1:5 bmi2:10 lar:1 lsl:2 faults:9"
 ncounts=$(echo $COUNTS | wc -w)
 echo "1..$((2 * (2 + ncounts) + 1))"
 
-n=0
 tmp=/tmp/kvm-emulate.$$
 trap 'rm -f $tmp.out $tmp.err' EXIT
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	echo "not ok $n - $1"
-}
 
 for mode in kernel user; do
 	args="--workload emulate --vcpus 1 --irqchip $mode"
@@ -53,14 +32,14 @@ for mode in kernel user; do
 	if [ "$rc" -eq 0 ]; then
 		ok "$mode: run $args exits 0"
 	else
-		not_ok "$mode: run $args exits $rc, want 0"
+		notok "$mode: run $args exits $rc, want 0"
 		sed 's/^/# /' $tmp.err | tail -n 20
 	fi
 	case $(cat $tmp.out) in
 	*'"status":"pass","reason":"guest passed: 96 checks"'*)
 		ok "$mode: the guest passed its 96 checks" ;;
 	*)
-		not_ok "$mode: the guest did not pass 96 checks"
+		notok "$mode: the guest did not pass 96 checks"
 		sed 's/^/# /' $tmp.out
 		;;
 	esac
@@ -72,7 +51,7 @@ for mode in kernel user; do
 		*",\"$kind\":$want,"*)
 			ok "$mode: emulation_fixups $kind = $want" ;;
 		*)
-			not_ok "$mode: emulation_fixups $kind, want $want: {$fixups}"
+			notok "$mode: emulation_fixups $kind, want $want: {$fixups}"
 			;;
 		esac
 	done
@@ -85,7 +64,8 @@ case $out in
 *"instructions completed for KVM: int3 2, int_n 1, cmpxchg16b 4,"*)
 	ok "text report: the counts line" ;;
 *)
-	not_ok "text report: no counts line"
+	notok "text report: no counts line"
 	echo "$out" | sed 's/^/# /'
 	;;
 esac
+[ "$fail" -eq 0 ]

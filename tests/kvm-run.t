@@ -6,51 +6,12 @@
 # errors a person can act on. One TAP stream; skips without /dev/kvm.
 # Each line of the table: expected exit status | arguments | JSON checks.
 VIPI=${VIPI:-build/vipi}
-if [ ! -e /dev/kvm ]; then
-	echo "1..0 # SKIP /dev/kvm is missing"
-	exit 0
-fi
-if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-	echo "1..0 # SKIP no permission to open /dev/kvm"
-	exit 0
-fi
-if [ ! -x "$VIPI" ]; then
-	echo "1..0 # SKIP $VIPI not built"
-	exit 0
-fi
+. "${VIPI_SRC:-.}/tests/lib/kvm.sh" || exit 1
+kvm_require "$VIPI"
 
-n=0
-fail=0
 OK='"lost":0,"duplicated":0'
 
-run_case() {
-	want=$1
-	args=$2
-	check=$3
-	n=$((n + 1))
-	out=$(timeout -k 5 300 $VIPI run $args --json --timeout 240 2>/tmp/kvm-run.$$.err)
-	rc=$?
-	out="$out $(cat /tmp/kvm-run.$$.err)"
-	if [ "$rc" -ne "$want" ]; then
-		echo "not ok $n - run $args: exit $rc, want $want"
-		sed 's/^/# /' /tmp/kvm-run.$$.err | tail -5
-		echo "$out" | sed "s/^/# /"
-		fail=$((fail + 1))
-		return
-	fi
-	for c in $check; do
-		case $out in
-		*"$c"*) ;;
-		*)
-			echo "not ok $n - run $args: output lacks $c"
-			echo "$out" | sed "s/^/# /"
-			fail=$((fail + 1))
-			return
-			;;
-		esac
-	done
-	echo "ok $n - run $args (exit $rc)"
-}
+run_case() { kvm_json_case "$@"; }
 
 while IFS='|' read -r want args check; do
 	case $want in '' | '#'*) continue ;; esac

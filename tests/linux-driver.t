@@ -13,6 +13,7 @@
 SRC=${VIPI_SRC:-.}
 L=$SRC/linux
 TARBALL=/usr/src/linux-source-6.1.tar.xz
+. "$SRC/tests/lib/kvm.sh" || exit 1
 
 if [ ! -d "$L/patches" ]; then
 	echo "1..0 # SKIP $L/patches is missing"
@@ -26,18 +27,8 @@ mapfile -t newc < <(awk '
 ' "${patches[@]}")
 
 echo "1..$((4 + ${#newc[@]}))"
-n=0
-fail=0
 tmp=$(mktemp -d /tmp/linux-driver.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() {
-	n=$((n + 1))
-	echo "not ok $n - $1"
-	fail=$((fail + 1))
-}
-skip() { n=$((n + 1)); echo "ok $n # skip $1"; }
 check() { if eval "$2"; then ok "$1"; else notok "$1"; fi; }
 
 check "build-kernel.sh parses" 'bash -n "$L/build-kernel.sh"'
