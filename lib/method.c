@@ -93,80 +93,127 @@ const struct vipi_method *vipi_method_find(const char *name)
 	return NULL;
 }
 
+/*
+ * The host decoder of each operation kind (include/vipi/encode.h's
+ * table), answering as vipi_decode_op() does: 1 after a decode (ipi
+ * filled), 0 when the op only latches state, or the decoder's error.
+ */
+typedef int (*op_decoder)(const struct vipi_host *h, uint32_t sender,
+			  struct vipi_op_state *st, const struct vipi_op *op,
+			  struct vipi_ipi *ipi);
+
+/* A decoder's 0 (ipi filled) is vipi_decode_op()'s 1. */
+static int decoded(int r)
+{
+	return r ? r : 1;
+}
+
+static int decode_wrmsr(const struct vipi_host *h, uint32_t sender,
+			struct vipi_op_state *st, const struct vipi_op *op,
+			struct vipi_ipi *ipi)
+{
+	(void)st;
+	if (op->reg == VIPI_MSR_X2APIC_ICR)
+		return decoded(vipi_decode_x2apic_icr(h, sender, op->val, ipi));
+	if (op->reg == VIPI_MSR_X2APIC_SELF_IPI)
+		return decoded(
+			vipi_decode_x2apic_self_ipi(h, sender, op->val, ipi));
+	return -EINVAL;
+}
+
+static int decode_mmio(const struct vipi_host *h, uint32_t sender,
+		       struct vipi_op_state *st, const struct vipi_op *op,
+		       struct vipi_ipi *ipi)
+{
+	if (op->reg == VIPI_XAPIC_ICR_HI) {
+		st->xapic_icr_hi = (uint32_t)op->val;
+		return 0;
+	}
+	if (op->reg != VIPI_XAPIC_ICR_LO)
+		return -EINVAL;
+	return decoded(vipi_decode_xapic_icr(h, sender, (uint32_t)op->val,
+					     st->xapic_icr_hi, ipi));
+}
+
+static int decode_kvm_hc(const struct vipi_host *h, uint32_t sender,
+			 struct vipi_op_state *st, const struct vipi_op *op,
+			 struct vipi_ipi *ipi)
+{
+	struct vipi_kvm_hc hc = {
+		.nr = op->args[0],
+		.a0 = op->args[1],
+		.a1 = op->args[2],
+		.a2 = op->args[3],
+		.a3 = op->args[4],
+		.op_64_bit = true,
+	};
+
+	(void)st;
+	return decoded(vipi_decode_kvm_pv(h, sender, &hc, ipi));
+}
+
+static int decode_hv_hc(const struct vipi_host *h, uint32_t sender,
+			struct vipi_op_state *st, const struct vipi_op *op,
+			struct vipi_ipi *ipi)
+{
+	struct vipi_hv_hc hc = {
+		.control = op->args[0],
+		.in = op->args[1],
+		.out = op->args[2],
+	};
+	unsigned int i;
+
+	(void)st;
+	if (op->xmm_fast)
+		for (i = 0; i < VIPI_ARRAY_SIZE(hc.xmm); i++)
+			hc.xmm[i] = op->xmm[i];
+	return decoded(vipi_decode_hv(h, sender, &hc, ipi));
+}
+
+static int decode_sysreg(const struct vipi_host *h, uint32_t sender,
+			 struct vipi_op_state *st, const struct vipi_op *op,
+			 struct vipi_ipi *ipi)
+{
+	(void)st;
+	if (op->reg > VIPI_GIC_SGI0R)
+		return -EINVAL;
+	return decoded(vipi_decode_gicv3_sgi(
+		h, sender, (enum vipi_gic_sgi_reg)op->reg, op->val, ipi));
+}
+
+static int decode_vipi_call(const struct vipi_host *h, uint32_t sender,
+			    struct vipi_op_state *st, const struct vipi_op *op,
+			    struct vipi_ipi *ipi)
+{
+	struct vipi_abi_call call = { .fn = op->args[0], .op_64_bit = true };
+	unsigned int i;
+
+	(void)st;
+	for (i = 0; i < VIPI_ARRAY_SIZE(call.a); i++)
+		call.a[i] = op->args[i + 1];
+	return decoded(vipi_decode_vipi(h, sender, &call, ipi));
+}
+
+static const op_decoder op_decoders[] = {
+	[VIPI_OP_WRMSR] = decode_wrmsr,
+	[VIPI_OP_MMIO_WRITE32] = decode_mmio,
+	[VIPI_OP_KVM_HYPERCALL] = decode_kvm_hc,
+	[VIPI_OP_HV_HYPERCALL] = decode_hv_hc,
+	[VIPI_OP_SYSREG_WRITE] = decode_sysreg,
+	[VIPI_OP_VIPI_CALL] = decode_vipi_call,
+};
+
+_Static_assert(VIPI_ARRAY_SIZE(op_decoders) == VIPI_OP_NR_KINDS,
+	       "every operation kind has its decoder");
+
 int vipi_decode_op(const struct vipi_host *h, uint32_t sender,
 		   struct vipi_op_state *st, const struct vipi_op *op,
 		   struct vipi_ipi *ipi)
 {
-	int r;
-
-	switch (op->kind) {
-	case VIPI_OP_WRMSR:
-		if (op->reg == VIPI_MSR_X2APIC_ICR)
-			r = vipi_decode_x2apic_icr(h, sender, op->val, ipi);
-		else if (op->reg == VIPI_MSR_X2APIC_SELF_IPI)
-			r = vipi_decode_x2apic_self_ipi(h, sender, op->val,
-							ipi);
-		else
-			return -EINVAL;
-		break;
-	case VIPI_OP_MMIO_WRITE32:
-		if (op->reg == VIPI_XAPIC_ICR_HI) {
-			st->xapic_icr_hi = (uint32_t)op->val;
-			return 0;
-		}
-		if (op->reg != VIPI_XAPIC_ICR_LO)
-			return -EINVAL;
-		r = vipi_decode_xapic_icr(h, sender, (uint32_t)op->val,
-					  st->xapic_icr_hi, ipi);
-		break;
-	case VIPI_OP_KVM_HYPERCALL: {
-		struct vipi_kvm_hc hc = {
-			.nr = op->args[0],
-			.a0 = op->args[1],
-			.a1 = op->args[2],
-			.a2 = op->args[3],
-			.a3 = op->args[4],
-			.op_64_bit = true,
-		};
-
-		r = vipi_decode_kvm_pv(h, sender, &hc, ipi);
-		break;
-	}
-	case VIPI_OP_HV_HYPERCALL: {
-		struct vipi_hv_hc hc = {
-			.control = op->args[0],
-			.in = op->args[1],
-			.out = op->args[2],
-		};
-		unsigned int i;
-
-		if (op->xmm_fast)
-			for (i = 0; i < VIPI_ARRAY_SIZE(hc.xmm); i++)
-				hc.xmm[i] = op->xmm[i];
-		r = vipi_decode_hv(h, sender, &hc, ipi);
-		break;
-	}
-	case VIPI_OP_SYSREG_WRITE:
-		if (op->reg > VIPI_GIC_SGI0R)
-			return -EINVAL;
-		r = vipi_decode_gicv3_sgi(h, sender,
-					  (enum vipi_gic_sgi_reg)op->reg,
-					  op->val, ipi);
-		break;
-	case VIPI_OP_VIPI_CALL: {
-		struct vipi_abi_call call = { .fn = op->args[0],
-					      .op_64_bit = true };
-		unsigned int i;
-
-		for (i = 0; i < VIPI_ARRAY_SIZE(call.a); i++)
-			call.a[i] = op->args[i + 1];
-		r = vipi_decode_vipi(h, sender, &call, ipi);
-		break;
-	}
-	default:
+	if ((unsigned int)op->kind >= VIPI_ARRAY_SIZE(op_decoders) ||
+	    !op_decoders[op->kind])
 		return -EINVAL;
-	}
-	return r ? r : 1;
+	return op_decoders[op->kind](h, sender, st, op, ipi);
 }
 
 void vipi_guest_topo_from_topo(const struct vipi_topo *t,

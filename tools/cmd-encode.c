@@ -81,6 +81,8 @@ static const char *op_kind_name(enum vipi_op_kind kind)
 		[VIPI_OP_SYSREG_WRITE] = "sysreg_write",
 		[VIPI_OP_VIPI_CALL] = "vipi_call",
 	};
+	_Static_assert(ARRAY_SIZE(names) == VIPI_OP_NR_KINDS,
+		       "every operation kind has its JSON name");
 
 	return (unsigned int)kind < ARRAY_SIZE(names) && names[kind] ?
 		       names[kind] :
@@ -101,54 +103,33 @@ static const char *sysreg_name(uint32_t reg)
 	}
 }
 
-/* The registers of each hypercall kind, in args[] order (encode.h). */
-static const char *const kvm_regs[] = { "rax", "rbx", "rcx", "rdx", "rsi" };
-static const char *const hv_regs[] = { "rcx", "rdx", "r8" };
-static const char *const vipi_regs[] = { "fn", "a0", "a1", "a2", "a3", "a4" };
-
-static unsigned int op_regs(const struct vipi_op *op, const char *const **names)
+/* An op's fields as vipi_op_kind_info() lays them out; ARGS for no kind. */
+static enum vipi_op_fields op_fields(const struct vipi_op_kind_info *k)
 {
-	switch (op->kind) {
-	case VIPI_OP_KVM_HYPERCALL:
-		*names = kvm_regs;
-		return ARRAY_SIZE(kvm_regs);
-	case VIPI_OP_HV_HYPERCALL:
-		*names = hv_regs;
-		return ARRAY_SIZE(hv_regs);
-	case VIPI_OP_VIPI_CALL:
-		*names = vipi_regs;
-		return ARRAY_SIZE(vipi_regs);
-	default:
-		*names = NULL;
-		return 0;
-	}
+	return k ? k->fields : VIPI_OP_FIELDS_ARGS;
 }
 
 static void op_json(struct json *j, const struct vipi_op *op)
 {
-	const char *const *regs;
-	unsigned int i, nr_regs = op_regs(op, &regs);
+	const struct vipi_op_kind_info *k = vipi_op_kind_info(op->kind);
+	unsigned int i;
 
 	json_object_begin(j);
 	json_kv_str(j, "kind", op_kind_name(op->kind));
-	switch (op->kind) {
-	case VIPI_OP_WRMSR:
-	case VIPI_OP_MMIO_WRITE32:
+	switch (op_fields(k)) {
+	case VIPI_OP_FIELDS_REG_VAL:
 		json_kv_hex(j, "reg", op->reg);
 		json_kv_hex(j, "val", op->val);
 		break;
-	case VIPI_OP_SYSREG_WRITE:
+	case VIPI_OP_FIELDS_SYSREG_VAL:
 		json_kv_str(j, "reg", sysreg_name(op->reg));
 		json_kv_hex(j, "val", op->val);
 		break;
-	case VIPI_OP_KVM_HYPERCALL:
-	case VIPI_OP_VIPI_CALL:
-		for (i = 0; i < nr_regs; i++)
-			json_kv_hex(j, regs[i], op->args[i]);
-		break;
-	case VIPI_OP_HV_HYPERCALL:
-		for (i = 0; i < nr_regs; i++)
-			json_kv_hex(j, regs[i], op->args[i]);
+	case VIPI_OP_FIELDS_ARGS:
+		for (i = 0; k && i < k->nr_args; i++)
+			json_kv_hex(j, k->arg_names[i], op->args[i]);
+		if (!k || !k->xmm)
+			break;
 		json_kv_bool(j, "xmm_fast", op->xmm_fast);
 		if (op->xmm_fast) {
 			json_key(j, "xmm");
@@ -178,23 +159,22 @@ static void op_json(struct json *j, const struct vipi_op *op)
 
 static void op_text(FILE *f, unsigned int n, const struct vipi_op *op)
 {
-	const char *const *regs;
-	unsigned int i, nr_regs = op_regs(op, &regs);
+	const struct vipi_op_kind_info *k = vipi_op_kind_info(op->kind);
+	unsigned int i;
 
 	fprintf(f, "  %4u %-14s", n, op_kind_name(op->kind));
-	switch (op->kind) {
-	case VIPI_OP_WRMSR:
-	case VIPI_OP_MMIO_WRITE32:
+	switch (op_fields(k)) {
+	case VIPI_OP_FIELDS_REG_VAL:
 		fprintf(f, " reg 0x%x val 0x%llx", op->reg,
 			(unsigned long long)op->val);
 		break;
-	case VIPI_OP_SYSREG_WRITE:
+	case VIPI_OP_FIELDS_SYSREG_VAL:
 		fprintf(f, " %s 0x%llx", sysreg_name(op->reg),
 			(unsigned long long)op->val);
 		break;
-	default:
-		for (i = 0; i < nr_regs; i++)
-			fprintf(f, " %s 0x%llx", regs[i],
+	case VIPI_OP_FIELDS_ARGS:
+		for (i = 0; k && i < k->nr_args; i++)
+			fprintf(f, " %s 0x%llx", k->arg_names[i],
 				(unsigned long long)op->args[i]);
 		if (op->xmm_fast)
 			fprintf(f, " (XMM fast)");

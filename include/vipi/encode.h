@@ -40,8 +40,35 @@ enum vipi_op_kind {
 	VIPI_OP_HV_HYPERCALL, /* args[0..2] = RCX, RDX, R8; xmm if XMM fast */
 	VIPI_OP_SYSREG_WRITE, /* reg = enum vipi_gic_sgi_reg, val */
 	VIPI_OP_VIPI_CALL, /* args[0] = fn, args[1..5] = a0..a4 */
+	VIPI_OP_NR_KINDS /* not a kind: how many there are */
 };
 
+/* Which fields of struct vipi_op an operation kind uses. */
+enum vipi_op_fields {
+	VIPI_OP_FIELDS_REG_VAL, /* reg (an MSR index or MMIO offset), val */
+	VIPI_OP_FIELDS_SYSREG_VAL, /* reg (enum vipi_gic_sgi_reg), val */
+	VIPI_OP_FIELDS_ARGS, /* args[0..nr_args-1]: a call's registers */
+};
+
+/*
+ * What an operation kind is: the one table of the kinds, which the host
+ * decoder (vipi_decode_op), the guest's emitter and the tools' printer
+ * all index by kind. A new kind is a line of the enum above and of this
+ * table (lib/encode/op.c); each of those three has an array of handlers
+ * sized VIPI_OP_NR_KINDS that must gain one (docs/architecture.md).
+ */
+struct vipi_op_kind_info {
+	const char *name; /* vipi_op_kind_name(): "wrmsr", "mmio-write32" */
+	enum vipi_op_fields fields;
+	unsigned int nr_args; /* FIELDS_ARGS: the args[] the call has */
+	const char *const *arg_names; /* FIELDS_ARGS: in args[] order */
+	bool xmm; /* may carry Hyper-V XMM fast input (xmm_fast, xmm[]) */
+};
+
+/* The kind's entry of the table; NULL for a value that is no kind. */
+const struct vipi_op_kind_info *vipi_op_kind_info(enum vipi_op_kind kind);
+
+/* The kind's name ("wrmsr", "kvm-hypercall"); "unknown" for no kind. */
 const char *vipi_op_kind_name(enum vipi_op_kind kind);
 
 /* One trapping guest operation. */
