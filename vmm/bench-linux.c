@@ -719,7 +719,8 @@ static void bl_encode(unsigned int ri)
 		for (unsigned int k = 0; k < BL_NR_ENC; k++)
 			c->enc[k] = bl_encode_one(topo, r->sender,
 						  bl_enc_methods[k],
-						  !strcmp(c->test, "nmi"), cpus);
+						  !strcmp(c->test, "nmi"),
+						  cpus);
 	}
 }
 
@@ -760,8 +761,9 @@ static void bl_finish_run(unsigned int ri, const char *console, const char *js)
 
 		if (!c->status[0] && !strcmp(c->test, "nmi") && !c->have_nmi) {
 			snprintf(c->status, sizeof(c->status), "fail");
-			snprintf(c->reason, sizeof(c->reason),
-				 "no \"nmis=\" line: the NMIs' receipt is unknown");
+			snprintf(
+				c->reason, sizeof(c->reason),
+				"no \"nmis=\" line: the NMIs' receipt is unknown");
 		}
 		if (c->status[0])
 			continue;
