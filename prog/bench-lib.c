@@ -715,6 +715,8 @@ static int write_json(const struct bench *b, const char *path,
 	json_kv_str(&j, "benchmark", "vipi bench lib");
 	json_key(&j, "machine");
 	json_object_begin(&j);
+	json_kv_str(&j, "cpu_model", model);
+	/* bench.json's name above; "cpu" stays one release (docs/cli.md) */
 	json_kv_str(&j, "cpu", model);
 	json_kv_i64(&j, "nproc", nproc);
 	json_kv_str(&j, "kernel", u->release);

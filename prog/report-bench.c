@@ -125,8 +125,9 @@ static void machine_note(const struct jv *doc, char *buf, size_t len)
 	snprintf(buf, len,
 		 "%s, %.0f CPUs, KVM %s (%s); n/a: the method does not run in "
 		 "that mode",
-		 jv_str(m, "cpu_model", "?"), jv_num(m, "nproc", 0),
-		 jv_str(m, "kvm_backend", "?"), jv_str(m, "kvm_nested", "?"));
+		 jv_str(m, "cpu_model", jv_str(m, "cpu", "?")),
+		 jv_num(m, "nproc", 0), jv_str(m, "kvm_backend", "?"),
+		 jv_str(m, "kvm_nested", "?"));
 }
 
 int report_bench_svg(const struct jv *doc, const char *svg_path)
@@ -409,10 +410,10 @@ int report_bench_kvm(struct rpt *r, const struct jv *doc, const char *in)
 		"\n## KVM benchmark (`%s`)\n\n`vipi bench` on %s, %.0f CPUs, "
 		"KVM %s (%s), kernel %s: %.0f vCPUs (dense `%s`%s%s%s), %.0f "
 		"ops per run, medians of %.0f runs, %.0f s in all.\n",
-		in, jv_str(m, "cpu_model", "?"), jv_num(m, "nproc", 0),
-		jv_str(m, "kvm_backend", "?"), jv_str(m, "kvm_nested", "?"),
-		jv_str(m, "kernel", "?"), jv_num(cfg, "vcpus", 0),
-		jv_str(cfg, "topology", "?"),
+		in, jv_str(m, "cpu_model", jv_str(m, "cpu", "?")),
+		jv_num(m, "nproc", 0), jv_str(m, "kvm_backend", "?"),
+		jv_str(m, "kvm_nested", "?"), jv_str(m, "kernel", "?"),
+		jv_num(cfg, "vcpus", 0), jv_str(cfg, "topology", "?"),
 		jv_get(cfg, "sparse_topology") ? ", sparse `" : "",
 		jv_str(cfg, "sparse_topology", ""),
 		jv_get(cfg, "sparse_topology") ? "`" : "",

@@ -86,11 +86,16 @@ ok = {"x2apic-phys", "x2apic-cluster", "kvm-pv", "hv-ipi-ex", "gicv3-sgi1r",
     {"linear-mpidr-scan", "membership-walk"} <= {c["impl"] for c in cases} \
     and all(c["calls"] == 1 for c in vipi) and \
     max(c["vcpus"] for c in vipi) == 262144 and \
-    d["machine"]["nproc"] >= 1 and d["machine"]["cpu"] and \
+    d["machine"]["nproc"] >= 1 and d["machine"]["cpu_model"] and \
     all(c["ns_per_call"] > 0 for c in cases) and len(d["ratios"]) >= 3 \
     and d["memory"] and not d["skipped"]
 sys.exit(0 if ok else 1)' "$tmp/bench.json"
 ok $? "bench lib JSON: every decoder, both baselines, vipi at 1 exit up to 262144 vCPUs"
+python3 -c '
+import json, sys
+m = json.load(open(sys.argv[1]))["machine"]
+sys.exit(0 if m["cpu_model"] and m["cpu"] == m["cpu_model"] else 1)' "$tmp/bench.json"
+ok $? "bench lib JSON: machine.cpu_model as in bench.json, and cpu (one more release) the same"
 # (exit 4 where KVM cannot be used: the library benchmark still runs)
 (cd "$tmp" && "$VIPI" bench --quick --out bench-dir >/dev/null 2>&1)
 [ -s "$tmp/bench-dir/bench-lib.json" ]

@@ -33,7 +33,7 @@ my $per_svg = 6;
 my $n = 0;
 my $failed = 0;
 
-print "1..", 11 + $per_svg * @svgs, "\n";
+print "1..", 13 + $per_svg * @svgs, "\n";
 
 sub ok {
 	my ($cond, $name, @diag) = @_;
@@ -321,6 +321,24 @@ ok(index($kvm, "| vipi | user | 1 | 31 | 816 | 1193 |") >= 0,
 ok(index($kvm, "| x2apic-phys | user | 15 | 45 | 1107 | 1153 |") >= 0 &&
 	   index($kvm, "| x2apic-phys | kernel | 15 | 19 | 860 | 930 |") >= 0,
    "headline: x2apic-phys takes 15 sender exits, user and kernel");
+
+# the CPU model: bench.json's machine.cpu_model, or "cpu" as bench-lib.json
+# called it before (still written for one release, docs/cli.md)
+ok(index($kvm, "`vipi bench` on Intel(R) Xeon(R) Processor, 2 CPUs") >= 0,
+   "report: the machine's cpu_model");
+{
+	my $old = slurp("$data/bench.json") // '';
+	$old =~ s/"cpu_model"/"cpu"/;
+	open(my $fh, '>', "$tmp/bench-cpu.json") or die;
+	print $fh $old;
+	close $fh;
+	my $o = `'$vipi' report --in '$tmp/bench-cpu.json' --out '$tmp/rep-cpu' 2>&1`;
+	my $m = slurp("$tmp/rep-cpu/report.md") // '';
+	ok($? == 0 &&
+		   index($m, "`vipi bench` on Intel(R) Xeon(R) Processor, 2 CPUs") >= 0,
+	   "report: a machine with \"cpu\" and no \"cpu_model\" names the CPU too",
+	   $o);
+}
 
 my $bench = parse_svg(slurp("$out/bench-kvm.svg") // '<svg>');
 my @groups = map { $_->{s} }
