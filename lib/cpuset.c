@@ -350,12 +350,30 @@ int vipi_cpuset_or_block(struct vipi_cpuset *s, uint32_t block, uint64_t word)
 }
 
 /*
+ * The bits of x: hw uses the compiler's builtin (one POPCNT where the
+ * caller is compiled for it), else the portable count.
+ */
+static inline __attribute__((always_inline)) uint32_t bits64(uint64_t x,
+							     bool hw)
+{
+	return hw ? (uint32_t)__builtin_popcountll(x) : vipi_popcount64(x);
+}
+
+/* word_or() for or_group(), with its count of bits chosen by hw. */
+static inline __attribute__((always_inline)) void
+group_word_or(struct vipi_cpuset *s, uint64_t *w, uint64_t word, bool hw)
+{
+	uint64_t add = word & ~*w;
+
+	*w |= add;
+	s->weight += bits64(add, hw);
+}
+
+/*
  * or_group() into a node without words (a decoder's cleared set, the usual
  * case): every non-zero word is a new word, so no test of the node per
  * block, and the words go to the pool in block order. The pool has room
  * (the caller grew it). The counts are kept in locals and stored once.
- * hw: count bits with the compiler's builtin (one POPCNT where the caller
- * is compiled for it).
  */
 static inline __attribute__((always_inline)) int
 group_fill(struct vipi_cpuset *s, struct vipi_cpuset_node *node,
@@ -373,8 +391,7 @@ group_fill(struct vipi_cpuset *s, struct vipi_cpuset_node *node,
 		}
 		slot[vipi_ctz64(m)] = (uint16_t)nw;
 		pool[nw++] = x;
-		weight += hw ? (uint32_t)__builtin_popcountll(x) :
-			       vipi_popcount64(x);
+		weight += bits64(x, hw);
 	}
 	node->present = blocks & ~zero;
 	s->nr_words = (uint16_t)nw;
@@ -382,34 +399,9 @@ group_fill(struct vipi_cpuset *s, struct vipi_cpuset_node *node,
 	return 0;
 }
 
-/*
- * x86-64 hosted builds: a POPCNT copy for the CPUs that have it (every
- * x86-64 CPU since 2008; the baseline ISA the library is built for does
- * not include it), chosen at run time. A sparse decode counts one word per
- * target, 15 instructions each the portable way.
- */
-#if defined(__x86_64__) && !defined(VIPI_FREESTANDING) && defined(__GNUC__)
-#define CPUSET_POPCNT 1
-__attribute__((target("popcnt"))) static int
-group_fill_popcnt(struct vipi_cpuset *s, struct vipi_cpuset_node *node,
-		  uint64_t blocks, const uint64_t *words)
-{
-	return group_fill(s, node, blocks, words, true);
-}
-#endif
-
-static int group_fill_new(struct vipi_cpuset *s, struct vipi_cpuset_node *node,
-			  uint64_t blocks, const uint64_t *words)
-{
-#ifdef CPUSET_POPCNT
-	if (__builtin_cpu_supports("popcnt"))
-		return group_fill_popcnt(s, node, blocks, words);
-#endif
-	return group_fill(s, node, blocks, words, false);
-}
-
-int vipi_cpuset_or_group(struct vipi_cpuset *s, uint32_t group, uint64_t blocks,
-			 const uint64_t *words)
+static inline __attribute__((always_inline)) int
+or_group(struct vipi_cpuset *s, uint32_t group, uint64_t blocks,
+	 const uint64_t *words, bool hw)
 {
 	uint32_t first = group * 64, nw = 0, i, b;
 	struct vipi_cpuset_node *node;
@@ -432,7 +424,8 @@ int vipi_cpuset_or_group(struct vipi_cpuset *s, uint32_t group, uint64_t blocks,
 		 * rest of its blocks */
 		for (m = blocks & (VIPI_BIT64(DENSE_BLOCKS) - 1), i = 0; m;
 		     m &= m - 1, i++)
-			word_or(s, &s->dense[vipi_ctz64(m)], words[i]);
+			group_word_or(s, &s->dense[vipi_ctz64(m)], words[i],
+				      hw);
 		blocks &= ~(VIPI_BIT64(DENSE_BLOCKS) - 1);
 		words += i;
 		if (!blocks)
@@ -442,15 +435,15 @@ int vipi_cpuset_or_group(struct vipi_cpuset *s, uint32_t group, uint64_t blocks,
 	 * lie above nbits), and room for every new word, before the first
 	 * member */
 	if (!(s->top & VIPI_BIT64(group))) {
-		for (i = 0; i < vipi_popcount64(blocks) && !words[i]; i++)
+		for (i = 0; i < bits64(blocks, hw) && !words[i]; i++)
 			;
-		if (i == vipi_popcount64(blocks))
+		if (i == bits64(blocks, hw))
 			return 0;
 	}
 	node = tree_node(s, group, true, &r);
 	if (!node)
 		return r;
-	if (s->nr_words + vipi_popcount64(blocks) > s->cap_words) {
+	if (s->nr_words + bits64(blocks, hw) > s->cap_words) {
 		for (m = blocks, i = 0; m; m &= m - 1, i++)
 			nw += words[i] &&
 			      !(node->present & VIPI_BIT64(vipi_ctz64(m)));
@@ -461,7 +454,7 @@ int vipi_cpuset_or_group(struct vipi_cpuset *s, uint32_t group, uint64_t blocks,
 		}
 	}
 	if (!node->present)
-		return group_fill_new(s, node, blocks, words);
+		return group_fill(s, node, blocks, words, hw);
 	for (m = blocks, i = 0; m; m &= m - 1, i++) {
 		if (!words[i])
 			continue;
@@ -474,9 +467,35 @@ int vipi_cpuset_or_group(struct vipi_cpuset *s, uint32_t group, uint64_t blocks,
 			w = &s->words[s->nr_words++];
 			*w = 0;
 		}
-		word_or(s, w, words[i]);
+		group_word_or(s, w, words[i], hw);
 	}
 	return 0;
+}
+
+/*
+ * x86-64 hosted builds: a POPCNT copy of or_group() for the CPUs that have
+ * it (every x86-64 CPU since 2008; the baseline ISA the library is built
+ * for does not include it), chosen at run time. A sparse decode counts
+ * one word per target or two, 15 instructions each the portable way.
+ */
+#if defined(__x86_64__) && !defined(VIPI_FREESTANDING) && defined(__GNUC__)
+#define CPUSET_POPCNT 1
+__attribute__((target("popcnt"))) static int
+or_group_popcnt(struct vipi_cpuset *s, uint32_t group, uint64_t blocks,
+		const uint64_t *words)
+{
+	return or_group(s, group, blocks, words, true);
+}
+#endif
+
+int vipi_cpuset_or_group(struct vipi_cpuset *s, uint32_t group, uint64_t blocks,
+			 const uint64_t *words)
+{
+#ifdef CPUSET_POPCNT
+	if (__builtin_cpu_supports("popcnt"))
+		return or_group_popcnt(s, group, blocks, words);
+#endif
+	return or_group(s, group, blocks, words, false);
 }
 
 uint64_t vipi_cpuset_block(const struct vipi_cpuset *s, uint32_t block)
@@ -604,11 +623,11 @@ void vipi_cpuset_iter_init(struct vipi_cpuset_iter *it,
 	it->words = s->dense;
 	it->slot = dense_slot;
 	it->base = 0;
-	/* every dense word the set can use; vipi_cpuset_iter_next() skips
-	 * the empty ones */
-	b = (s->nbits + 63) / 64;
-	it->blocks = b >= DENSE_BLOCKS ? VIPI_BIT64(DENSE_BLOCKS) - 1 :
-					 VIPI_BIT64(b) - 1;
+	/* the non-empty dense words (those past nbits are always empty),
+	 * found without a branch: a sparse set leaves many of them empty */
+	it->blocks = 0;
+	for (b = 0; b < DENSE_BLOCKS; b++)
+		it->blocks |= (uint64_t)(s->dense[b] != 0) << b;
 	it->groups = s->top;
 }
 
@@ -626,6 +645,19 @@ bool vipi_cpuset_iter_group(struct vipi_cpuset_iter *it)
 	it->slot = node->slot;
 	it->blocks = node->present;
 	it->base = g * VIPI_CPUSET_GROUP_BITS;
+	return true;
+}
+
+bool vipi_cpuset_iter_span(struct vipi_cpuset_iter *it,
+			   struct vipi_cpuset_span *sp)
+{
+	if (!it->blocks && !vipi_cpuset_iter_group(it))
+		return false;
+	sp->words = it->words;
+	sp->slot = it->slot;
+	sp->blocks = it->blocks;
+	sp->base = it->base;
+	it->blocks = 0;
 	return true;
 }
 

@@ -97,9 +97,16 @@ void vipi_delivery_destroy(struct vipi_delivery *d)
  * atomics, across the blocks of the set, so a sparse set in a VM whose
  * descriptors are not cached overlaps its misses instead of taking them
  * one after another; 16 in flight cover a last-level-cache or DRAM
- * latency at a few ns of work per target. A power of two.
+ * latency at a few ns of work per target.
  */
 #define DELIVER_AHEAD 16u
+/*
+ * The targets found but not posted yet: 2 * DELIVER_AHEAD - 1 left from
+ * the last batch, one word's 64, and the slot past them a word may write.
+ */
+#define DELIVER_RING 128u
+_Static_assert(2 * DELIVER_AHEAD - 1 + 64 + 1 <= DELIVER_RING,
+	       "the targets a batch leaves and a word's fit");
 
 /*
  * Ask for a line in the state a write needs (PREFETCHW), so the atomics
@@ -277,43 +284,98 @@ static void post_lowest(struct vipi_delivery *d, const struct post *p,
 	}
 }
 
+/* Prefetch what posting to vcpu writes. */
+static inline __attribute__((always_inline)) void
+prefetch_target(const struct post *p, uint32_t vcpu, bool edge)
+{
+	prefetch_for_write(&p->pi[vcpu]);
+	if (!edge && p->level_trig)
+		prefetch_for_write(&p->level[vcpu]);
+}
+
+/*
+ * Post ring[0..end), prefetching ring[i + DELIVER_AHEAD] before posting
+ * ring[i] while that is below fill (the targets up to there are in the
+ * ring): the caller has prefetched ring[0..DELIVER_AHEAD) (or all of
+ * them, when fewer).
+ */
+static inline __attribute__((always_inline)) void
+post_ring(const struct post *p, const uint32_t *ring, uint32_t end,
+	  uint32_t fill, struct vipi_deliver_stats *st, bool edge)
+{
+	uint32_t i = 0;
+
+	for (; i < end && i + DELIVER_AHEAD < fill; i++) {
+		prefetch_target(p, ring[i + DELIVER_AHEAD], edge);
+		post_vcpu(p, ring[i], st, edge);
+	}
+	for (; i < end; i++)
+		post_vcpu(p, ring[i], st, edge);
+}
+
 /*
  * The targets of a non-lowest IPI, in ascending order, through a software
- * pipeline: each target's descriptor (and its level marks for a level
- * IPI) is prefetched, then the target DELIVER_AHEAD places back is posted;
- * the last ones are posted when the set ends. The posts and their order
- * are those of a plain loop over the set; only the misses overlap. edge:
- * a fixed edge IPI without TLB flush (the hot path), known at compile
- * time so that its loop has no test of the mode.
+ * pipeline: the walk puts the targets in a ring; when 2 * DELIVER_AHEAD
+ * are waiting, all but the last DELIVER_AHEAD are posted, each after a
+ * prefetch of the descriptor (and the level marks for a level IPI) of the
+ * target DELIVER_AHEAD places on, and the rest when the set ends. The
+ * posts and their order are those of a plain loop over the set; only the
+ * misses overlap.
+ *
+ * A sparse set has one or two members in most of its words, a number a
+ * branch predictor cannot guess: a loop over each word's bits would
+ * mispredict its exit about once per word. So a word's first two members
+ * are found without a branch on how many there are (the count comes from
+ * whether the word, and the word less its lowest bit, are non-zero; a
+ * slot past the count is written and left to be overwritten), the rest by
+ * a loop that sparse sets seldom enter, and the posts go in batches of
+ * DELIVER_AHEAD or more. The walk goes a group at a time
+ * (vipi_cpuset_iter_span()) so that its place in the group stays in
+ * locals. edge: a fixed edge IPI without TLB flush (the hot path), known
+ * at compile time so that its loop has no test of the mode.
  */
 static inline __attribute__((always_inline)) void
 deliver_set(const struct post *p, const struct vipi_cpuset *set,
 	    struct vipi_deliver_stats *st, bool edge)
 {
 	struct vipi_cpuset_iter it;
-	uint32_t ring[DELIVER_AHEAD];
-	uint32_t head = 0, fill = 0, i, base;
-	uint64_t w, m;
+	struct vipi_cpuset_span sp;
+	uint32_t ring[DELIVER_RING];
+	uint32_t n = 0, base, i, b;
+	uint64_t blocks, w, w1;
+	bool started = false;
 
 	vipi_cpuset_iter_init(&it, set);
-	while (vipi_cpuset_iter_next(&it, &w, &base)) {
-		for (m = w; m; m &= m - 1) {
-			uint32_t vcpu = base + vipi_ctz64(m);
-
-			prefetch_for_write(&p->pi[vcpu]);
-			if (!edge && p->level_trig)
-				prefetch_for_write(&p->level[vcpu]);
-			if (fill == DELIVER_AHEAD)
-				post_vcpu(p, ring[head], st, edge);
-			else
-				fill++;
-			ring[head] = vcpu;
-			head = (head + 1) & (DELIVER_AHEAD - 1);
+	while (vipi_cpuset_iter_span(&it, &sp)) {
+		for (blocks = sp.blocks; blocks; blocks &= blocks - 1) {
+			b = vipi_ctz64(blocks);
+			w = sp.words[sp.slot[b]];
+			base = sp.base + b * 64;
+			/* bit 63 or'ed in: a defined ctz of an empty word */
+			w1 = w & (w - 1);
+			ring[n] = base + vipi_ctz64(w | VIPI_BIT64(63));
+			ring[n + 1] = base + vipi_ctz64(w1 | VIPI_BIT64(63));
+			n += (w != 0) + (w1 != 0);
+			for (w = w1 & (w1 - 1); w; w &= w - 1)
+				ring[n++] = base + vipi_ctz64(w);
+			if (n < 2 * DELIVER_AHEAD)
+				continue;
+			if (!started) {
+				for (i = 0; i < DELIVER_AHEAD; i++)
+					prefetch_target(p, ring[i], edge);
+				started = true;
+			}
+			post_ring(p, ring, n - DELIVER_AHEAD, n, st, edge);
+			/* the last DELIVER_AHEAD (prefetched) to the front */
+			for (i = 0; i < DELIVER_AHEAD; i++)
+				ring[i] = ring[n - DELIVER_AHEAD + i];
+			n = DELIVER_AHEAD;
 		}
 	}
-	/* the tail: the oldest of the last fill targets first */
-	for (i = head - fill; fill; fill--, i++)
-		post_vcpu(p, ring[i & (DELIVER_AHEAD - 1)], st, edge);
+	if (!started)
+		for (i = 0; i < n && i < DELIVER_AHEAD; i++)
+			prefetch_target(p, ring[i], edge);
+	post_ring(p, ring, n, n, st, edge);
 }
 
 int vipi_deliver(struct vipi_delivery *d, const struct vipi_ipi *ipi,

@@ -184,6 +184,38 @@ static inline bool vipi_cpuset_iter_next(struct vipi_cpuset_iter *it,
 	return false;
 }
 
+/*
+ * The same walk a group at a time, for a caller whose loop over the blocks
+ * should keep its state in locals (registers) rather than in the iterator:
+ * the blocks of the group are the set bits of `blocks` (bit b: the block
+ * whose first vCPU is base + 64 * b) and block b's word is
+ * words[slot[b]]; a word may be 0 (a block emptied by del). Use:
+ *
+ *	struct vipi_cpuset_span sp;
+ *
+ *	vipi_cpuset_iter_init(&it, s);
+ *	while (vipi_cpuset_iter_span(&it, &sp))
+ *		for (m = sp.blocks; m; m &= m - 1) {
+ *			word = sp.words[sp.slot[vipi_ctz64(m)]];
+ *			...
+ *		}
+ */
+struct vipi_cpuset_span {
+	const uint64_t *words;
+	const uint16_t *slot;
+	uint64_t blocks;
+	uint32_t base;
+};
+
+/*
+ * The walk's next group (the inline part first, then each group of the
+ * tree with a node) in *sp; false when the walk is over. The blocks of the
+ * group the walk is in that vipi_cpuset_iter_next() has not visited yet
+ * come first.
+ */
+bool vipi_cpuset_iter_span(struct vipi_cpuset_iter *it,
+			   struct vipi_cpuset_span *sp);
+
 #define vipi_cpuset_for_each(cpu, s)                        \
 	for ((cpu) = vipi_cpuset_next((s), -1); (cpu) >= 0; \
 	     (cpu) = vipi_cpuset_next((s), (cpu)))
