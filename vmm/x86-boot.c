@@ -236,10 +236,12 @@ int x86_setup_cpuid(struct vm *vm, struct vcpu *vcpu)
 		struct kvm_cpuid_entry2 *e = &c->entries[i];
 
 		if (e->function == VIPI_CPUID_KVM_SIGNATURE) {
+			static const char sig[] = VIPI_KVM_SIGNATURE;
+
 			e->eax = VIPI_CPUID_KVM_FEATURES;
-			memcpy(&e->ebx, VIPI_KVM_SIGNATURE, 4);
-			memcpy(&e->ecx, VIPI_KVM_SIGNATURE + 4, 4);
-			memcpy(&e->edx, VIPI_KVM_SIGNATURE + 8, 4);
+			memcpy(&e->ebx, sig, 4);
+			memcpy(&e->ecx, sig + 4, 4);
+			memcpy(&e->edx, sig + 8, 4);
 		}
 	}
 	if (vm->opt.kernel)
