@@ -194,6 +194,7 @@ static enum vipi_status abi_desc_check(const uint64_t *q, uint32_t n,
 {
 	uint64_t top = q[0], t, m, w;
 	uint32_t groups = vipi_popcount64(top), blocks = 0, i, k, g, blk;
+	bool zero;
 
 	if (1 + groups > n)
 		return VIPI_ERR_VIPI_EINVAL;
@@ -209,14 +210,18 @@ static enum vipi_status abi_desc_check(const uint64_t *q, uint32_t n,
 	}
 	if (1 + groups + blocks != n)
 		return VIPI_ERR_VIPI_EINVAL;
-	/* every word non-zero; only a group's highest block can reach nr
-	 * (it starts below nr, so the ones under it end below nr) */
+	/* every word non-zero: the words are q[1 + groups..n), one pass
+	 * without a branch per word */
+	for (k = 1 + groups, zero = 0; k < n; k++)
+		zero |= !q[k];
+	if (zero)
+		return VIPI_ERR_VIPI_EINVAL;
+	/* only a group's highest block can reach nr (it starts below nr,
+	 * so the ones under it end below nr) */
 	k = 1 + groups;
 	for (i = 0, t = top; t; i++, t &= t - 1) {
 		g = vipi_ctz64(t);
-		for (m = q[1 + i]; m; m &= m - 1)
-			if (!q[k++])
-				return VIPI_ERR_VIPI_EINVAL;
+		k += vipi_popcount64(q[1 + i]);
 		blk = g * 64 + vipi_fls64(q[1 + i]);
 		w = q[k - 1];
 		if (w & ~abi_block_mask(blk, nr))
