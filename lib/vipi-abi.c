@@ -485,8 +485,10 @@ int vipi_abi_result(const struct vipi_host *h, uint32_t sender,
 	}
 }
 
-int vipi_abi_cpuid(uint32_t base, uint32_t off, uint32_t nr, uint32_t vcpu,
-		   uint32_t doorbells, uint32_t out[4])
+/* The leaves of a host of the given version and feature bits */
+static int abi_cpuid(uint32_t base, uint32_t off, uint32_t nr, uint32_t vcpu,
+		     uint32_t doorbells, uint32_t version, uint32_t feat,
+		     uint32_t out[4])
 {
 	uint32_t k = (base - VIPI_CPUID_SCAN_FIRST) / VIPI_CPUID_SCAN_STRIDE;
 
@@ -506,10 +508,8 @@ int vipi_abi_cpuid(uint32_t base, uint32_t off, uint32_t nr, uint32_t vcpu,
 		out[1] = out[2] = out[3] = VIPI_CPUID_SIG;
 		break;
 	case VIPI_CPUID_INFO:
-		/* the leaves of a 1.0 host: CPUID has no vipi_host to say
-		 * whether the embedder does PV EOI (FEATURES does) */
-		out[0] = VIPI_ABI_VERSION_1_0;
-		out[1] = VIPI_FEAT_V1_0;
+		out[0] = version;
+		out[1] = feat;
 		out[2] = nr;
 		out[3] = doorbells;
 		if (doorbells & VIPI_DOORBELL_PORT)
@@ -520,4 +520,22 @@ int vipi_abi_cpuid(uint32_t base, uint32_t off, uint32_t nr, uint32_t vcpu,
 		break;
 	}
 	return 0;
+}
+
+int vipi_abi_cpuid(uint32_t base, uint32_t off, uint32_t nr, uint32_t vcpu,
+		   uint32_t doorbells, uint32_t out[4])
+{
+	return abi_cpuid(base, off, nr, vcpu, doorbells, VIPI_ABI_VERSION_1_0,
+			 VIPI_FEAT_V1_0, out);
+}
+
+int vipi_abi_cpuid_host(const struct vipi_host *h, uint32_t base, uint32_t off,
+			uint32_t vcpu, uint32_t doorbells, uint32_t out[4])
+{
+	if (!h || !h->topo)
+		return -EINVAL;
+	/* the same version and bits as FEATURES (x86: CPUID is x86's) */
+	return abi_cpuid(base, off, vipi_topo_nr_vcpus(h->topo), vcpu,
+			 doorbells, abi_version(h, false),
+			 abi_features(h, false), out);
 }

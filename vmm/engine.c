@@ -450,6 +450,17 @@ static int engine_init_lapic(struct vm *vm, struct vcpu *v)
 	return 0;
 }
 
+/*
+ * What the user-mode engine offers the guest (struct vipi_host's
+ * features): also what vipi's CPUID leaves describe (kernel_cpuid).
+ */
+uint32_t engine_host_features(const struct vm *vm)
+{
+	return (vm->opt.hyperv ? 0 : VIPI_HOST_KVM_PV_IPI) |
+	       hv_host_features(vm) | VIPI_HOST_VIPI_ABI |
+	       VIPI_HOST_VIPI_PV_EOI;
+}
+
 int engine_init(struct vm *vm)
 {
 	struct vipi_ioapic_config io = {
@@ -484,9 +495,7 @@ int engine_init(struct vm *vm)
 		.topo = vm->topo,
 		.xapic = vm->xapic,
 		.mem = { vm_mem_read, vm }, /* both RAM ranges */
-		.features = (vm->opt.hyperv ? 0 : VIPI_HOST_KVM_PV_IPI) |
-			    hv_host_features(vm) | VIPI_HOST_VIPI_ABI |
-			    VIPI_HOST_VIPI_PV_EOI,
+		.features = engine_host_features(vm),
 	};
 	r = vipi_delivery_init(&vm->dl, vm->nr, &kick_ops, vm);
 	if (r)

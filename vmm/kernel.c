@@ -894,6 +894,7 @@ void kernel_cpuid(struct vm *vm, struct vcpu *vcpu, struct kvm_cpuid2 *c,
 	uint32_t max_basic = 0, n = 0;
 	bool had_1f = false;
 	struct kvm_cpuid_entry2 *e;
+	struct vipi_host host;
 
 	if ((e = find_leaf(c, 0)))
 		max_basic = e->eax;
@@ -957,14 +958,17 @@ void kernel_cpuid(struct vm *vm, struct vcpu *vcpu, struct kvm_cpuid2 *c,
 	 * vCPU's own index, which is why CPUID is set per vCPU. Only the
 	 * user-mode engine serves the port doorbell (engine_doorbell).
 	 */
+	/* the version and features the engine's FEATURES call reports */
+	host = (struct vipi_host){ .topo = vm->topo,
+				   .features = engine_host_features(vm) };
 	for (uint32_t off = 0; vm->opt.irqchip == VIPI_IRQCHIP_USER &&
 			       off < VIPI_CPUID_NR_LEAVES && c->nent < room;
 	     off++) {
 		uint32_t out[4];
 
 		if (find_leaf(c, KERNEL_VIPI_CPUID_BASE + off) ||
-		    vipi_abi_cpuid(KERNEL_VIPI_CPUID_BASE, off, vm->nr,
-				   vcpu->idx, VIPI_DOORBELL_PORT, out))
+		    vipi_abi_cpuid_host(&host, KERNEL_VIPI_CPUID_BASE, off,
+					vcpu->idx, VIPI_DOORBELL_PORT, out))
 			break;
 		c->entries[c->nent++] = (struct kvm_cpuid_entry2){
 			.function = KERNEL_VIPI_CPUID_BASE + off,

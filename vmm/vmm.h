@@ -334,6 +334,7 @@ void io_console_putc(struct vm *vm, char c);
 
 /* engine.c: --irqchip=user */
 int engine_init(struct vm *vm);
+uint32_t engine_host_features(const struct vm *vm);
 /* on the vCPU's own thread, before its first KVM_RUN */
 void engine_vcpu_start(struct vcpu *v);
 int engine_rdmsr(struct vcpu *vcpu);

@@ -220,12 +220,22 @@ int vipi_abi_result(const struct vipi_host *h, uint32_t sender,
 
 /*
  * The CPUID leaf base + off (off < VIPI_CPUID_NR_LEAVES) as vCPU `vcpu`
- * of a VM with nr vCPUs reads it; base is the leaf the VMM placed vipi at,
- * doorbells a mask of VIPI_DOORBELL_*. out = EAX, EBX, ECX, EDX.
- * Returns 0 or -EINVAL.
+ * of a VM with nr vCPUs reads it, for a 1.0 host; base is the leaf the
+ * VMM placed vipi at, doorbells a mask of VIPI_DOORBELL_*. out = EAX, EBX,
+ * ECX, EDX. Returns 0 or -EINVAL.
  */
 int vipi_abi_cpuid(uint32_t base, uint32_t off, uint32_t nr, uint32_t vcpu,
 		   uint32_t doorbells, uint32_t out[4]);
+struct vipi_host; /* <vipi/decode.h> */
+
+/*
+ * The same leaves for the host h describes (nr from h->topo): version
+ * and feature bits as FEATURES reports them, 1.1 and VIPI_FEAT_PV_EOI
+ * where h->features has VIPI_HOST_VIPI_PV_EOI (docs/abi.md 2.1, 2.5).
+ * Returns 0 or -EINVAL (also for a NULL h or h->topo).
+ */
+int vipi_abi_cpuid_host(const struct vipi_host *h, uint32_t base, uint32_t off,
+			uint32_t vcpu, uint32_t doorbells, uint32_t out[4]);
 
 /* Guest helper: does EBX ECX EDX of a leaf carry vipi's signature? */
 static inline bool vipi_abi_signature(uint32_t ebx, uint32_t ecx, uint32_t edx)

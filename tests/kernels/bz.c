@@ -149,6 +149,21 @@ void bz_main(const u8 *bp, u64 load)
 	tk_dec(r[1] & 0xffff);
 	tk_putc('\n');
 
+	/* vipi's leaves at 0x40000100 (docs/abi.md 2.1): version, features */
+	tk_cpuid(0x40000100, 0, r);
+	if (tk_memeq(&r[1], "VipiVipiVipi", 12)) {
+		tk_cpuid(0x40000101, 0, r);
+		tk_puts("bz: cpuid vipi version ");
+		tk_hex(r[0]);
+		tk_puts(" features ");
+		tk_hex(r[1]);
+		tk_puts(" nr ");
+		tk_dec(r[2]);
+		tk_putc('\n');
+	} else {
+		tk_puts("bz: cpuid no vipi\n");
+	}
+
 	/* kvm-clock: MSR_KVM_SYSTEM_TIME_NEW, KVM fills the structure */
 	wrmsr(0x4b564d01, (u64)&pvclock | 1);
 	tk_puts(pvclock.version && !(pvclock.version & 1) &&
