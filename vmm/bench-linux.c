@@ -681,13 +681,18 @@ static int64_t bl_encode_one(const char *topo, int sender, const char *method,
 	const char *p;
 	FILE *f;
 
-	char self[4096];
-	ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char self[64];
+	int sl;
 
-	/* the shell popen() runs would be /proc/self/exe itself */
-	if (sl <= 0 || strchr(self, '\''))
+	/*
+	 * This very binary, through /proc/PID/exe (the shell popen() runs
+	 * would see itself in /proc/self/exe): it works even when the file
+	 * was replaced on disk during a long run (a rebuild), where the path
+	 * readlink() gives would run another build or nothing.
+	 */
+	sl = snprintf(self, sizeof(self), "/proc/%ld/exe", (long)getpid());
+	if (sl <= 0 || (size_t)sl >= sizeof(self))
 		return -1;
-	self[sl] = '\0';
 	len += (size_t)sl;
 	cmd = malloc(len);
 	if (!cmd)
