@@ -366,9 +366,10 @@ deliver_set(const struct post *p, const struct vipi_cpuset *set,
 				started = true;
 			}
 			post_ring(p, ring, n - DELIVER_AHEAD, n, st, edge);
-			/* the last DELIVER_AHEAD (prefetched) to the front */
-			for (i = 0; i < DELIVER_AHEAD; i++)
-				ring[i] = ring[n - DELIVER_AHEAD + i];
+			/* the last DELIVER_AHEAD (prefetched) to the front;
+			 * n >= 2 * DELIVER_AHEAD, so the two do not overlap */
+			memcpy(ring, ring + n - DELIVER_AHEAD,
+			       sizeof(ring[0]) * DELIVER_AHEAD);
 			n = DELIVER_AHEAD;
 		}
 	}
