@@ -601,7 +601,7 @@ static void test_bounded_reads(void)
 	env_fini(&e);
 }
 
-/* Encoders: the emitter records operations (lib/oprec.h) */
+/* Encoders: the emitter records operations (tests/lib/oprec.h) */
 
 /* The little-endian word at offset off of the guest's RAM */
 static uint64_t ram_u64(size_t off)

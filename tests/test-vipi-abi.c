@@ -724,7 +724,7 @@ struct enc {
 	struct vipi_guest_topo gt;
 	uint8_t *buf;
 	struct vipi_emit emit;
-	struct oprec rec; /* lib/oprec.h */
+	struct oprec rec; /* tests/lib/oprec.h */
 };
 
 static void enc_init(struct enc *x, struct env *e, uint32_t buf_off,
