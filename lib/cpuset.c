@@ -615,7 +615,7 @@ _Static_assert(sizeof(dense_slot) / sizeof(dense_slot[0]) == DENSE_BLOCKS,
 void vipi_cpuset_iter_init(struct vipi_cpuset_iter *it,
 			   const struct vipi_cpuset *s)
 {
-	uint32_t b;
+	uint32_t b, n;
 
 	/* the inline bitmap first, as a group of DENSE_BLOCKS blocks; the
 	 * tree's group 0 then holds only blocks DENSE_BLOCKS and up */
@@ -626,7 +626,9 @@ void vipi_cpuset_iter_init(struct vipi_cpuset_iter *it,
 	/* the non-empty dense words (those past nbits are always empty),
 	 * found without a branch: a sparse set leaves many of them empty */
 	it->blocks = 0;
-	for (b = 0; b < DENSE_BLOCKS; b++)
+	n = s->nbits < VIPI_CPUSET_DENSE_BITS ? (s->nbits + 63) / 64 :
+						DENSE_BLOCKS;
+	for (b = 0; b < n; b++)
 		it->blocks |= (uint64_t)(s->dense[b] != 0) << b;
 	it->groups = s->top;
 }
@@ -645,19 +647,6 @@ bool vipi_cpuset_iter_group(struct vipi_cpuset_iter *it)
 	it->slot = node->slot;
 	it->blocks = node->present;
 	it->base = g * VIPI_CPUSET_GROUP_BITS;
-	return true;
-}
-
-bool vipi_cpuset_iter_span(struct vipi_cpuset_iter *it,
-			   struct vipi_cpuset_span *sp)
-{
-	if (!it->blocks && !vipi_cpuset_iter_group(it))
-		return false;
-	sp->words = it->words;
-	sp->slot = it->slot;
-	sp->blocks = it->blocks;
-	sp->base = it->base;
-	it->blocks = 0;
 	return true;
 }
 

@@ -213,8 +213,18 @@ struct vipi_cpuset_span {
  * group the walk is in that vipi_cpuset_iter_next() has not visited yet
  * come first.
  */
-bool vipi_cpuset_iter_span(struct vipi_cpuset_iter *it,
-			   struct vipi_cpuset_span *sp);
+static inline bool vipi_cpuset_iter_span(struct vipi_cpuset_iter *it,
+					 struct vipi_cpuset_span *sp)
+{
+	if (!it->blocks && (!it->groups || !vipi_cpuset_iter_group(it)))
+		return false;
+	sp->words = it->words;
+	sp->slot = it->slot;
+	sp->blocks = it->blocks;
+	sp->base = it->base;
+	it->blocks = 0;
+	return true;
+}
 
 #define vipi_cpuset_for_each(cpu, s)                        \
 	for ((cpu) = vipi_cpuset_next((s), -1); (cpu) >= 0; \
