@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 #
-# Every option of `vipi run` and `vipi bench` (docs/cli.md, `--help`):
+# Every option of `vipi run`, `vipi bench` and `vipi bench linux`
+# (docs/cli.md, docs/linux.md, `--help`):
 # accepted as `--opt VALUE` and `--opt=VALUE` (flags bare), and refused
 # with exit 2 and one literal line when its value is missing or bad, when
 # a flag is given a value, and for unknown options and operands.
@@ -9,7 +10,9 @@
 # No case needs /dev/kvm: VIPI_KVM_DEVICE names a missing device, so a
 # `vipi run` whose options are all accepted stops at opening it (exit 1,
 # one line), and `vipi bench` exits 4 and writes its configuration to
-# DIR/bench.json, which shows what each option set.
+# DIR/bench.json, which shows what each option set. `vipi bench linux`
+# stops at the same missing device (exit 1, one line); its hidden
+# `--parse FILE...` prints the configuration the options before it set.
 set -u
 export LC_ALL=C
 VIPI=${VIPI:-$(cd "$(dirname "$0")/.." && pwd)/vipi}
@@ -19,7 +22,7 @@ trap 'rm -rf "$tmp"' EXIT
 export VIPI_KVM_DEVICE=$tmp/no-kvm
 n=0
 failed=0
-echo "1..143"
+echo "1..196"
 
 ok() {
 	n=$((n + 1))
@@ -316,5 +319,112 @@ misuse "unknown benchmark 'frob' (the sweep takes options; 'bench lib', 'bench l
 	bench --quick frob
 misuse "unknown option '--'" bench -- --quick
 
-[ $n = 143 ] || echo "# ran $n tests, planned 143"
+# --- vipi bench linux ---------------------------------------------------
+NODEV="vipi bench linux: $tmp/no-kvm: No such file or directory: every case boots a kernel"
+LOG=$(cd "$(dirname "$0")" && pwd)/data/bench-linux/vipi-user-4-nmi.log
+
+# bl_misuse 'MESSAGE' ARGS...: exit 2, one line
+bl_misuse() {
+	local msg=$1
+	shift
+	expect misuse 2 "" \
+		"vipi bench linux: $msg (usage: vipi bench linux --help)" \
+		bench linux "$@"
+}
+
+# bl_accepted ARGS...: every option read (a kernel file given), the
+# bench stops at the missing device
+bl_accepted() {
+	expect accepted 1 "" "$NODEV" bench linux --kernel "$tmp/mb.bin" "$@"
+}
+
+# bl_config NAME 'PYTHON CHECK OF c' ARGS...: `ARGS --parse LOG` exits 0
+# and its "config" passes the check
+bl_config() {
+	local name=$1 check=$2 rc
+	shift 2
+	"$VIPI" bench linux "$@" --parse "$LOG" >"$tmp/out" 2>"$tmp/err" \
+		</dev/null
+	rc=$?
+	[ $rc = 0 ] && "$PY" -c "
+import json, sys
+c = json.load(open(sys.argv[1]))['config']
+sys.exit(0 if ($check) else 1)" "$tmp/out"
+	ok $? "bench linux $name: vipi bench linux $* --parse LOG"
+	[ $rc = 0 ] || { echo "# exit $rc"; head -3 "$tmp/err" | sed 's/^/#   /'; }
+}
+
+# --vcpus N|LIST
+bl_accepted --vcpus 8
+bl_accepted --vcpus=2,4,200
+bl_config "--vcpus N" 'c["max_vcpus"] == 8' --vcpus 8
+bl_config "--vcpus=LIST" 'c["max_vcpus"] == 200' --vcpus=2,4,200
+bl_misuse "--vcpus '1': N (2..N) or a list of up to 16 counts and ranges, each 2-256" \
+	--vcpus=1
+bl_misuse "--vcpus '2,257': N (2..N) or a list of up to 16 counts and ranges, each 2-256" \
+	--vcpus 2,257
+bl_misuse "--vcpus needs a value" --vcpus
+# --kernel FILE
+expect accepted 1 "" "$NODEV" bench linux --kernel="$tmp/mb.bin"
+bl_config "--kernel FILE" "c['kernel'] == '$tmp/mb.bin'" --kernel "$tmp/mb.bin"
+bl_config "--kernel=FILE" "c['kernel'] == '$tmp/mb.bin'" --kernel="$tmp/mb.bin"
+expect "--kernel: a file that is not there" 1 "" \
+	"vipi bench linux: --kernel $tmp/none: No such file or directory" \
+	bench linux --kernel="$tmp/none"
+bl_misuse "--kernel needs a value" --kernel
+# --out DIR, -o DIR
+bl_accepted --out "$tmp/bl"
+bl_accepted --out="$tmp/bl"
+bl_accepted -o "$tmp/bl"
+bl_misuse "--out needs a value" --out
+bl_misuse "-o needs a value" -o
+# --paths LIST
+bl_accepted --paths vipi,kernel
+bl_accepted --paths=x2apic-phys,x2apic-cluster,hv
+bl_misuse "--paths: unknown path 'x2apic-flat'" --paths=vipi,x2apic-flat
+bl_misuse "--paths needs a value" --paths
+# --layouts LIST
+bl_accepted --layouts dense,stride:8
+bl_accepted --layouts=sparse15:7,sparse:3
+bl_misuse "--layouts: unknown layout 'zigzag' (dense, stride:S, sparse15:SEED, sparse:SEED)" \
+	--layouts=dense,zigzag
+bl_misuse "--layouts needs a value" --layouts
+# --ops K
+bl_accepted --ops 7
+bl_accepted --ops=100000
+bl_misuse "--ops '0': 1-100000" --ops=0
+bl_misuse "--ops '100001': 1-100000" --ops 100001
+bl_misuse "--ops needs a value" --ops
+# --timeout S
+bl_config "--timeout S" 'c["timeout_s"] == 5' --timeout 5
+bl_config "--timeout=S" 'c["timeout_s"] == 7' --timeout=7
+bl_config "the default timeout" 'c["timeout_s"] == 600'
+bl_misuse "--timeout '0'" --timeout=0
+bl_misuse "--timeout 'x'" --timeout x
+bl_misuse "--timeout needs a value" --timeout
+# --append ARGS
+bl_config "--append ARGS" 'c["append"] == "a b=c"' --append "a b=c"
+bl_config "--append=ARGS" 'c["append"] == "a b=c"' --append="a b=c"
+bl_misuse "--append needs a value" --append
+# flags: --quick/-q, combined short options, unique prefixes
+bl_config "--quick" 'c["quick"]' --quick
+bl_config "-q" 'c["quick"]' -q
+bl_config "no --quick" 'not c["quick"]'
+bl_misuse "--quick=1 takes no value" --quick=1
+bl_accepted -qo "$tmp/bl"
+bl_config "a unique prefix" 'c["timeout_s"] == 9 and c["quick"]' --time=9 --qu
+# --parse FILE...: every operand after it is a console
+expect "--parse: the operands are files" 1 "" \
+	"vipi bench linux: cannot read --quick: No such file or directory" \
+	bench linux --parse "$LOG" --quick
+bl_misuse "--parse=1 takes no value" --parse=1
+# what is not an option
+bl_misuse "unknown option '--frob'" --frob
+bl_misuse "unknown option '--frob'" --ops 5 --frob=1
+bl_misuse "unknown option '-x'" -x
+bl_misuse "unknown option 'foo'" foo
+bl_misuse "unknown option 'foo'" foo --ops=x
+bl_misuse "unknown option '--'" -- --quick
+
+[ $n = 196 ] || echo "# ran $n tests, planned 196"
 [ $failed = 0 ]

@@ -48,7 +48,10 @@ static const char bl_usage[] =
 	"  --ops K        operations per test (default 20; 5 with --quick)\n"
 	"  --timeout S    per boot (default 600)\n"
 	"  --append ARGS  more kernel command line\n"
-	"  --quick        2 vCPUs, 5 ops, x2apic-phys, vipi and kernel\n";
+	"  --quick        2 vCPUs, 5 ops, x2apic-phys, vipi and kernel\n"
+	"\n"
+	"VIPI_KVM_DEVICE=PATH: the device checked (and opened by each boot)\n"
+	"instead of /dev/kvm.\n";
 
 #define BL_CMDLINE                                                        \
 	"console=ttyS0 noxsave clearcpuid=ssse3,invpcid mitigations=off " \
