@@ -18,6 +18,7 @@
  * Every interrupt is counted per vector per CPU and compared with what
  * was sent: none lost, none duplicated.
  */
+#include <vipi/ioapic.h>
 #include <vipi/x86.h>
 
 #include "guest.h"
@@ -31,19 +32,14 @@
 #define TDCR_DIV_1 0xbu /* 1011b: divide by 1 (SDM 10.5.4, Figure 10-10) */
 /* destination shorthand self, fixed, edge */
 #define ICR_SELF ((uint32_t)VIPI_ICR_SH_SELF << VIPI_ICR_SH_SHIFT)
-#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 
-/* I/O APIC (82093AA 3.0, 3.2.4) */
-#define IOAPIC_GPA 0xfec00000ull
-#define IOREGSEL 0x00
-#define IOWIN 0x10
-#define IOAPIC_ID 0x00
-#define IOAPIC_VER 0x01
-#define IOAPIC_RTE(n) (0x10u + 2u * (n))
-#define RTE_LOGICAL (1u << 11)
-#define RTE_REMOTE_IRR (1u << 14)
-#define RTE_LEVEL (1u << 15)
-#define RTE_MASKED (1u << 16)
+/* I/O APIC (82093AA 3.0, 3.2.4): the 32-bit low half of an entry */
+#define IOAPIC_GPA VIPI_IOAPIC_DEFAULT_BASE
+#define IOAPIC_RTE(n) (VIPI_IOAPIC_REG_REDTBL + 2u * (n))
+#define RTE_LOGICAL ((uint32_t)VIPI_IOAPIC_RTE_DEST_LOGICAL)
+#define RTE_REMOTE_IRR ((uint32_t)VIPI_IOAPIC_RTE_REMOTE_IRR)
+#define RTE_LEVEL ((uint32_t)VIPI_IOAPIC_RTE_LEVEL)
+#define RTE_MASKED ((uint32_t)VIPI_IOAPIC_RTE_MASKED)
 #define TESTDEV_IRQ(n) (0x2000 + (n))
 
 /* GSIs: not 0/2 (PIT), 4 (UART), 9 (SCI) */
@@ -173,14 +169,14 @@ static void self_ipi(uint8_t vec)
 
 static void ioapic_write(uint32_t idx, uint32_t v)
 {
-	mmio_write32(IOAPIC_GPA + IOREGSEL, idx);
-	mmio_write32(IOAPIC_GPA + IOWIN, v);
+	mmio_write32(IOAPIC_GPA + VIPI_IOAPIC_IOREGSEL, idx);
+	mmio_write32(IOAPIC_GPA + VIPI_IOAPIC_IOWIN, v);
 }
 
 static uint32_t ioapic_read(uint32_t idx)
 {
-	mmio_write32(IOAPIC_GPA + IOREGSEL, idx);
-	return mmio_read32(IOAPIC_GPA + IOWIN);
+	mmio_write32(IOAPIC_GPA + VIPI_IOAPIC_IOREGSEL, idx);
+	return mmio_read32(IOAPIC_GPA + VIPI_IOAPIC_IOWIN);
 }
 
 /* destination first, the low dword (with the mask bit) last */
@@ -496,7 +492,7 @@ static void timer_tsc_deadline(void)
 	uint64_t dl, t;
 
 	cpuid(1, &a, &b, &c, &d);
-	if (!(c & CPUID_1_ECX_TSC_DEADLINE)) {
+	if (!(c & VIPI_CPUID_1_ECX_TSC_DEADLINE)) {
 		GUEST_PRINT(
 			"%s: no TSC-deadline timer (CPUID.1:ECX[24] clear): "
 			"those checks skipped",
@@ -700,9 +696,9 @@ static void ioapic_regs(void)
 		   id >= 0, (uint64_t)(int64_t)id, 0);
 	/* KVM's in-kernel I/O APIC keeps 4 bits of the ID (82093AA) */
 	CHECK("IOAPICID bits 27:24 = the MADT's ID",
-	      ioapic_read(IOAPIC_ID) >> 24 & 0xf, (uint32_t)id & 0xf);
+	      ioapic_read(VIPI_IOAPIC_REG_ID) >> 24 & 0xf, (uint32_t)id & 0xf);
 	CHECK("IOAPICVER: maximum redirection entry 23",
-	      ioapic_read(IOAPIC_VER) >> 16 & 0xff, 23);
+	      ioapic_read(VIPI_IOAPIC_REG_VER) >> 16 & 0xff, 23);
 }
 
 static uint32_t rte_lo(uint32_t gsi)

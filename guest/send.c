@@ -11,6 +11,7 @@
  */
 #include <vipi/abi.h>
 #include <vipi/hyperv.h>
+#include <vipi/x86.h>
 
 #include "guest.h"
 
@@ -293,15 +294,16 @@ int method_probe(void)
 								     "on");
 		return 0;
 	case M_KVM_PV: {
-		uint64_t args[5] = { 10, 0, 0, 0, IPI_VECTOR };
+		uint64_t args[5] = { VIPI_KVM_HC_SEND_IPI, 0, 0, 0,
+				     IPI_VECTOR };
 		int64_t r;
 
-		cpuid(0x40000000u, &a, &b, &c, &d);
+		cpuid(VIPI_CPUID_KVM_SIGNATURE, &a, &b, &c, &d);
 		if (b != 0x4b4d564bu)
 			GUEST_SKIP(
 				"kvm-pv: no KVM signature in CPUID 0x40000000");
-		cpuid(0x40000001u, &a, &b, &c, &d);
-		if (!(a & (1u << 11)))
+		cpuid(VIPI_CPUID_KVM_FEATURES, &a, &b, &c, &d);
+		if (!(a & (1u << VIPI_KVM_FEATURE_PV_SEND_IPI)))
 			GUEST_SKIP(
 				"kvm-pv: CPUID 0x40000001 lacks KVM_FEATURE_PV_SEND_IPI");
 		if (kernel_mode)

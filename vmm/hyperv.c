@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include <vipi/hyperv.h>
+#include <vipi/x86.h>
 
 #include "hyperv.h"
 #include "vmm.h"
@@ -187,11 +188,12 @@ int hv_cpuid_patch(struct vm *vm, struct vcpu *v, struct kvm_cpuid2 **cp)
 	if (!n)
 		return -ENOMEM;
 	/* drop KVM's hypervisor leaves (its signature too); vipi's own at
-	 * 0x40000100 (kernel_cpuid) stay */
+	 * VIPI_CPUID_BASE_DEFAULT (kernel_cpuid) stay */
 	for (i = 0; i < c->nent; i++) {
 		uint32_t f = c->entries[i].function;
 
-		if (f >= VIPI_HV_CPUID_VENDOR && f <= 0x400000ffu)
+		if (f >= VIPI_HV_CPUID_VENDOR &&
+		    f <= VIPI_CPUID_HYPERVISOR_LAST)
 			continue;
 		n->entries[out++] = c->entries[i];
 	}

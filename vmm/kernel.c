@@ -842,13 +842,6 @@ int kernel_setup_bsp(struct vm *vm, struct vcpu *vcpu)
 
 /* ---- CPUID -------------------------------------------------------- */
 
-#define CPUID_1_EDX_HTT (1u << 28)
-/*
- * vipi's own PV IPI ABI (docs/abi.md 2.1) one base above KVM's leaves (and
- * Hyper-V's, with --hyperv), so a guest finds both interfaces
- */
-#define KERNEL_VIPI_CPUID_BASE 0x40000100u
-
 static uint32_t order(uint32_t max_id)
 {
 	uint32_t s = 0;
@@ -913,7 +906,7 @@ void kernel_cpuid(struct vm *vm, struct vcpu *vcpu, struct kvm_cpuid2 *c,
 
 		e->ebx = (e->ebx & 0xff00ffffu) | ids << 16;
 		if (vm->nr > 1)
-			e->edx |= CPUID_1_EDX_HTT;
+			e->edx |= VIPI_CPUID_1_EDX_HTT;
 	}
 	if (max_basic >= 0xb)
 		add_topo_leaf(c, room, 0xb, vm->nr, shift, vcpu->apic_id);
@@ -966,12 +959,12 @@ void kernel_cpuid(struct vm *vm, struct vcpu *vcpu, struct kvm_cpuid2 *c,
 	     off++) {
 		uint32_t out[4];
 
-		if (find_leaf(c, KERNEL_VIPI_CPUID_BASE + off) ||
-		    vipi_abi_cpuid_host(&host, KERNEL_VIPI_CPUID_BASE, off,
+		if (find_leaf(c, VIPI_CPUID_BASE_DEFAULT + off) ||
+		    vipi_abi_cpuid_host(&host, VIPI_CPUID_BASE_DEFAULT, off,
 					vcpu->idx, VIPI_DOORBELL_PORT, out))
 			break;
 		c->entries[c->nent++] = (struct kvm_cpuid_entry2){
-			.function = KERNEL_VIPI_CPUID_BASE + off,
+			.function = VIPI_CPUID_BASE_DEFAULT + off,
 			.eax = out[0],
 			.ebx = out[1],
 			.ecx = out[2],

@@ -41,9 +41,6 @@ extern const uint8_t vipi_guest_image_end[];
 #define EFER_SCE (1ull << 0)
 #define EFER_LME (1ull << 8)
 
-#define CPUID_1_ECX_X2APIC (1u << 21)
-#define CPUID_1_ECX_HYPERVISOR (1u << 31)
-
 /*
  * RAM is [0, mem_low) and, when mem_size is larger, [4 GiB, 4 GiB +
  * mem_size - mem_low) (vmm/kernel.h); a range never spans the hole.
@@ -195,11 +192,12 @@ int x86_setup_cpuid(struct vm *vm, struct vcpu *vcpu)
 			/* SDM CPUID leaf 1: initial APIC ID in EBX 31:24 */
 			e->ebx = (e->ebx & 0x00ffffffu) |
 				 ((vcpu->apic_id & 0xffu) << 24);
-			e->ecx |= CPUID_1_ECX_X2APIC | CPUID_1_ECX_HYPERVISOR;
+			e->ecx |= VIPI_CPUID_1_ECX_X2APIC |
+				  VIPI_CPUID_1_ECX_HYPERVISOR;
 			/* --kernel --xapic: an xAPIC-only CPU (the bit is one
 			 * this host's KVM honours) */
 			if (vm->opt.kernel && vm->opt.xapic)
-				e->ecx &= ~CPUID_1_ECX_X2APIC;
+				e->ecx &= ~VIPI_CPUID_1_ECX_X2APIC;
 			break;
 		case 0xb:
 		case 0x1f:

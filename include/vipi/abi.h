@@ -30,6 +30,9 @@
 #define VIPI_CPUID_SCAN_FIRST 0x40000000u
 #define VIPI_CPUID_SCAN_STRIDE 0x100u
 #define VIPI_CPUID_SCAN_COUNT 16u
+/* The base vipi's VMM puts the leaves at (k = 1): above KVM's, or
+ * Hyper-V's with --hyperv, at 0x40000000 */
+#define VIPI_CPUID_BASE_DEFAULT 0x40000100u
 /* Leaf offsets from the base */
 #define VIPI_CPUID_SIGNATURE 0u /* EAX max leaf; EBX ECX EDX "Vipi" x3 */
 #define VIPI_CPUID_INFO \

@@ -185,6 +185,27 @@
 #define VIPI_KVM_PV_IPI_WINDOW 128u
 #define VIPI_KVM_PV_IPI_WINDOW_32 64u
 
+/*
+ * CPUID leaf 1 feature bits (SDM Vol. 2A, CPUID, "Feature Information
+ * Returned in the ECX Register" and "... in the EDX Register")
+ */
+#define VIPI_CPUID_1_ECX_X2APIC (1u << 21)
+#define VIPI_CPUID_1_ECX_TSC_DEADLINE (1u << 24)
+/* "Not used, always returns 0" on hardware (SDM); set by hypervisors for
+ * their guests (AMD APM Vol. 3, CPUID Fn0000_0001_ECX bit 31) */
+#define VIPI_CPUID_1_ECX_HYPERVISOR (1u << 31)
+/* Max logical processor IDs in EBX 23:16 is valid */
+#define VIPI_CPUID_1_EDX_HTT (1u << 28)
+
+/*
+ * The last leaf of the hypervisor interface at 0x40000000: 0x40000001
+ * "determines the semantics of leaves from 0x40000002 through
+ * 0x400000FF" (Hyper-V TLFS, "Standard Hypervisor CPUID Leaves"); the SDM
+ * (Vol. 2A, CPUID) keeps 0x40000000-0x4FFFFFFF free of processor
+ * information, so another interface may follow at 0x40000100.
+ */
+#define VIPI_CPUID_HYPERVISOR_LAST 0x400000ffu
+
 /* KVM CPUID leaves (Documentation/virt/kvm/x86/cpuid.rst) */
 #define VIPI_CPUID_KVM_SIGNATURE 0x40000000u
 #define VIPI_CPUID_KVM_FEATURES 0x40000001u
