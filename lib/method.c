@@ -125,11 +125,11 @@ static int decode_mmio(const struct vipi_host *h, uint32_t sender,
 		       struct vipi_op_state *st, const struct vipi_op *op,
 		       struct vipi_ipi *ipi)
 {
-	if (op->reg == VIPI_XAPIC_ICR_HI) {
+	if (op->reg == VIPI_APIC_ICR_HI) {
 		st->xapic_icr_hi = (uint32_t)op->val;
 		return 0;
 	}
-	if (op->reg != VIPI_XAPIC_ICR_LO)
+	if (op->reg != VIPI_APIC_ICR_LO)
 		return -EINVAL;
 	return decoded(vipi_decode_xapic_icr(h, sender, (uint32_t)op->val,
 					     st->xapic_icr_hi, ipi));

@@ -495,7 +495,7 @@ again:
 		if (n != (int)rec.n || n != 2 * (int)vipi_cpuset_weight(&s))
 			good = false;
 		for (j = 0; good && j < rec.n; j++) {
-			if (rec.ops[j].reg == VIPI_XAPIC_ICR_HI) {
+			if (rec.ops[j].reg == VIPI_APIC_ICR_HI) {
 				hi = (uint32_t)rec.ops[j].val;
 				continue;
 			}

@@ -854,7 +854,7 @@ static void lapic_guest_error(struct vcpu *v, enum vipi_status st,
 
 	if (st == VIPI_OK &&
 	    (reg == VIPI_MSR_X2APIC_ICR || reg == VIPI_MSR_X2APIC_SELF_IPI ||
-	     reg == VIPI_XAPIC_ICR_LO) &&
+	     reg == VIPI_APIC_ICR_LO) &&
 	    ipi->status == VIPI_ERR_APIC_SEND_ILLEGAL_VECTOR)
 		st = ipi->status; /* no fault: an APIC error (ESR bit 5) */
 	if (st != VIPI_OK)
@@ -998,8 +998,8 @@ int engine_mmio(struct vcpu *v)
 					  run->mmio.len);
 		return st == VIPI_OK ? 0 : mmio_unassigned(run);
 	}
-	if ((off & ~0xfu) == VIPI_XAPIC_ICR_LO ||
-	    (off & ~0xfu) == VIPI_XAPIC_ICR_HI) {
+	if ((off & ~0xfu) == VIPI_APIC_ICR_LO ||
+	    (off & ~0xfu) == VIPI_APIC_ICR_HI) {
 		count(v, VMM_SRC_XAPIC_ICR, 1);
 		count(v, VMM_EXIT_SEND, 1);
 	} else {
@@ -1010,8 +1010,8 @@ int engine_mmio(struct vcpu *v)
 	}
 	st = vipi_lapic_mmio_write(&v->lapic, off, run->mmio.data,
 				   run->mmio.len);
-	if (st == VIPI_OK && (off & ~0xfu) == VIPI_XAPIC_ICR_LO)
-		lapic_guest_error(v, st, "xAPIC ICR", VIPI_XAPIC_ICR_LO,
+	if (st == VIPI_OK && (off & ~0xfu) == VIPI_APIC_ICR_LO)
+		lapic_guest_error(v, st, "xAPIC ICR", VIPI_APIC_ICR_LO,
 				  v->lapic.icr);
 	return 0;
 }

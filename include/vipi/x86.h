@@ -21,13 +21,9 @@
 /* MMIO offset / 16 + 0x800 is the MSR of the same register */
 #define VIPI_MSR_X2APIC_APICID 0x802u
 
-/* xAPIC MMIO offsets from the APIC base (SDM 10.4.1, Table 10-1) */
+/* The xAPIC MMIO page after reset (SDM 10.4.1); its register offsets are
+ * the VIPI_APIC_* below, one spelling for xAPIC and x2APIC alike */
 #define VIPI_XAPIC_DEFAULT_BASE 0xfee00000u
-#define VIPI_XAPIC_ID 0x020u
-#define VIPI_XAPIC_LDR 0x0d0u
-#define VIPI_XAPIC_DFR 0x0e0u
-#define VIPI_XAPIC_ICR_LO 0x300u
-#define VIPI_XAPIC_ICR_HI 0x310u
 
 /* ICR fields (SDM 10.6.1 Figure 10-12; x2APIC: 10.12.9 Figure 10-28) */
 #define VIPI_ICR_VECTOR_MASK 0xffull

@@ -370,9 +370,9 @@ int vipi_encode_xapic_phys(const struct vipi_guest_topo *gt,
 		uint32_t hi = gt->cpus[cpu].apic_id
 			      << VIPI_XAPIC_ICR_HI_DEST_SHIFT;
 
-		r = emit_mmio(emit, VIPI_XAPIC_ICR_HI, hi);
+		r = emit_mmio(emit, VIPI_APIC_ICR_HI, hi);
 		if (!r)
-			r = emit_mmio(emit, VIPI_XAPIC_ICR_LO, lo);
+			r = emit_mmio(emit, VIPI_APIC_ICR_LO, lo);
 		if (r)
 			return r;
 		n += 2;
