@@ -219,8 +219,11 @@ static void test_or_group(void)
 
 /* ---- vipi_deliver() over sparse sets ------------------------------- */
 
+/* above DELIVER_BATCH_VCPUS (lib/deliver.c): the interleaved walk */
+#define NR_LARGE 65536u
+
 struct order {
-	uint32_t v[NR];
+	uint32_t v[NR_LARGE];
 	uint32_t n;
 };
 
@@ -228,7 +231,7 @@ static void kick(void *opaque, uint32_t vcpu)
 {
 	struct order *o = opaque;
 
-	if (o->n < NR)
+	if (o->n < NR_LARGE)
 		o->v[o->n] = vcpu;
 	o->n++;
 }
@@ -240,8 +243,9 @@ static const struct vipi_kick_ops ops = { kick, kick };
  * check: one kick per target in that order, the vector's bit in exactly
  * their descriptors, the counts. Takes everything after.
  */
-static void check_list(struct vipi_delivery *d, struct order *o,
-		       const uint32_t *list, uint32_t n, const char *name)
+static void check_list_nr(struct vipi_delivery *d, struct order *o,
+			  const uint32_t *list, uint32_t n, uint32_t nr,
+			  const char *name)
 {
 	struct tap_fields f = TAP_FIELDS_INIT;
 	struct vipi_cpuset s;
@@ -249,7 +253,7 @@ static void check_list(struct vipi_delivery *d, struct order *o,
 	struct vipi_deliver_stats st;
 	uint32_t i, v, wrong_order = 0, wrong_bit = 0, k = 0;
 
-	if (vipi_cpuset_init(&s, NR))
+	if (vipi_cpuset_init(&s, nr))
 		tap_bail("cpuset");
 	for (i = 0; i < n; i++)
 		vipi_cpuset_add(&s, list[i]);
@@ -262,7 +266,7 @@ static void check_list(struct vipi_delivery *d, struct order *o,
 	field_u64(&f, o->n, n);
 	for (i = 0; i < n && i < o->n; i++)
 		wrong_order += o->v[i] != list[i];
-	for (v = 0; v < NR; v++) {
+	for (v = 0; v < nr; v++) {
 		uint64_t irr[4] = { 0 };
 		bool in = k < n && list[k] == v;
 
@@ -275,6 +279,12 @@ static void check_list(struct vipi_delivery *d, struct order *o,
 	field_u64(&f, wrong_bit, 0);
 	fields_ok(&f, "deliver: %s", name);
 	vipi_cpuset_destroy(&s);
+}
+
+static void check_list(struct vipi_delivery *d, struct order *o,
+		       const uint32_t *list, uint32_t n, const char *name)
+{
+	check_list_nr(d, o, list, n, NR, name);
 }
 
 static void test_deliver(void)
@@ -352,6 +362,44 @@ static void test_deliver(void)
 			list[n++] = v;
 	check_list(&d, &o, list, n, "all but vCPU 1234");
 
+	vipi_delivery_destroy(&d);
+}
+
+/* The same shapes in a VM above DELIVER_BATCH_VCPUS (the other walk). */
+static void test_deliver_large(void)
+{
+	static struct order o;
+	static uint32_t list[NR_LARGE];
+	struct vipi_delivery d;
+	uint32_t i, n, v;
+	static const uint32_t sizes[] = { 1, 16, 17, 33, 65 };
+
+	if (vipi_delivery_init(&d, NR_LARGE, &ops, &o))
+		tap_bail("delivery");
+	for (v = 0; v < NR_LARGE; v++)
+		vipi_pi_set_state(&d.pi[v], VIPI_VCPU_IN_GUEST);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char name[80];
+
+		for (n = 0; n < sizes[i]; n++)
+			list[n] = n * 1024 / sizes[i] * 64 + n * 13 % 64;
+		snprintf(name, sizeof(name), "65,536 vCPUs, %u one per word",
+			 sizes[i]);
+		check_list_nr(&d, &o, list, sizes[i], NR_LARGE, name);
+		for (n = 0; n < sizes[i]; n++)
+			list[n] = (n / 3) * 2048 + (n % 3) * 20 + 1;
+		snprintf(name, sizeof(name), "65,536 vCPUs, %u three per word",
+			 sizes[i]);
+		check_list_nr(&d, &o, list, sizes[i], NR_LARGE, name);
+	}
+	list[0] = 0;
+	list[1] = NR_LARGE - 1;
+	check_list_nr(&d, &o, list, 2, NR_LARGE,
+		      "65,536 vCPUs: the first and the last");
+	for (v = 0; v < NR_LARGE; v++)
+		list[v] = v;
+	check_list_nr(&d, &o, list, NR_LARGE, NR_LARGE,
+		      "65,536 vCPUs: all of them");
 	vipi_delivery_destroy(&d);
 }
 
@@ -460,10 +508,11 @@ static void test_desc(void)
 
 int main(void)
 {
-	tap_plan(9 + 5 + 3 + 14 * 3 - 1 + 4 + 5);
+	tap_plan(9 + 5 + 3 + 14 * 3 - 1 + 4 + 5 * 2 + 2 + 5);
 	test_span();
 	test_or_group();
 	test_deliver();
+	test_deliver_large();
 	test_desc();
 	return tap_done();
 }
