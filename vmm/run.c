@@ -700,11 +700,14 @@ static void on_sigusr2(int sig)
 	dump_asked = 1;
 }
 
+/* the vCPUs a dump shows (a 256-vCPU dump would bury the rest) */
+#define DUMP_MAX_VCPUS 64u
+
 static void dump_engine(struct vm *vm)
 {
 	uint64_t now = now_ns();
 
-	for (uint32_t i = 0; i < vm->nr && i < 16; i++) {
+	for (uint32_t i = 0; i < vm->nr && i < DUMP_MAX_VCPUS; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
 		fprintf(stderr,
@@ -744,6 +747,9 @@ static void dump_engine(struct vm *vm)
 				v->run->if_flag,
 				(unsigned long long)v->lapic.stats.timer_fires);
 	}
+	if (vm->nr > DUMP_MAX_VCPUS)
+		fprintf(stderr, "  (vCPUs %u-%u left out)\n", DUMP_MAX_VCPUS,
+			vm->nr - 1);
 }
 
 /*
