@@ -321,7 +321,8 @@ misuse "unknown option '--'" bench -- --quick
 
 # --- vipi bench linux ---------------------------------------------------
 NODEV="vipi bench linux: $tmp/no-kvm: No such file or directory: every case boots a kernel"
-LOG=$(cd "$(dirname "$0")" && pwd)/data/bench-linux/vipi-user-4-nmi.log
+SRC=${VIPI_SRC:-$(cd "$(dirname "$0")/.." && pwd)}
+LOG=$SRC/tests/data/bench-linux/vipi-user-4-nmi.log
 
 # bl_misuse 'MESSAGE' ARGS...: exit 2, one line
 bl_misuse() {
