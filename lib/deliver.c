@@ -290,9 +290,10 @@ static void post_lowest(struct vipi_delivery *d, const struct post *p,
  * deliver_batched(), above it with deliver_ring(). Where a post misses to
  * the last-level cache or memory, the walk's work between posts is hidden
  * under those misses, and batching, which does the walk and the posts in
- * separate phases, would add it (0.7 to 1 ns per target at 262,144 vCPUs);
- * where the descriptors are cached, the walk's mispredicted branches are
- * what batching saves. Both post the same targets in the same order.
+ * separate phases, can add it (0.7 to 1 ns per target at 262,144 vCPUs in
+ * a loop over vipi_deliver() alone; the same in vipi sim); where the
+ * descriptors are cached, the walk's mispredicted branches are what
+ * batching saves. Both post the same targets in the same order.
  */
 #define DELIVER_BATCH_VCPUS 16384u
 
