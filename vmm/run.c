@@ -750,6 +750,11 @@ static void dump_engine(struct vm *vm)
 	if (vm->nr > DUMP_MAX_VCPUS)
 		fprintf(stderr, "  (vCPUs %u-%u left out)\n", DUMP_MAX_VCPUS,
 			vm->nr - 1);
+	/* and where each is: its thread prints its registers at the kick */
+	for (uint32_t i = 0; i < vm->nr && i < DUMP_MAX_VCPUS; i++) {
+		atomic_store(&vm->vcpus[i].dump_regs, 1);
+		vcpu_kick(&vm->vcpus[i]);
+	}
 }
 
 /*

@@ -386,6 +386,22 @@ static int handle_exit(struct vcpu *v)
 	}
 }
 
+/*
+ * Where the guest is, for the SIGUSR2 dump (vmm/run.c asks with
+ * dump_regs and a kick): the vCPU's own thread reads its registers, as
+ * KVM wants, outside KVM_RUN.
+ */
+void vcpu_dump_regs(struct vcpu *v)
+{
+	struct kvm_regs r;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0)
+		return;
+	fprintf(stderr, "  vCPU %u: rip %#llx rsp %#llx rflags %#llx\n", v->idx,
+		(unsigned long long)r.rip, (unsigned long long)r.rsp,
+		(unsigned long long)r.rflags);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -422,6 +438,8 @@ static void *vcpu_thread(void *arg)
 				if (atomic_load(&v->probe_expired) &&
 				    vcpu_probe_expired(v) < 0)
 					break;
+				if (atomic_exchange(&v->dump_regs, 0))
+					vcpu_dump_regs(v);
 				atomic_fetch_add_explicit(
 					&v->exits[VMM_EXIT_INTR], 1,
 					memory_order_relaxed);

@@ -123,6 +123,8 @@ struct vcpu {
 	/* kernel mode: a vmcall probe the guest announced (see io.c) */
 	_Atomic uint64_t probe_deadline_ns;
 	_Atomic uint32_t probe_expired;
+	/* SIGUSR2 dump: print RIP/RSP/RFLAGS at the next exit (a kick) */
+	_Atomic uint32_t dump_regs;
 
 	_Atomic uint64_t exits[VMM_EXIT_NR];
 	uint64_t exits_mark[VMM_EXIT_NR];
@@ -324,6 +326,7 @@ int vcpu_flush_tlb(struct vcpu *vcpu, const struct kvm_sregs *s);
 
 /* vcpu.c: a hypercall probe that did not finish in time */
 int vcpu_probe_expired(struct vcpu *vcpu);
+void vcpu_dump_regs(struct vcpu *vcpu);
 void vcpu_kick(struct vcpu *vcpu);
 
 /* io.c: console, ucall, doorbells; 0 = handled */
