@@ -183,8 +183,8 @@ int hv_cpuid_patch(struct vm *vm, struct vcpu *v, struct kvm_cpuid2 **cp)
 	r = hv_alloc(vm, v);
 	if (r || !vm->opt.hyperv)
 		return r;
-	n = calloc(1, sizeof(*n) +
-			      (c->nent + HV_NR_LEAVES) * sizeof(n->entries[0]));
+	n = calloc(1, sizeof(*n) + (c->nent + HV_NR_LEAVES + 2) *
+					   sizeof(n->entries[0]));
 	if (!n)
 		return -ENOMEM;
 	/* drop KVM's hypervisor leaves (its signature too); vipi's own at
@@ -200,6 +200,21 @@ int hv_cpuid_patch(struct vm *vm, struct vcpu *v, struct kvm_cpuid2 **cp)
 	for (i = 0; i < HV_NR_LEAVES; i++)
 		hv_fill_leaf(vm->hv, VIPI_HV_CPUID_VENDOR + i,
 			     &n->entries[out++]);
+	/*
+	 * The user-mode engine's IOAPIC and MSIs take the 15-bit
+	 * destination (engine.c), as with KVM's MSI_EXT_DEST_ID: say so the
+	 * way Linux on Hyper-V reads it, so it takes APIC IDs above 255.
+	 */
+	if (vm->opt.irqchip == VIPI_IRQCHIP_USER) {
+		n->entries[out++] = (struct kvm_cpuid_entry2){
+			.function = VIPI_HV_CPUID_VS_INTERFACE,
+			.eax = VIPI_HV_VS_SIGNATURE,
+		};
+		n->entries[out++] = (struct kvm_cpuid_entry2){
+			.function = VIPI_HV_CPUID_VS_PROPERTIES,
+			.eax = VIPI_HV_VS_EXTENDED_IOAPIC_RTE,
+		};
+	}
 	n->nent = out;
 	free(c);
 	*cp = n;

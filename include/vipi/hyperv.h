@@ -29,6 +29,19 @@
 #define VIPI_HV_CPUID_HW_FEATURES 0x40000006u
 
 /*
+ * The virtualization stack's leaves, outside the TLFS: interface 0x40000081
+ * EAX "VS#1" when present, properties 0x40000082 EAX bit 2 = the I/O APIC
+ * and MSIs take the extended (15-bit) destination ID, which is what Linux
+ * on Hyper-V looks for before it takes APIC IDs above 255 without
+ * interrupt remapping (its mshyperv.c msi_ext_dest_id; Linux's
+ * hyperv-tlfs.h names them HYPERV_CPUID_VIRT_STACK_*).
+ */
+#define VIPI_HV_CPUID_VS_INTERFACE 0x40000081u
+#define VIPI_HV_VS_SIGNATURE 0x31235356u /* "VS#1" */
+#define VIPI_HV_CPUID_VS_PROPERTIES 0x40000082u
+#define VIPI_HV_VS_EXTENDED_IOAPIC_RTE (1u << 2)
+
+/*
  * Synthetic MSRs (TLFS "Synthetic MSRs"; the guest OS ID and hypercall
  * page: "Hypercall Interface"; Linux hyperv-tlfs.h HV_X64_MSR_* names)
  */

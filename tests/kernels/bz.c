@@ -149,6 +149,18 @@ void bz_main(const u8 *bp, u64 load)
 	tk_dec(r[1] & 0xffff);
 	tk_putc('\n');
 
+	/* Hyper-V's (--hyperv): the virtualization stack's two leaves */
+	tk_cpuid(0x40000000, 0, r);
+	if (tk_memeq(&r[1], "Microsoft Hv", 12)) {
+		tk_cpuid(0x40000081, 0, r);
+		tk_puts("bz: cpuid hv vs ");
+		tk_hex(r[0]);
+		tk_cpuid(0x40000082, 0, r);
+		tk_puts(" properties ");
+		tk_hex(r[0]);
+		tk_putc('\n');
+	}
+
 	/* vipi's leaves at 0x40000100 (docs/abi.md 2.1): version, features */
 	tk_cpuid(0x40000100, 0, r);
 	if (tk_memeq(&r[1], "VipiVipiVipi", 12)) {
