@@ -1178,13 +1178,18 @@ static void bl_print_table(void)
 			      runs[cases[p].run].vcpus == r->vcpus &&
 			      !strcmp(runs[cases[p].run].layout, r->layout) &&
 			      !strcmp(cases[p].test, c->test) &&
+			      cases[p].targets == c->targets &&
 			      !strcmp(cases[p].state, c->state);
 		if (dup)
 			continue;
 		printf("%5u %-11s %-13s %7u", r->vcpus, r->layout, c->test,
 		       c->targets);
+		/* -1: the method cannot send this set (hv-linux: an NMI) */
 		for (unsigned int k = 0; k < BL_NR_ENC; k++)
-			printf(" %14lld", (long long)c->enc[k]);
+			if (c->enc[k] < 0)
+				printf(" %14s", "-");
+			else
+				printf(" %14lld", (long long)c->enc[k]);
 		printf("\n");
 	}
 }
