@@ -10,24 +10,13 @@
 # holds on a machine with KVM too) exits 4 with a banner and writes why to
 # bench.json. No case here needs /dev/kvm.
 set -u
+. "${VIPI_SRC:-.}/tests/lib/kvm.sh" || exit 1
 export LC_ALL=C
 VIPI=${VIPI:-$(cd "$(dirname "$0")/.." && pwd)/vipi}
 PY=$(python3 -c 'import sys; print(sys.executable)') || exit 1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-failed=0
 echo "1..56"
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
 
 # misuse STATUS 'STDERR LINE' ARGS...: `vipi ARGS` exits STATUS, prints
 # nothing on stdout and exactly that one line on stderr
@@ -38,7 +27,7 @@ misuse() {
 	rc=$?
 	printf '%s\n' "$line" >"$tmp/want"
 	[ $rc = "$want" ] && [ ! -s "$tmp/out" ] && cmp -s "$tmp/err" "$tmp/want"
-	ok $? "vipi $*: exit $want, one line"
+	ok_rc $? "vipi $*: exit $want, one line"
 	if [ $rc != "$want" ] || [ -s "$tmp/out" ] ||
 		! cmp -s "$tmp/err" "$tmp/want"; then
 		echo "# exit $rc; stdout:"
@@ -105,13 +94,13 @@ cat >"$tmp/want" <<'EOF'
 EOF
 [ $rc = 4 ] && cmp -s "$tmp/out" "$tmp/want" &&
 	[ "$(cat "$tmp/err")" = "vipi run: skip: vipi: the in-kernel LAPIC mode has no vipi ABI (vipi's engine serves it); use --irqchip user" ]
-ok $? "run --irqchip kernel --method vipi: exit 4, the skip JSON and one line, no VM"
+ok_rc $? "run --irqchip kernel --method vipi: exit 4, the skip JSON and one line, no VM"
 "$VIPI" run --vcpus 2 --irqchip kernel --workload multicast --method hv \
 	>"$tmp/out" 2>"$tmp/err"
 rc=$?
 [ $rc = 4 ] && [ ! -s "$tmp/out" ] &&
 	[ "$(cat "$tmp/err")" = "vipi run: skip: hv: the in-kernel LAPIC mode has no Hyper-V hypercalls (vipi's engine serves them); use --irqchip user" ]
-ok $? "run --irqchip kernel --method hv: exit 4, one line, no VM"
+ok_rc $? "run --irqchip kernel --method hv: exit 4, one line, no VM"
 
 # vipi bench: the same checks for the whole sweep, before any case runs
 U='(usage: vipi bench --help)'
@@ -159,7 +148,7 @@ misuse 2 "vipi report: unknown option '--frob' (usage: vipi report --help)" \
 misuse 2 "vipi report: -o needs a value (usage: vipi report --help)" \
 	report -o
 "$VIPI" topo -t x86:dense:4 >"$tmp/out" 2>&1 && grep -q '4 vCPUs' "$tmp/out"
-ok $? "topo takes -t/--topology like every command"
+ok_rc $? "topo takes -t/--topology like every command"
 
 # --help: the full usage, with the defaults, on stdout
 "$VIPI" run --help >"$tmp/out" 2>"$tmp/err" &&
@@ -167,11 +156,11 @@ ok $? "topo takes -t/--topology like every command"
 	grep -q 'boot (default)' "$tmp/out" &&
 	grep -q 'kernel: KVM.s in-kernel LAPIC (default)' "$tmp/out" &&
 	grep -q '(default 300)' "$tmp/out" && [ ! -s "$tmp/err" ]
-ok $? "run --help shows the defaults (method, workload, irqchip, timeout)"
+ok_rc $? "run --help shows the defaults (method, workload, irqchip, timeout)"
 "$VIPI" bench --help >"$tmp/out" 2>"$tmp/err" &&
 	grep -q '(default 64; 16 with --quick)' "$tmp/out" &&
 	grep -q 'VIPI_KVM_DEVICE' "$tmp/out" && [ ! -s "$tmp/err" ]
-ok $? "bench --help shows the defaults and the device override"
+ok_rc $? "bench --help shows the defaults and the device override"
 
 # vipi bench where KVM cannot be used: exit 4, a banner, the reason in
 # bench.json, no empty plot
@@ -182,17 +171,17 @@ mkdir -p "$tmp/out-dir" && cp "$tmp/stale.svg" "$tmp/out-dir/bench.svg"
 VIPI_KVM_DEVICE=$dev "$VIPI" bench --quick --no-lib --out "$tmp/out-dir" \
 	>"$tmp/out" 2>"$tmp/err"
 rc=$?
-ok $([ $rc = 4 ] && echo 0 || echo 1) "bench without KVM: exit 4 (got $rc)"
+ok_rc $([ $rc = 4 ] && echo 0 || echo 1) "bench without KVM: exit 4 (got $rc)"
 cat >"$tmp/want" <<EOF
 vipi bench: KVM cannot be used: $why
 vipi bench: the KVM sweep (54 cases) does not run
 vipi bench: KVM cannot be used: $why
 EOF
 cmp -s "$tmp/err" "$tmp/want"
-ok $? "bench without KVM: the banner on stderr, before and after"
+ok_rc $? "bench without KVM: the banner on stderr, before and after"
 [ "$(grep -c . "$tmp/out")" = 1 ] &&
 	grep -qxF "vipi bench: NO KVM RESULTS: $why; the reason is in $tmp/out-dir/bench.json" "$tmp/out"
-ok $? "bench without KVM: stdout says NO KVM RESULTS, no empty table"
+ok_rc $? "bench without KVM: stdout says NO KVM RESULTS, no empty table"
 "$PY" -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -200,14 +189,14 @@ k = d["kvm"]
 ok = k == {"device": sys.argv[2], "usable": False, "reason": sys.argv[3],
            "cases_not_run": 54} and d["cases"] == []
 sys.exit(0 if ok else 1)' "$tmp/out-dir/bench.json" "$dev" "$why"
-ok $? "bench.json: kvm.usable false, the reason, 54 cases not run, no cases"
+ok_rc $? "bench.json: kvm.usable false, the reason, 54 cases not run, no cases"
 [ ! -e "$tmp/out-dir/bench.svg" ]
-ok $? "bench without KVM: no bench.svg (a stale one is removed)"
+ok_rc $? "bench without KVM: no bench.svg (a stale one is removed)"
 VIPI_KVM_DEVICE=/dev/null "$VIPI" bench --quick --no-lib --out "$tmp/out-dir" \
 	>/dev/null 2>"$tmp/err"
 rc=$?
 [ $rc = 4 ] && grep -qxF "vipi bench: KVM cannot be used: /dev/null: not a KVM device (KVM_GET_API_VERSION: Inappropriate ioctl for device)" "$tmp/err"
-ok $? "bench with a device that is not KVM: exit 4 and why"
+ok_rc $? "bench with a device that is not KVM: exit 4 and why"
 
 # a user who cannot open the device (a root-only file here, as an
 # unprivileged user): needs root and setpriv, else skipped
@@ -227,9 +216,9 @@ else
 		rc=$?
 		[ $rc = 4 ] && grep -qxF "vipi bench: KVM cannot be used: $tmp/root-only: Permission denied (add your user to the 'kvm' group, or run as root)" "$tmp/err" &&
 			grep -qE '"usable": ?false' "$tmp/nobody/out/bench.json"
-		ok $? "bench by a user who cannot open the device: exit 4, what to do, bench.json"
+		ok_rc $? "bench by a user who cannot open the device: exit 4, what to do, bench.json"
 	fi
 fi
 
 [ $n = 56 ] || echo "# ran $n tests, planned 56"
-[ $failed = 0 ]
+[ $fail = 0 ]

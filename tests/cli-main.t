@@ -7,22 +7,11 @@
 # for every set (the numbers themselves are not checked: a benchmark is
 # not a test).
 set -u
+. "${VIPI_SRC:-.}/tests/lib/kvm.sh" || exit 1
 VIPI=${VIPI:-$(cd "$(dirname "$0")/.." && pwd)/vipi}
 PY=$(python3 -c 'import sys; print(sys.executable)') || exit 1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
 
 # status EXPECTED DESCRIPTION ARGS...: the exit status of `vipi ARGS`
 status() {
@@ -30,27 +19,27 @@ status() {
 	shift 2
 	"$VIPI" "$@" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
-	ok $([ $rc = "$want" ] && echo 0 || echo 1) "$desc (exit $want)"
+	ok_rc $([ $rc = "$want" ] && echo 0 || echo 1) "$desc (exit $want)"
 	[ $rc = "$want" ] || sed 's/^/# /' "$tmp/out" "$tmp/err"
 }
 
 status 2 "no command"
 grep -q '^usage: vipi' "$tmp/err"
-ok $? "no command prints the usage on stderr"
+ok_rc $? "no command prints the usage on stderr"
 status 2 "unknown command" frobnicate
 status 0 "help" help
 for cmd in encode decode topo bench; do
 	grep -q "^  $cmd " "$tmp/out"
-	ok $? "help lists $cmd"
+	ok_rc $? "help lists $cmd"
 done
 status 0 "--help" --help
 status 0 "help for one command" help decode
 grep -q '^usage: vipi decode' "$tmp/out"
-ok $? "help decode prints decode's usage"
+ok_rc $? "help decode prints decode's usage"
 status 2 "help for an unknown command" help frobnicate
 status 0 "--version" --version
 grep -Eq '^vipi [0-9]+\.[0-9]+$' "$tmp/out"
-ok $? "--version prints 'vipi MAJOR.MINOR'"
+ok_rc $? "--version prints 'vipi MAJOR.MINOR'"
 for cmd in encode decode topo "bench lib" bench; do
 	status 0 "$cmd --help" $cmd --help
 done
@@ -58,7 +47,7 @@ done
 # vipi topo
 status 0 "topo" topo x86:pkg:2:24:2
 grep -q '96 vCPUs' "$tmp/out"
-ok $? "topo counts the vCPUs"
+ok_rc $? "topo counts the vCPUs"
 "$VIPI" topo --json --all arm64:kvm:20 >"$tmp/topo.json"
 "$PY" -c '
 import json, sys
@@ -67,7 +56,7 @@ ok = d["arch"] == "arm64" and d["vcpus"] == 20 and len(d["mpidrs"]) == 20 \
     and d["mpidrs"][17] == "0x101" and d["ids_complete"] and \
     d["needs_rss"] is False and d["bytes"] > 0 and d["max_probes"] >= 1
 sys.exit(0 if ok else 1)' "$tmp/topo.json"
-ok $? "topo --json --all: arch, count, KVM's MPIDR layout"
+ok_rc $? "topo --json --all: arch, count, KVM's MPIDR layout"
 status 2 "topo with a bad topology" topo x86:dense:0
 status 2 "topo without a topology" topo
 
@@ -90,16 +79,16 @@ ok = {"x2apic-phys", "x2apic-cluster", "kvm-pv", "hv-ipi-ex", "gicv3-sgi1r",
     all(c["ns_per_call"] > 0 for c in cases) and len(d["ratios"]) >= 3 \
     and d["memory"] and not d["skipped"]
 sys.exit(0 if ok else 1)' "$tmp/bench.json"
-ok $? "bench lib JSON: every decoder, both baselines, vipi at 1 exit up to 262144 vCPUs"
+ok_rc $? "bench lib JSON: every decoder, both baselines, vipi at 1 exit up to 262144 vCPUs"
 python3 -c '
 import json, sys
 m = json.load(open(sys.argv[1]))["machine"]
 sys.exit(0 if m["cpu_model"] and m["cpu"] == m["cpu_model"] else 1)' "$tmp/bench.json"
-ok $? "bench lib JSON: machine.cpu_model as in bench.json, and cpu (one more release) the same"
+ok_rc $? "bench lib JSON: machine.cpu_model as in bench.json, and cpu (one more release) the same"
 # (exit 4 where KVM cannot be used: the library benchmark still runs)
 (cd "$tmp" && "$VIPI" bench --quick --out bench-dir >/dev/null 2>&1)
 [ -s "$tmp/bench-dir/bench-lib.json" ]
-ok $? "bench --out DIR writes DIR/bench-lib.json"
+ok_rc $? "bench --out DIR writes DIR/bench-lib.json"
 
 echo "1..$n"
-[ $failed = 0 ]
+[ $fail = 0 ]

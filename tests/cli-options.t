@@ -14,25 +14,14 @@
 # stops at the same missing device (exit 1, one line); its hidden
 # `--parse FILE...` prints the configuration the options before it set.
 set -u
+. "${VIPI_SRC:-.}/tests/lib/kvm.sh" || exit 1
 export LC_ALL=C
 VIPI=${VIPI:-$(cd "$(dirname "$0")/.." && pwd)/vipi}
 PY=$(python3 -c 'import sys; print(sys.executable)') || exit 1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export VIPI_KVM_DEVICE=$tmp/no-kvm
-n=0
-failed=0
 echo "1..196"
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
 
 # expect NAME STATUS 'STDOUT' 'STDERR' ARGS...: `vipi ARGS` exits STATUS
 # with exactly that stdout and stderr (each empty or one line)
@@ -45,7 +34,7 @@ expect() {
 	if [ -n "$err" ]; then printf '%s\n' "$err"; fi >"$tmp/want-err"
 	[ $rc = "$want" ] && cmp -s "$tmp/out" "$tmp/want-out" &&
 		cmp -s "$tmp/err" "$tmp/want-err"
-	ok $? "$name: vipi $*"
+	ok_rc $? "$name: vipi $*"
 	if [ $rc != "$want" ] || ! cmp -s "$tmp/out" "$tmp/want-out" ||
 		! cmp -s "$tmp/err" "$tmp/want-err"; then
 		echo "# exit $rc (wanted $want); stdout:"
@@ -223,7 +212,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 c = d['config']
 sys.exit(0 if ($check) else 1)" "$dir/bench.json"
-	ok $? "bench $name: vipi bench --no-lib $*"
+	ok_rc $? "bench $name: vipi bench --no-lib $*"
 	[ $rc = 4 ] || { echo "# exit $rc"; head -3 "$tmp/err" | sed 's/^/#   /'; }
 }
 
@@ -351,7 +340,7 @@ bl_config() {
 import json, sys
 c = json.load(open(sys.argv[1]))['config']
 sys.exit(0 if ($check) else 1)" "$tmp/out"
-	ok $? "bench linux $name: vipi bench linux $* --parse LOG"
+	ok_rc $? "bench linux $name: vipi bench linux $* --parse LOG"
 	[ $rc = 0 ] || { echo "# exit $rc"; head -3 "$tmp/err" | sed 's/^/#   /'; }
 }
 
@@ -428,4 +417,4 @@ bl_misuse "unknown option 'foo'" foo --ops=x
 bl_misuse "unknown option '--'" -- --quick
 
 [ $n = 196 ] || echo "# ran $n tests, planned 196"
-[ $failed = 0 ]
+[ $fail = 0 ]

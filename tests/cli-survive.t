@@ -9,33 +9,19 @@
 # The sim and no-KVM checks need no /dev/kvm; the interruption needs it
 # and skips with a reason without.
 set -u
+. "${VIPI_SRC:-.}/tests/lib/kvm.sh" || exit 1
 export LC_ALL=C
 VIPI=${VIPI:-$(cd "$(dirname "$0")/.." && pwd)/vipi}
 PY=$(python3 -c 'import sys; print(sys.executable)') || exit 1
 tmp=$(mktemp -d)
 bench_pid=
 trap '[ -n "$bench_pid" ] && kill "$bench_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
-n=0
 echo "1..16"
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-	fi
-}
-
-skip() {
-	n=$((n + 1))
-	echo "ok $n # skip $1"
-}
 
 # --- sim --sweep: 16 points (4 layouts x 4 distributions, 16 vCPUs) ---
 "$VIPI" sim --sweep --quick --no-timing --max-vcpus 16 --out "$tmp/sim" \
 	>"$tmp/sim.out" 2>"$tmp/sim.err"
-ok $? "sim --sweep --max-vcpus 16 exits 0"
+ok_rc $? "sim --sweep --max-vcpus 16 exits 0"
 "$PY" - "$tmp/sim.err" <<'EOF'
 import re, sys
 lines = open(sys.argv[1]).read().splitlines()
@@ -45,15 +31,15 @@ for k, l in enumerate(lines[1:], 2):
     assert re.fullmatch(r"vipi sim --sweep: point %d of 16, about \d+ s left"
                         % k, l), l
 EOF
-ok $? "sim --sweep: stderr is 'point K of 16', K = 1..16, an estimate from the second"
+ok_rc $? "sim --sweep: stderr is 'point K of 16', K = 1..16, an estimate from the second"
 ! grep -q 'point' "$tmp/sim.out" &&
 	head -1 "$tmp/sim.out" | grep -q '^vipi sim --sweep --quick: exits per multicast'
-ok $? "sim --sweep: stdout has the tables, no progress lines"
+ok_rc $? "sim --sweep: stdout has the tables, no progress lines"
 
 # --- bench without KVM: the file is final, "complete": true ---
 VIPI_KVM_DEVICE="$tmp/no-kvm" "$VIPI" bench --quick --no-lib \
 	--out "$tmp/nokvm" >/dev/null 2>"$tmp/nokvm.err"
-ok $(($? != 4)) "bench without KVM exits 4"
+ok_rc $(($? != 4)) "bench without KVM exits 4"
 "$PY" - "$tmp/nokvm/bench.json" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -61,11 +47,11 @@ assert d["complete"] is True, d["complete"]
 assert d["cases"] == [], d["cases"]
 assert d["cases_planned"] == d["kvm"]["cases_not_run"] > 0, d
 EOF
-ok $? "bench without KVM: complete true, cases_planned = kvm.cases_not_run"
+ok_rc $? "bench without KVM: complete true, cases_planned = kvm.cases_not_run"
 ! ls "$tmp/nokvm" | grep -q '\.tmp$'
-ok $? "bench without KVM: no temporary file left"
+ok_rc $? "bench without KVM: no temporary file left"
 ! grep -q '^vipi bench: case ' "$tmp/nokvm.err"
-ok $? "bench without KVM: no progress lines (nothing runs)"
+ok_rc $? "bench without KVM: no progress lines (nothing runs)"
 
 # --- bench on KVM: a full quick run, then one stopped by SIGTERM ---
 if ! "$PY" -c 'import os, sys; os.close(os.open("/dev/kvm", os.O_RDWR))' \
@@ -75,7 +61,7 @@ if ! "$PY" -c 'import os, sys; os.close(os.open("/dev/kvm", os.O_RDWR))' \
 fi
 "$VIPI" bench --quick --no-lib --methods x2apic-phys --no-sparse \
 	--modes user --out "$tmp/full" >/dev/null 2>"$tmp/full.err"
-ok $? "bench --quick (x2apic-phys, user) exits 0"
+ok_rc $? "bench --quick (x2apic-phys, user) exits 0"
 "$PY" - "$tmp/full/bench.json" "$tmp/full.err" <<'EOF'
 import json, re, sys
 d = json.load(open(sys.argv[1]))
@@ -91,7 +77,7 @@ for k, l in enumerate(prog[1:], 2):
     assert re.fullmatch(r"vipi bench: case %d of %d, about \d+ s left"
                         % (k, N), l), l
 EOF
-ok $? "bench: complete true, every planned case, 'case K of N' lines"
+ok_rc $? "bench: complete true, every planned case, 'case K of N' lines"
 
 "$VIPI" bench --no-lib --sizes max --methods x2apic-phys,vipi \
 	--out "$tmp/int" >"$tmp/int.out" 2>"$tmp/int.err" &
@@ -103,12 +89,12 @@ for i in $(seq 600); do
 done
 "$PY" -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["complete"] is False and len(d["cases"]) < d["cases_planned"]' \
 	"$tmp/int/bench.json"
-ok $? "bench: while running, bench.json holds the finished cases, complete false"
+ok_rc $? "bench: while running, bench.json holds the finished cases, complete false"
 kill -TERM "$bench_pid"
 wait "$bench_pid"
 rc=$?
 bench_pid=
-ok $((rc != 143)) "bench: SIGTERM exits 128+15 (got $rc)"
+ok_rc $((rc != 143)) "bench: SIGTERM exits 128+15 (got $rc)"
 "$PY" - "$tmp/int/bench.json" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -120,13 +106,13 @@ st = [x["status"] for x in c]
 assert all(s in ("pass", "unsupported") for s in st[:-1]), st
 assert st[-1] in ("pass", "unsupported", "interrupted"), st[-1]
 EOF
-ok $? "bench: after SIGTERM, bench.json keeps the finished cases, the last may be interrupted"
+ok_rc $? "bench: after SIGTERM, bench.json keeps the finished cases, the last may be interrupted"
 grep -q '^vipi bench: interrupted (signal 15) after [0-9]* of [0-9]* cases: writing what finished$' \
 	"$tmp/int.err"
-ok $? "bench: after SIGTERM, one line says so on stderr"
+ok_rc $? "bench: after SIGTERM, one line says so on stderr"
 grep -q '^vipi bench: [0-9]* cases, 0 failed' "$tmp/int.out"
-ok $? "bench: after SIGTERM, the table and summary on stdout"
+ok_rc $? "bench: after SIGTERM, the table and summary on stdout"
 ! ls "$tmp/int" | grep -q '\.tmp$'
-ok $? "bench: after SIGTERM, no temporary file left"
+ok_rc $? "bench: after SIGTERM, no temporary file left"
 [ -s "$tmp/int/bench.svg" ]
-ok $? "bench: after SIGTERM, bench.svg drawn from the finished cases (multicast to N-1 first)"
+ok_rc $? "bench: after SIGTERM, bench.svg drawn from the finished cases (multicast to N-1 first)"

@@ -12,6 +12,8 @@
 # file that cites anything.
 use strict;
 use warnings;
+use lib(($ENV{VIPI_SRC} // ".") . "/tests/lib");
+use TreePath qw(norm);
 
 my $src = $ENV{VIPI_SRC} or die "VIPI_SRC is set by make check\n";
 chdir $src or die "$src: $!\n";
@@ -24,20 +26,6 @@ my @srcs = grep { /\.(c|h|S)$/ } @files;
 # the tree's top folders (a cited path starts with one of them)
 my %top = map { (m{^([^/]+)/}) ? ($1 => 1) : () } @files;
 my $top = join('|', map { quotemeta } sort keys %top);
-
-sub norm {
-	my @out;
-	for my $part (split m{/}, $_[0]) {
-		next if $part eq '' || $part eq '.';
-		if ($part eq '..') {
-			return undef unless @out;
-			pop @out;
-		} else {
-			push @out, $part;
-		}
-	}
-	return join('/', @out);
-}
 
 # paths as prose cites them: top/.../name.ext, no globs or brace lists
 sub cited {

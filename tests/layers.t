@@ -14,6 +14,8 @@ use strict;
 use warnings;
 use File::Find;
 use File::Spec;
+use lib(($ENV{VIPI_SRC} // ".") . "/tests/lib");
+use TreePath qw(norm);
 
 my $src = $ENV{VIPI_SRC} or die "VIPI_SRC is set by make check\n";
 chdir $src or die "$src: $!\n";
@@ -74,21 +76,6 @@ sub layer_of {
 		}
 	}
 	return $best;
-}
-
-# Collapse a/b/../c to a/c; undef when it climbs out of the tree
-sub norm {
-	my @out;
-	for my $part (split m{/}, $_[0]) {
-		next if $part eq '' || $part eq '.';
-		if ($part eq '..') {
-			return undef unless @out;
-			pop @out;
-		} else {
-			push @out, $part;
-		}
-	}
-	return join('/', @out);
 }
 
 my @files;

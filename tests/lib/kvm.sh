@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
-# Shell helpers for the tests/*.t scripts that run vipi on KVM or build
-# the test kernels of tests/kernels/. POSIX sh (dash and bash), sourced:
+# Shell helpers for the tests/*.t scripts: TAP points (all of them), and
+# for those that run vipi on KVM or build the test kernels of
+# tests/kernels/, the KVM and kernel helpers. POSIX sh (dash and bash),
+# sourced:
 #
 #	. "${VIPI_SRC:-.}/tests/lib/kvm.sh"
 #
@@ -22,6 +24,14 @@ notok() {
 skip() {
 	n=$((n + 1))
 	echo "ok $n # skip $1"
+}
+# ok_rc STATUS NAME: one point, ok when STATUS (usually $?) is 0
+ok_rc() {
+	if [ "$1" = 0 ]; then
+		ok "$2"
+	else
+		notok "$2"
+	fi
 }
 # skip_to PLANNED WHY: the points not run yet, up to PLANNED, as skips
 skip_to() {
